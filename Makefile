@@ -1,0 +1,59 @@
+# medbench — build, test and demo. Everything the tests need is fetched here.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/medbench
+ORT_LIB := .cache/ort/1.29.0/libonnxruntime.so.1
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
+# Packages whose code runs goroutines: tested with -race.
+RACE_PKGS := ./records/... ./evaluate/... ./bench/...
+FUZZTIME ?= 30s
+
+.PHONY: all setup setup-cuda testtools build test vet fuzz bench demo clean
+
+all: build
+
+## setup: fetch ONNX Runtime 1.29.0 (CPU) into .cache/ (idempotent, sha256-checked)
+setup: $(ORT_LIB)
+$(ORT_LIB): scripts/fetch-ort.sh
+	./scripts/fetch-ort.sh
+
+## setup-cuda: add the ORT 1.29.0 CUDA 13 providers next to the core library
+setup-cuda: setup
+	./scripts/fetch-ort-cuda.sh
+
+## testtools: reference JS implementations for conformance tests (npm, no install scripts)
+testtools: testtools/node_modules/.installed
+testtools/node_modules/.installed: testtools/package.json testtools/package-lock.json
+	cd testtools && ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --cache ../.cache/npm
+	touch $@
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/medbench
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+## test: setup + vet + all tests (race detector on the concurrent packages)
+test: setup testtools vet
+	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+## fuzz: each fuzz target for $(FUZZTIME)
+fuzz: setup
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+## bench: Go benchmarks
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+
+## demo: the whole job on the built-in fixture model and synthetic data
+demo: setup build
+	./$(BIN) demo --out demo-out
+
+clean:
+	rm -rf bin demo-out

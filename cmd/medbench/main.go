@@ -1,0 +1,78 @@
+// Command medbench evaluates medical vision-language models, gates CI on
+// golden tables, compares runs, writes reports and trains with GRPO.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var (
+	version   = "dev"
+	gitCommit = ""
+)
+
+// commandFactories are filled by init functions in this package's files, one
+// per command group, so that each group lives in its own file.
+var commandFactories []func() *cli.Command
+
+func register(f func() *cli.Command) { commandFactories = append(commandFactories, f) }
+
+func newApp() *cli.App {
+	cmds := make([]*cli.Command, 0, len(commandFactories))
+	for _, f := range commandFactories {
+		cmds = append(cmds, f())
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	return &cli.App{
+		Name:                 "medbench",
+		Usage:                "batch evaluation, CI gating and GRPO training for medical vision-language models",
+		Version:              version,
+		Commands:             cmds,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // main prints and exits
+		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
+			return usageErr("%v", err)
+		},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+// run executes the CLI and maps errors to exit codes: 0 ok, 1 regression or
+// validation failure, 2 usage/input/infrastructure error.
+func run(args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "medbench: internal error: %v\n", r)
+			code = 2
+		}
+	}()
+	err := newApp().Run(args)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(os.Stderr, "medbench: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	var ce cli.ExitCoder
+	if errors.As(err, &ce) {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(os.Stderr, "medbench: %s\n", msg)
+		}
+		return ce.ExitCode()
+	}
+	fmt.Fprintf(os.Stderr, "medbench: %v\n", err)
+	return 2
+}

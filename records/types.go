@@ -1,0 +1,119 @@
+// Package records reads and writes medbench run records: manifest.json,
+// samples.jsonl (append-only, flushed per batch), summary.json, the seed's
+// per-modality output files and samples.parquet.
+package records
+
+import "time"
+
+// File names inside a run directory.
+const (
+	ManifestFile = "manifest.json"
+	SamplesFile  = "samples.jsonl"
+	SummaryFile  = "summary.json"
+	ParquetFile  = "samples.parquet"
+)
+
+// SchemaVersion is written into manifests and summaries.
+const SchemaVersion = 1
+
+// Sample is one scored sample: one line of samples.jsonl.
+type Sample struct {
+	ID       string `json:"id"`
+	Index    int    `json:"index"`
+	Modality string `json:"modality"`
+	Prompt   string `json:"prompt"`
+	// Solution is the ground-truth letter.
+	Solution string   `json:"solution"`
+	Question string   `json:"question"`
+	Options  []string `json:"options,omitempty"`
+	Image    string   `json:"image,omitempty"`
+	Output   string   `json:"output"`
+	// TokenIDs are the generated ids when a model ran.
+	TokenIDs []int `json:"token_ids,omitempty"`
+	// Extractions maps policy name (e.g. "strict@1") to the extracted letter,
+	// nil when nothing could be extracted.
+	Extractions map[string]*string `json:"extractions"`
+	// Correct maps policy name to correctness.
+	Correct          map[string]bool `json:"correct"`
+	PromptTokens     int             `json:"prompt_tokens,omitempty"`
+	CompletionTokens int             `json:"completion_tokens,omitempty"`
+	LatencyMS        float64         `json:"latency_ms"`
+	FinishReason     string          `json:"finish_reason,omitempty"`
+	// Error is set when the sample failed (it then counts as wrong).
+	Error string `json:"error,omitempty"`
+}
+
+// Key identifies a sample within a run: one sample id under one prompt.
+func (s Sample) Key() string { return s.Prompt + "/" + s.ID }
+
+// Cell is the accuracy of one modality × prompt × policy.
+type Cell struct {
+	Modality string `json:"modality"`
+	Prompt   string `json:"prompt"`
+	Policy   string `json:"policy"`
+	N        int    `json:"n"`
+	Correct  int    `json:"correct"`
+	// Accuracy is a fraction in [0,1]; the seed's files use percent.
+	Accuracy float64 `json:"accuracy"`
+	// WilsonLow/High bound the 95% Wilson score interval.
+	WilsonLow  float64 `json:"wilson_low"`
+	WilsonHigh float64 `json:"wilson_high"`
+	// ParseFailures counts samples whose extraction under this policy was nil.
+	ParseFailures    int     `json:"parse_failures"`
+	ParseFailureRate float64 `json:"parse_failure_rate"`
+	// Errors counts samples that failed to run.
+	Errors int `json:"errors"`
+}
+
+// Summary is summary.json.
+type Summary struct {
+	SchemaVersion int       `json:"schema_version"`
+	Cells         []Cell    `json:"cells"`
+	Samples       int       `json:"samples"`
+	Errors        int       `json:"errors"`
+	Created       time.Time `json:"created,omitempty"`
+}
+
+// Manifest is manifest.json: everything needed to reproduce the run.
+type Manifest struct {
+	SchemaVersion int       `json:"schema_version"`
+	Medbench      string    `json:"medbench_version"`
+	GitCommit     string    `json:"git_commit,omitempty"`
+	Command       []string  `json:"command,omitempty"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished,omitempty"`
+	Host          Host      `json:"host"`
+	Dataset       Dataset   `json:"dataset"`
+	// Runner describes the model and runtime (runners.Info as a generic map).
+	Runner   map[string]any `json:"runner"`
+	Prompts  []PromptInfo   `json:"prompts"`
+	Policies []string       `json:"policies"`
+	Sampling map[string]any `json:"sampling,omitempty"`
+	Seed     uint64         `json:"seed"`
+	Config   map[string]any `json:"config,omitempty"`
+}
+
+// Host describes the machine.
+type Host struct {
+	Hostname string `json:"hostname"`
+	OS       string `json:"os"`
+	Arch     string `json:"arch"`
+	CPUs     int    `json:"cpus"`
+	Go       string `json:"go"`
+}
+
+// Dataset identifies the evaluated data.
+type Dataset struct {
+	Path       string   `json:"path"`
+	SHA256     string   `json:"sha256"`
+	Images     string   `json:"images,omitempty"`
+	Selection  string   `json:"selection"`
+	Modalities []string `json:"modalities"`
+	N          int      `json:"n"`
+}
+
+// PromptInfo records a template by name and its exact text.
+type PromptInfo struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
