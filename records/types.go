@@ -30,7 +30,7 @@ type Sample struct {
 	Output   string   `json:"output"`
 	// TokenIDs are the generated ids when a model ran.
 	TokenIDs []int `json:"token_ids,omitempty"`
-	// Extractions maps policy name (e.g. "strict@1") to the extracted letter,
+	// Extractions maps policy name ("strict", "lenient") to the extracted letter,
 	// nil when nothing could be extracted.
 	Extractions map[string]*string `json:"extractions"`
 	// Correct maps policy name to correctness.

@@ -1,0 +1,97 @@
+package records
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Run is a run record read back from its directory.
+type Run struct {
+	Dir      string
+	Manifest Manifest
+	Samples  []Sample
+	Summary  *Summary // nil when summary.json is absent (interrupted run)
+	// TornTail is true when samples.jsonl ended in an incomplete line, which
+	// was ignored (a run killed mid-write).
+	TornTail bool
+}
+
+// ReadSamples reads samples.jsonl. A final line without a newline that does
+// not parse is reported through torn=true and skipped; any other malformed
+// line is an error naming the file and line.
+func ReadSamples(path string) (samples []Sample, torn bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("records: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for line := 1; ; line++ {
+		b, rerr := r.ReadBytes('\n')
+		if len(b) > 0 {
+			complete := b[len(b)-1] == '\n'
+			trimmed := bytes.TrimSpace(b)
+			if len(trimmed) > 0 {
+				var s Sample
+				if err := json.Unmarshal(trimmed, &s); err != nil {
+					if !complete && errors.Is(rerr, io.EOF) {
+						return samples, true, nil
+					}
+					return nil, false, fmt.Errorf("records: %s line %d: %w", path, line, err)
+				}
+				if !complete {
+					// A parsable line without its newline: keep it, but report the tail torn.
+					torn = true
+				}
+				samples = append(samples, s)
+			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return samples, torn, nil
+			}
+			return nil, false, fmt.Errorf("records: %s: %w", path, rerr)
+		}
+	}
+}
+
+// ReadJSON decodes a JSON file into v, naming the file on error.
+func ReadJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("records: %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadRun reads a run directory: manifest.json and samples.jsonl are
+// required; summary.json is optional.
+func ReadRun(dir string) (*Run, error) {
+	run := &Run{Dir: dir}
+	if err := ReadJSON(filepath.Join(dir, ManifestFile), &run.Manifest); err != nil {
+		return nil, err
+	}
+	s, torn, err := ReadSamples(filepath.Join(dir, SamplesFile))
+	if err != nil {
+		return nil, err
+	}
+	run.Samples, run.TornTail = s, torn
+	sp := filepath.Join(dir, SummaryFile)
+	if _, err := os.Stat(sp); err == nil {
+		var sum Summary
+		if err := ReadJSON(sp, &sum); err != nil {
+			return nil, err
+		}
+		run.Summary = &sum
+	}
+	return run, nil
+}
