@@ -1,0 +1,138 @@
+package imageproc
+
+import (
+	"fmt"
+	"os"
+)
+
+// Processed is one image ready for the Qwen2-VL vision encoder.
+type Processed struct {
+	// PixelValues is pixel_values, row-major [N, PatchDim] with
+	// N = GridTHW[0]*GridTHW[1]*GridTHW[2] (PatchDim 1176 for Qwen2-VL).
+	PixelValues []float32
+	// GridTHW is image_grid_thw: [1, height/PatchSize, width/PatchSize].
+	GridTHW [3]int64
+	// Height and Width are the resized size (smart_resize).
+	Height, Width int
+	// ImageTokens is the number of <|image_pad|> tokens the image takes:
+	// N / MergeSize².
+	ImageTokens int
+	// Resized is the image after decoding, RGB conversion and resizing.
+	Resized *RGB
+}
+
+// PreprocessFile reads and preprocesses an image file; errors name the file.
+func PreprocessFile(path string, cfg Config) (*Processed, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("imageproc: %w", err)
+	}
+	p, err := Preprocess(data, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Preprocess decodes an encoded image and runs MedVLM-R1's preprocessing:
+// convert("RGB"), smart_resize, Pillow BICUBIC resize, rescale and
+// normalise, temporal duplication and patch flattening.
+func Preprocess(data []byte, cfg Config) (*Processed, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	img, _, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return PreprocessRGB(ToRGB(img), cfg)
+}
+
+// PreprocessRGB runs the steps after decoding on an RGB image.
+func PreprocessRGB(src *RGB, cfg Config) (*Processed, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if src == nil || src.W <= 0 || src.H <= 0 || len(src.Pix) != 3*src.W*src.H {
+		return nil, fmt.Errorf("imageproc: invalid RGB image")
+	}
+	h, w, err := SmartResize(src.H, src.W, cfg.MinPixels, cfg.MaxPixels, cfg.Factor())
+	if err != nil {
+		return nil, err
+	}
+	resized := ResizeBicubic(src, w, h)
+	gh, gw := h/cfg.PatchSize, w/cfg.PatchSize
+	p := &Processed{
+		PixelValues: Patchify(Normalize(resized, cfg), h, w, cfg),
+		GridTHW:     [3]int64{1, int64(gh), int64(gw)},
+		Height:      h,
+		Width:       w,
+		ImageTokens: gh * gw / (cfg.MergeSize * cfg.MergeSize),
+		Resized:     resized,
+	}
+	return p, nil
+}
+
+// Normalize rescales and normalises an RGB image into channel-first float32
+// planes [3][H][W]. Hugging Face: x = float32(float64(v)*RescaleFactor), then
+// (x - Mean[c]) / Std[c] in float32. With cfg.TJSNormalize, transformers.js:
+// the same x, then (x - mean) / std in float64, rounded once.
+func Normalize(img *RGB, cfg Config) []float32 {
+	n := img.W * img.H
+	out := make([]float32, 3*n)
+	var lut [3][256]float32
+	mean64, std64 := cfg.tjsMeanStd()
+	for c := range 3 {
+		for v := range 256 {
+			x := float32(float64(v) * cfg.RescaleFactor)
+			if cfg.TJSNormalize {
+				lut[c][v] = float32((float64(x) - mean64[c]) / std64[c])
+			} else {
+				lut[c][v] = (x - cfg.Mean[c]) / cfg.Std[c]
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		px := img.Pix[3*i : 3*i+3]
+		out[i] = lut[0][px[0]]
+		out[n+i] = lut[1][px[1]]
+		out[2*n+i] = lut[2][px[2]]
+	}
+	return out
+}
+
+// Patchify lays out channel-first planes [3][h][w] as Qwen2-VL's
+// pixel_values: the image repeated TemporalPatchSize times, then Hugging
+// Face's reshape(t, T, C, gh/M, M, P, gw/M, M, P).permute(0,3,6,4,7,2,1,5,8)
+// flattened to [gh*gw, C*T*P*P]. Patches come in M×M blocks, blocks in
+// row-major order.
+func Patchify(planes []float32, h, w int, cfg Config) []float32 {
+	ps, ms, ts := cfg.PatchSize, cfg.MergeSize, cfg.TemporalPatchSize
+	gh, gw := h/ps, w/ps
+	dim := 3 * ts * ps * ps
+	out := make([]float32, gh*gw*dim)
+	o := 0
+	for bh := 0; bh < gh/ms; bh++ {
+		for bw := 0; bw < gw/ms; bw++ {
+			for mh := 0; mh < ms; mh++ {
+				for mw := 0; mw < ms; mw++ {
+					row0, col0 := (bh*ms+mh)*ps, (bw*ms+mw)*ps
+					for c := 0; c < 3; c++ {
+						plane := planes[c*h*w:]
+						start := o
+						for py := 0; py < ps; py++ {
+							copy(out[o:o+ps], plane[(row0+py)*w+col0:])
+							o += ps
+						}
+						// Temporal copies of a single image are identical.
+						for t := 1; t < ts; t++ {
+							copy(out[o:o+ps*ps], out[start:start+ps*ps])
+							o += ps * ps
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Generate Pillow golden data for medbench's runners/imageproc.
+
+For a deterministic set of test images (drawn from --seed) this writes each
+encoded input, the result of MedVLM-R1's Python preprocessing up to the resize
+(qwen_vl_utils: Image.open -> convert("RGB") -> smart_resize ->
+resize((w, h), BICUBIC)) as an 8-bit RGB PNG, and an index.json describing
+them. Lossless inputs (PNG, BMP, TIFF, GIF, lossless WebP) must match Pillow
+bit for bit; JPEGs within a small tolerance (libjpeg-turbo vs Go's decoder).
+
+Needs Pillow and numpy from Debian (apt-get install python3-pil python3-numpy);
+if the running interpreter lacks them the script re-executes itself with
+/usr/bin/python3.
+
+Usage:
+  scripts/pillow_golden.py --seed 1 --out runners/imageproc/testdata/golden
+  go test ./runners/imageproc -run TestGolden -golden DIR   # check any folder
+  MEDBENCH_GOLDEN_DIR=DIR go test ./runners/imageproc -run TestGolden
+"""
+import argparse
+import io
+import json
+import math
+import os
+import struct
+import sys
+import zlib
+
+try:
+    import numpy as np
+    from PIL import Image, ImageDraw
+    import PIL
+except ImportError:
+    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    raise
+
+# qwen_vl_utils constants.
+IMAGE_FACTOR = 28
+MIN_PIXELS = 4 * 28 * 28
+MAX_PIXELS = 16384 * 28 * 28
+MAX_RATIO = 200
+
+
+def smart_resize(height, width, factor=IMAGE_FACTOR, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS):
+    """qwen_vl_utils.vision_process.smart_resize, verbatim semantics."""
+    if max(height, width) / min(height, width) > MAX_RATIO:
+        raise ValueError(
+            f"absolute aspect ratio must be smaller than {MAX_RATIO}, got {max(height, width) / min(height, width)}")
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = math.floor(height / beta / factor) * factor
+        w_bar = math.floor(width / beta / factor) * factor
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def content8(rng, h, w, ch):
+    """Structured 8-bit content: gradients, shapes, edges and some noise,
+    so that resampling is exercised but PNGs stay small."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    planes = []
+    for _ in range(ch):
+        a, b, c = rng.uniform(-1, 1, 3)
+        f = rng.uniform(0.01, 0.3) * min(1.0, 250.0 / max(h, w))
+        p = 128 + 90 * np.sin(f * (a * xx + b * yy) + c * 3) * np.cos(f * 0.7 * (b * xx - a * yy))
+        planes.append(p)
+    arr = np.stack(planes, -1)
+    img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8).squeeze(-1) if ch == 1
+                          else np.clip(arr, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(img)
+    for _ in range(int(rng.integers(2, 8))):
+        x0, x1 = sorted(rng.integers(0, w, 2).tolist())
+        y0, y1 = sorted(rng.integers(0, h, 2).tolist())
+        col = tuple(int(v) for v in rng.integers(0, 256, ch)) if ch > 1 else int(rng.integers(0, 256))
+        (d.rectangle if rng.random() < 0.5 else d.ellipse)([x0, y0, x1, y1], fill=col)
+    arr = np.asarray(img).astype(np.int32)
+    amp = int(rng.integers(0, 24))
+    if amp and h * w <= 250000:  # keep the large images compressible
+        noise = rng.integers(-amp, amp + 1, arr.shape)
+        mask = rng.random(arr.shape[:2]) < 0.3
+        if arr.ndim == 3:
+            mask = mask[..., None]
+        arr = arr + noise * mask
+    # a few saturated pixels to hit the clip paths
+    for _ in range(4):
+        arr[int(rng.integers(0, h)), int(rng.integers(0, w))] = 255 if rng.random() < 0.5 else 0
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+def png_chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+
+def raw_png(arr, ctype, depth, trns=None):
+    """Encode a PNG by hand (Pillow cannot write 16-bit colour PNGs)."""
+    h, w = arr.shape[:2]
+    dt = ">u2" if depth == 16 else "u1"
+    rows = b"".join(b"\x00" + arr[y].astype(dt).tobytes() for y in range(h))
+    out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
+    if trns is not None:
+        out += png_chunk(b"tRNS", trns)
+    return out + png_chunk(b"IDAT", zlib.compress(rows, 9)) + png_chunk(b"IEND", b"")
+
+
+def to16(rng, a8):
+    """16-bit samples from 8-bit content: some below 256 (kept by Pillow's
+    clip), some far above (clipped), so both behaviours are visible."""
+    scale = rng.choice([1, 2, 3, 257])
+    v = a8.astype(np.int64) * scale
+    if a8.size <= 250000:
+        v = v + rng.integers(0, 4, a8.shape)
+    return np.clip(v, 0, 65535)
+
+
+def palette_image(rng, h, w, colors):
+    a = content8(rng, h, w, 3)
+    return Image.fromarray(a).quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+
+
+def encode(rng, kind, h, w):
+    """Return (bytes, extension) for one test image kind."""
+    buf = io.BytesIO()
+    if kind == "png-L":
+        Image.fromarray(content8(rng, h, w, 1)).save(buf, "PNG")
+    elif kind == "png-LA":
+        Image.fromarray(content8(rng, h, w, 2), "LA").save(buf, "PNG")
+    elif kind == "png-RGB":
+        Image.fromarray(content8(rng, h, w, 3)).save(buf, "PNG")
+    elif kind == "png-RGBA":
+        Image.fromarray(content8(rng, h, w, 4), "RGBA").save(buf, "PNG")
+    elif kind == "png-1":
+        Image.fromarray(content8(rng, h, w, 1) > 127).save(buf, "PNG")
+    elif kind == "png-P":
+        palette_image(rng, h, w, int(rng.integers(2, 256))).save(buf, "PNG")
+    elif kind == "png-P-trns":
+        im = palette_image(rng, h, w, int(rng.integers(4, 200)))
+        im.info["transparency"] = int(rng.integers(0, 3))
+        im.save(buf, "PNG", transparency=im.info["transparency"])
+    elif kind == "png-I16":
+        return raw_png(to16(rng, content8(rng, h, w, 1)), 0, 16), "png"
+    elif kind == "png-I16-trns":
+        return raw_png(to16(rng, content8(rng, h, w, 1)), 0, 16, struct.pack(">H", int(rng.integers(0, 300)))), "png"
+    elif kind == "png-RGB48":
+        return raw_png(to16(rng, content8(rng, h, w, 3)), 2, 16), "png"
+    elif kind == "png-RGBA64":
+        return raw_png(to16(rng, content8(rng, h, w, 4)), 6, 16), "png"
+    elif kind == "png-LA16":
+        return raw_png(to16(rng, content8(rng, h, w, 2)), 4, 16), "png"
+    elif kind == "png-RGB-trns":
+        return raw_png(content8(rng, h, w, 3), 2, 8, struct.pack(">HHH", 10, 20, 30)), "png"
+    elif kind == "bmp-RGB":
+        Image.fromarray(content8(rng, h, w, 3)).save(buf, "BMP")
+        return buf.getvalue(), "bmp"
+    elif kind == "bmp-L":
+        Image.fromarray(content8(rng, h, w, 1)).save(buf, "BMP")
+        return buf.getvalue(), "bmp"
+    elif kind == "bmp-P":
+        palette_image(rng, h, w, int(rng.integers(2, 256))).save(buf, "BMP")
+        return buf.getvalue(), "bmp"
+    elif kind.startswith("tiff-"):
+        mode, comp = kind.split("-")[1:]
+        comp = {"raw": None, "lzw": "tiff_lzw", "deflate": "tiff_adobe_deflate", "packbits": "packbits"}[comp]
+        if mode == "I16":
+            im = Image.fromarray(to16(rng, content8(rng, h, w, 1)).astype(np.uint16))
+        elif mode == "CMYK":
+            im = Image.fromarray(content8(rng, h, w, 4), "CMYK")
+        else:
+            ch = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
+            a = content8(rng, h, w, ch)
+            im = Image.fromarray(a, mode) if ch > 1 else Image.fromarray(a)
+        im.save(buf, "TIFF", compression=comp)
+        return buf.getvalue(), "tiff"
+    elif kind == "gif-P":
+        palette_image(rng, h, w, int(rng.integers(2, 256))).save(buf, "GIF")
+        return buf.getvalue(), "gif"
+    elif kind == "gif-L":
+        Image.fromarray(content8(rng, h, w, 1)).save(buf, "GIF")
+        return buf.getvalue(), "gif"
+    elif kind == "gif-P-trns":
+        im = palette_image(rng, h, w, int(rng.integers(4, 200)))
+        im.save(buf, "GIF", transparency=int(rng.integers(0, 3)))
+        return buf.getvalue(), "gif"
+    elif kind == "webp-lossless":
+        Image.fromarray(content8(rng, h, w, 3)).save(buf, "WEBP", lossless=True)
+        return buf.getvalue(), "webp"
+    elif kind == "webp-lossless-RGBA":
+        Image.fromarray(content8(rng, h, w, 4), "RGBA").save(buf, "WEBP", lossless=True)
+        return buf.getvalue(), "webp"
+    elif kind.startswith("jpeg-"):
+        q = int(rng.integers(60, 96))
+        if kind == "jpeg-420":
+            Image.fromarray(content8(rng, h, w, 3)).save(buf, "JPEG", quality=q, subsampling=2)
+        elif kind == "jpeg-422":
+            Image.fromarray(content8(rng, h, w, 3)).save(buf, "JPEG", quality=q, subsampling=1)
+        elif kind == "jpeg-444":
+            Image.fromarray(content8(rng, h, w, 3)).save(buf, "JPEG", quality=q, subsampling=0)
+        elif kind == "jpeg-gray":
+            Image.fromarray(content8(rng, h, w, 1)).save(buf, "JPEG", quality=q)
+        elif kind == "jpeg-progressive":
+            Image.fromarray(content8(rng, h, w, 3)).save(buf, "JPEG", quality=q, progressive=True, subsampling=2)
+        elif kind == "jpeg-cmyk":
+            Image.fromarray(content8(rng, h, w, 4), "CMYK").save(buf, "JPEG", quality=q)
+        else:
+            raise ValueError(kind)
+        return buf.getvalue(), "jpg"
+    else:
+        raise ValueError(kind)
+    return buf.getvalue(), "png"
+
+
+LOSSLESS_KINDS = [
+    "png-L", "png-LA", "png-RGB", "png-RGBA", "png-1", "png-P", "png-P-trns", "png-I16", "png-I16-trns",
+    "png-RGB48", "png-RGBA64", "png-LA16", "png-RGB-trns",
+    "bmp-RGB", "bmp-L", "bmp-P",
+    "tiff-RGB-raw", "tiff-L-lzw", "tiff-RGBA-deflate", "tiff-I16-raw", "tiff-RGB-lzw", "tiff-RGB-packbits",
+    "gif-P", "gif-L", "gif-P-trns",
+    "webp-lossless", "webp-lossless-RGBA",
+]
+JPEG_KINDS = ["jpeg-420", "jpeg-422", "jpeg-444", "jpeg-gray", "jpeg-progressive", "jpeg-cmyk"]
+
+
+def size_plan(rng, n_lossless, n_jpeg):
+    """(kind, h, w, min_pixels, max_pixels) for each image."""
+    plan = []
+    kinds = [LOSSLESS_KINDS[i % len(LOSSLESS_KINDS)] for i in range(n_lossless)]
+    rng.shuffle(kinds)
+    for i, kind in enumerate(kinds):
+        r = i % 10
+        minp, maxp = MIN_PIXELS, MAX_PIXELS
+        if r == 0:  # tiny: min_pixels branch (upscale)
+            h, w = rng.integers(8, 40, 2)
+        elif r == 1:  # extreme aspect ratio up to ~150:1
+            s = int(rng.integers(4, 12))
+            l = int(s * rng.uniform(60, 150))
+            h, w = (s, l) if rng.random() < 0.5 else (l, s)
+        elif r == 2:  # downscale forced by a small max_pixels
+            h, w = rng.integers(120, 420, 2)
+            maxp = int(rng.integers(6, 40)) * 28 * 28
+        elif r == 3:  # mild sizes near multiples of 28 (round half even)
+            h = int(rng.integers(1, 12)) * 28 + int(rng.choice([0, 13, 14, 15, 27]))
+            w = int(rng.integers(1, 12)) * 28 + int(rng.choice([0, 13, 14, 15, 27]))
+        else:
+            h, w = rng.integers(20, 240, 2)
+        plan.append((kind, int(h), int(w), minp, maxp))
+    # a few larger images (~1200 px), downscaled with the training max_pixels
+    for kind in ["png-RGB", "png-L", "png-I16"]:
+        h, w = int(rng.integers(900, 1300)), int(rng.integers(900, 1300))
+        plan.append((kind, h, w, MIN_PIXELS, int(rng.choice([401408, 200704]))))
+    plan.append(("png-RGB", int(rng.integers(480, 700)), int(rng.integers(480, 700)), MIN_PIXELS, MAX_PIXELS))
+    # more than 200:1 must be rejected
+    plan.append(("png-L", 2, int(rng.integers(405, 600)), MIN_PIXELS, MAX_PIXELS))
+    for i in range(n_jpeg):
+        kind = JPEG_KINDS[i % len(JPEG_KINDS)]
+        h, w = rng.integers(30, 400, 2)
+        maxp = MAX_PIXELS if i % 2 == 0 else int(rng.integers(20, 120)) * 28 * 28
+        plan.append((kind, int(h), int(w), MIN_PIXELS, maxp))
+    return plan
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", required=True, help="output folder (created)")
+    ap.add_argument("--lossless", type=int, default=54, help="number of lossless images (default 54)")
+    ap.add_argument("--jpeg", type=int, default=8, help="number of JPEG images (default 8)")
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    os.makedirs(os.path.join(args.out, "inputs"), exist_ok=True)
+    os.makedirs(os.path.join(args.out, "resized"), exist_ok=True)
+    entries = []
+    for i, (kind, h, w, minp, maxp) in enumerate(size_plan(rng, args.lossless, args.jpeg)):
+        data, ext = encode(rng, kind, h, w)
+        name = f"{i:03d}-{kind}"
+        inp = f"inputs/{name}.{ext}"
+        with open(os.path.join(args.out, inp), "wb") as f:
+            f.write(data)
+        im = Image.open(io.BytesIO(data))
+        e = {"name": name, "kind": kind, "input": inp, "format": im.format, "mode": im.mode,
+             "width": im.width, "height": im.height, "min_pixels": minp, "max_pixels": maxp,
+             "lossless": not kind.startswith("jpeg-")}
+        try:
+            rh, rw = smart_resize(im.height, im.width, min_pixels=minp, max_pixels=maxp)
+        except ValueError as err:
+            e["error"] = str(err)
+            entries.append(e)
+            continue
+        rgb = im.convert("RGB").resize((rw, rh), Image.BICUBIC)
+        out = f"resized/{name}.png"
+        Image.frombytes("RGB", rgb.size, rgb.tobytes()).save(os.path.join(args.out, out), "PNG", optimize=True)
+        e.update({"resized": out, "resized_height": rh, "resized_width": rw})
+        entries.append(e)
+    index = {"generator": "scripts/pillow_golden.py", "seed": args.seed, "pillow": PIL.__version__,
+             "numpy": np.__version__, "images": entries}
+    with open(os.path.join(args.out, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+    print(f"wrote {len(entries)} images to {args.out} (Pillow {PIL.__version__})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
