@@ -1,0 +1,305 @@
+// Package bench measures generation throughput and latency of a runner over
+// a fixed set of requests, repeated, and of a peer implementation run side by
+// side, so that results are reported as medians with spreads and as ratios.
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/medbench/medbench/runners"
+)
+
+// Config describes one measured configuration.
+type Config struct {
+	Name     string
+	Runner   runners.Runner
+	Requests []runners.Request
+	// Batch is the number of requests per Generate call.
+	Batch int
+	// Warmup passes are run and discarded; Repeats passes are measured.
+	Warmup, Repeats int
+}
+
+// Pass is one measured pass over all requests.
+type Pass struct {
+	Seconds          float64   `json:"seconds"`
+	Samples          int       `json:"samples"`
+	PromptTokens     int       `json:"prompt_tokens"`
+	GeneratedTokens  int       `json:"generated_tokens"`
+	BatchLatenciesMS []float64 `json:"batch_latencies_ms"`
+	Errors           int       `json:"errors"`
+}
+
+// Stat summarizes repeated measurements.
+type Stat struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	// IQR is the interquartile range (type-7 quantiles).
+	IQR float64 `json:"iqr"`
+	// SpreadPct is 100·IQR/median.
+	SpreadPct float64 `json:"spread_pct"`
+	N         int     `json:"n"`
+}
+
+// Result is the outcome of one configuration.
+type Result struct {
+	Name          string       `json:"name"`
+	Runner        runners.Info `json:"runner"`
+	Batch         int          `json:"batch"`
+	Requests      int          `json:"requests"`
+	Passes        []Pass       `json:"passes"`
+	SamplesPerSec Stat         `json:"samples_per_sec"`
+	TokensPerSec  Stat         `json:"tokens_per_sec"`
+	// LatencyMS summarizes per-batch latency over all measured passes.
+	LatencyMS Stat    `json:"latency_ms"`
+	P50MS     float64 `json:"latency_p50_ms"`
+	P90MS     float64 `json:"latency_p90_ms"`
+	Machine   Machine `json:"machine"`
+}
+
+// Machine identifies where a measurement ran.
+type Machine struct {
+	OS   string `json:"os"`
+	Arch string `json:"arch"`
+	CPUs int    `json:"cpus"`
+	Go   string `json:"go"`
+}
+
+// ThisMachine describes the current process's machine.
+func ThisMachine() Machine {
+	return Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()}
+}
+
+// Run measures cfg: Warmup discarded passes, then Repeats timed passes.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Runner == nil || len(cfg.Requests) == 0 {
+		return nil, errors.New("bench: a runner and at least one request are required")
+	}
+	if cfg.Batch < 1 {
+		cfg.Batch = 1
+	}
+	if cfg.Repeats < 1 {
+		cfg.Repeats = 1
+	}
+	res := &Result{Name: cfg.Name, Runner: cfg.Runner.Info(), Batch: cfg.Batch, Requests: len(cfg.Requests), Machine: ThisMachine()}
+	for i := 0; i < cfg.Warmup+cfg.Repeats; i++ {
+		p, err := pass(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if i >= cfg.Warmup {
+			res.Passes = append(res.Passes, p)
+		}
+	}
+	res.summarize()
+	return res, nil
+}
+
+func pass(ctx context.Context, cfg Config) (Pass, error) {
+	var p Pass
+	start := time.Now()
+	for i := 0; i < len(cfg.Requests); i += cfg.Batch {
+		if err := ctx.Err(); err != nil {
+			return p, err
+		}
+		batch := cfg.Requests[i:min(i+cfg.Batch, len(cfg.Requests))]
+		t0 := time.Now()
+		out, err := cfg.Runner.Generate(ctx, batch)
+		if err != nil {
+			return p, fmt.Errorf("bench: %s: %w", cfg.Name, err)
+		}
+		p.BatchLatenciesMS = append(p.BatchLatenciesMS, float64(time.Since(t0).Microseconds())/1000)
+		for _, r := range out {
+			p.Samples++
+			if r.Err != nil {
+				p.Errors++
+				continue
+			}
+			p.PromptTokens += r.PromptTokens
+			p.GeneratedTokens += r.CompletionTokens
+		}
+	}
+	p.Seconds = time.Since(start).Seconds()
+	return p, nil
+}
+
+func (r *Result) summarize() {
+	var sps, tps, lat []float64
+	for _, p := range r.Passes {
+		if p.Seconds > 0 {
+			sps = append(sps, float64(p.Samples-p.Errors)/p.Seconds)
+			tps = append(tps, float64(p.GeneratedTokens)/p.Seconds)
+		}
+		lat = append(lat, p.BatchLatenciesMS...)
+	}
+	r.SamplesPerSec, r.TokensPerSec, r.LatencyMS = Summarize(sps), Summarize(tps), Summarize(lat)
+	r.P50MS, r.P90MS = Quantile(lat, 0.5), Quantile(lat, 0.9)
+}
+
+// Summarize computes median, min, max and IQR of xs.
+func Summarize(xs []float64) Stat {
+	if len(xs) == 0 {
+		return Stat{}
+	}
+	s := Stat{N: len(xs), Median: Quantile(xs, 0.5), Min: math.Inf(1), Max: math.Inf(-1)}
+	for _, x := range xs {
+		s.Min, s.Max = math.Min(s.Min, x), math.Max(s.Max, x)
+	}
+	s.IQR = Quantile(xs, 0.75) - Quantile(xs, 0.25)
+	if s.Median != 0 {
+		s.SpreadPct = 100 * s.IQR / s.Median
+	}
+	return s
+}
+
+// Quantile is the type-7 (linear interpolation) sample quantile, as numpy's
+// default and R's default compute it.
+func Quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	h := float64(len(s)-1) * q
+	lo := math.Floor(h)
+	i := int(lo)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (h-lo)*(s[i+1]-s[i])
+}
+
+// PeerConfig runs an external implementation (e.g. transformers.js) on the
+// same inputs. The command prints one JSON object per request on stdout with
+// "ids" (generated token ids) and, optionally, "ms" (its own generation time
+// for that request, excluding process start and model load). Without "ms"
+// the wall time of the whole command is used, which includes start-up.
+type PeerConfig struct {
+	Name    string
+	Argv    []string
+	Dir     string
+	Env     []string
+	Warmup  int
+	Repeats int
+}
+
+// RunPeer measures a peer command like Run measures a runner.
+func RunPeer(ctx context.Context, cfg PeerConfig) (*Result, error) {
+	if len(cfg.Argv) == 0 {
+		return nil, errors.New("bench: peer command is empty")
+	}
+	if cfg.Repeats < 1 {
+		cfg.Repeats = 1
+	}
+	res := &Result{Name: cfg.Name, Runner: runners.Info{Name: cfg.Name, Runtime: cfg.Argv[0]}, Batch: 1, Machine: ThisMachine()}
+	for i := 0; i < cfg.Warmup+cfg.Repeats; i++ {
+		p, err := peerPass(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if i >= cfg.Warmup {
+			res.Passes = append(res.Passes, p)
+			res.Requests = p.Samples
+		}
+	}
+	res.summarize()
+	return res, nil
+}
+
+func peerPass(ctx context.Context, cfg PeerConfig) (Pass, error) {
+	cmd := exec.CommandContext(ctx, cfg.Argv[0], cfg.Argv[1:]...)
+	cmd.Dir = cfg.Dir
+	if cfg.Env != nil {
+		cmd.Env = cfg.Env
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	wall := time.Since(start).Seconds()
+	if err != nil {
+		return Pass{}, fmt.Errorf("bench: peer %s: %w: %s", cfg.Name, err, lastLine(stderr.String()))
+	}
+	var p Pass
+	var ms float64
+	timed := true
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var rec struct {
+			IDs []int    `json:"ids"`
+			MS  *float64 `json:"ms"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return Pass{}, fmt.Errorf("bench: peer %s: stdout line %d: %w", cfg.Name, line, err)
+		}
+		p.Samples++
+		p.GeneratedTokens += len(rec.IDs)
+		if rec.MS == nil {
+			timed = false
+		} else {
+			ms += *rec.MS
+			p.BatchLatenciesMS = append(p.BatchLatenciesMS, *rec.MS)
+		}
+	}
+	if p.Samples == 0 {
+		return Pass{}, fmt.Errorf("bench: peer %s printed no results", cfg.Name)
+	}
+	p.Seconds = wall
+	if timed {
+		p.Seconds = ms / 1000
+	}
+	return p, nil
+}
+
+func lastLine(s string) string {
+	s = string(bytes.TrimSpace([]byte(s)))
+	if i := bytes.LastIndexByte([]byte(s), '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// Ratio compares a against a baseline: median(a)/median(base) for the
+// chosen statistic, with the range from the extreme pairings.
+type Ratio struct {
+	Metric string  `json:"metric"`
+	Median float64 `json:"median"`
+	Low    float64 `json:"low"`
+	High   float64 `json:"high"`
+}
+
+// Compare returns throughput ratios of a over base (>1: a is faster).
+func Compare(a, base *Result) []Ratio {
+	mk := func(name string, x, y Stat) Ratio {
+		if y.Median == 0 || y.Max == 0 || y.Min == 0 {
+			return Ratio{Metric: name, Median: math.NaN(), Low: math.NaN(), High: math.NaN()}
+		}
+		return Ratio{Metric: name, Median: x.Median / y.Median, Low: x.Min / y.Max, High: x.Max / y.Min}
+	}
+	return []Ratio{mk("samples_per_sec", a.SamplesPerSec, base.SamplesPerSec), mk("tokens_per_sec", a.TokensPerSec, base.TokensPerSec)}
+}
+
+// Report is what `medbench bench` writes (bench.json).
+type Report struct {
+	Results []*Result `json:"results"`
+	// Ratios compare each result with the named baseline.
+	Baseline string             `json:"baseline,omitempty"`
+	Ratios   map[string][]Ratio `json:"ratios,omitempty"`
+	Created  time.Time          `json:"created"`
+}

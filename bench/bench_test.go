@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medbench/medbench/runners"
+)
+
+// fakeRunner sleeps a fixed time per batch and reports fixed token counts.
+type fakeRunner struct {
+	mu       sync.Mutex
+	perBatch time.Duration
+	calls    int
+	failID   string
+}
+
+func (f *fakeRunner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
+	f.mu.Lock()
+	f.calls++
+	f.mu.Unlock()
+	time.Sleep(f.perBatch)
+	out := make([]runners.Result, len(reqs))
+	for i, r := range reqs {
+		out[i] = runners.Result{ID: r.ID, PromptTokens: 10, CompletionTokens: 5}
+		if r.ID == f.failID {
+			out[i] = runners.Result{ID: r.ID, Err: errors.New("bad image")}
+		}
+	}
+	return out, nil
+}
+func (f *fakeRunner) Info() runners.Info { return runners.Info{Name: "fake"} }
+func (f *fakeRunner) Close() error       { return nil }
+
+func reqs(n int) []runners.Request {
+	r := make([]runners.Request, n)
+	for i := range r {
+		r[i] = runners.Request{ID: string(rune('a' + i))}
+	}
+	return r
+}
+
+func TestRunCountsAndRates(t *testing.T) {
+	f := &fakeRunner{perBatch: 20 * time.Millisecond, failID: "c"}
+	res, err := Run(context.Background(), Config{Name: "fake", Runner: f, Requests: reqs(8), Batch: 4, Warmup: 1, Repeats: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.calls != 4*2 {
+		t.Errorf("calls = %d, want 8 (4 passes × 2 batches)", f.calls)
+	}
+	if len(res.Passes) != 3 {
+		t.Fatalf("passes = %d", len(res.Passes))
+	}
+	p := res.Passes[0]
+	if p.Samples != 8 || p.Errors != 1 || p.GeneratedTokens != 35 || p.PromptTokens != 70 || len(p.BatchLatenciesMS) != 2 {
+		t.Errorf("pass = %+v", p)
+	}
+	// 7 good samples in ~40 ms → ~175 samples/s; allow scheduling noise.
+	if res.SamplesPerSec.Median < 80 || res.SamplesPerSec.Median > 176 {
+		t.Errorf("samples/s = %v", res.SamplesPerSec.Median)
+	}
+	if math.Abs(res.TokensPerSec.Median/res.SamplesPerSec.Median-5) > 1e-9 {
+		t.Errorf("tokens/s ÷ samples/s = %v, want 5", res.TokensPerSec.Median/res.SamplesPerSec.Median)
+	}
+	if res.P50MS < 19 {
+		t.Errorf("p50 = %v ms, want ≥ 20", res.P50MS)
+	}
+}
+
+func TestQuantileType7(t *testing.T) {
+	// numpy.quantile([1,2,3,4,10], [0.25,0.5,0.75,0.9]) = [2, 3, 4, 7.6]
+	xs := []float64{10, 1, 3, 2, 4}
+	for _, c := range []struct{ q, want float64 }{{0.25, 2}, {0.5, 3}, {0.75, 4}, {0.9, 7.6}, {0, 1}, {1, 10}} {
+		if got := Quantile(xs, c.q); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Quantile(%v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if !math.IsNaN(Quantile(nil, 0.5)) {
+		t.Error("empty quantile not NaN")
+	}
+	s := Summarize(xs)
+	if s.Median != 3 || s.Min != 1 || s.Max != 10 || s.IQR != 2 || math.Abs(s.SpreadPct-200.0/3) > 1e-9 || s.N != 5 {
+		t.Errorf("Summarize = %+v", s)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	a := &Result{SamplesPerSec: Stat{Median: 4, Min: 3, Max: 5}, TokensPerSec: Stat{Median: 40, Min: 30, Max: 50}}
+	b := &Result{SamplesPerSec: Stat{Median: 2, Min: 1, Max: 2.5}, TokensPerSec: Stat{Median: 20, Min: 10, Max: 25}}
+	r := Compare(a, b)
+	if r[0].Median != 2 || r[0].Low != 3/2.5 || r[0].High != 5 || r[1].Median != 2 {
+		t.Errorf("ratios = %+v", r)
+	}
+}
+
+func TestRunPeer(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "peer.sh")
+	body := "#!/bin/sh\necho '{\"ids\":[1,2,3],\"ms\":100}'\necho '{\"ids\":[4,5],\"ms\":100}'\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunPeer(context.Background(), PeerConfig{Name: "peer", Argv: []string{script}, Repeats: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 samples, 5 tokens in 0.2 s of self-reported generation time.
+	if res.SamplesPerSec.Median != 10 || res.TokensPerSec.Median != 25 || res.Requests != 2 {
+		t.Errorf("peer result = %+v / %+v", res.SamplesPerSec, res.TokensPerSec)
+	}
+	bad := filepath.Join(dir, "bad.sh")
+	_ = os.WriteFile(bad, []byte("#!/bin/sh\necho not-json\n"), 0o755)
+	if _, err := RunPeer(context.Background(), PeerConfig{Name: "bad", Argv: []string{bad}}); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad peer output: err = %v", err)
+	}
+	fail := filepath.Join(dir, "fail.sh")
+	_ = os.WriteFile(fail, []byte("#!/bin/sh\necho boom >&2\nexit 3\n"), 0o755)
+	if _, err := RunPeer(context.Background(), PeerConfig{Name: "fail", Argv: []string{fail}}); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("failing peer: err = %v", err)
+	}
+}
+
+func TestRunCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, Config{Name: "x", Runner: &fakeRunner{}, Requests: reqs(2)}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := Run(context.Background(), Config{}); err == nil {
+		t.Error("empty config accepted")
+	}
+}
