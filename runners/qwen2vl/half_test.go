@@ -13,8 +13,8 @@ func TestHalfConversion(t *testing.T) {
 		{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {65520, 0x7c00}, // rounds to Inf
 		{float32(math.Inf(1)), 0x7c00}, {5.960464477539063e-08, 0x0001}, // smallest subnormal
 		{6.103515625e-05, 0x0400}, {0.333251953125, 0x3555}, {1.0009765625, 0x3c01},
-		{1.00048828125, 0x3c00}, // tie → even
-		{1.00146484375, 0x3c02}, // tie → even (up)
+		{1.00048828125, 0x3c00},     // tie → even
+		{1.00146484375, 0x3c02},     // tie → even (up)
 		{2.9802322387695312e-08, 0}, // half the smallest subnormal: tie → 0
 	} {
 		if got := f32ToF16(tc.f); got != tc.h {

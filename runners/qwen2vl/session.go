@@ -17,9 +17,9 @@ import (
 // layout is what the three graphs declare, checked at load.
 type layout struct {
 	layers, kvHeads, headDim, hidden, vocab, patchDim int
-	pixelDT, featDT, embedDT, kvDT, logitsDT       int32
-	logitsToKeep                                    bool
-	decIn, decOut                                   []string
+	pixelDT, featDT, embedDT, kvDT, logitsDT          int32
+	logitsToKeep                                      bool
+	decIn, decOut                                     []string
 }
 
 func kvName(kind string, i int, key bool) string {
