@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	_ "image/gif"  // GIF decoder
-	_ "image/jpeg" // JPEG decoder
-	_ "image/png"  // PNG decoder
+	_ "image/gif" // GIF decoder
+	_ "image/png" // PNG decoder
+	"io"
 
 	_ "golang.org/x/image/bmp"  // BMP decoder
 	_ "golang.org/x/image/tiff" // TIFF decoder
 	_ "golang.org/x/image/webp" // WebP decoder
+
+	"github.com/medbench/medbench/runners/imageproc/internal/ljpeg"
 )
 
 // RGB is a packed 8-bit RGB image: pixel (x, y) is Pix[3*(y*W+x):][:3].
@@ -27,19 +29,33 @@ type RGB struct {
 const maxDecodePixels = 2 * 89478485
 
 // Decode decodes a PNG, JPEG, GIF, BMP, TIFF or WebP image and returns it with
-// its format name. The image is adjusted where Go's decoders lose what
+// its format name. JPEGs go through image/jpeg's decoder with libjpeg-turbo's
+// ISLOW inverse DCT (internal/ljpeg); ToRGB then upsamples chroma and
+// converts colour as libjpeg-turbo does, so the result is close to Pillow's. The image is adjusted where Go's decoders lose what
 // Pillow keeps: a 16-bit grayscale PNG with a tRNS chunk comes back as
 // *image.Gray16 (Pillow opens it as mode I), and a GIF's transparent palette
 // entry keeps its colour (Pillow's convert("RGB") shows it).
 func Decode(data []byte) (image.Image, string, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	decodeConfig, decode := image.DecodeConfig, image.Decode
+	if bytes.HasPrefix(data, []byte("\xff\xd8")) {
+		// JPEG: Go's decoder with libjpeg-turbo's ISLOW IDCT.
+		decodeConfig = func(r io.Reader) (image.Config, string, error) {
+			c, err := ljpeg.DecodeConfig(r)
+			return c, "jpeg", err
+		}
+		decode = func(r io.Reader) (image.Image, string, error) {
+			m, err := ljpeg.Decode(r)
+			return m, "jpeg", err
+		}
+	}
+	cfg, format, err := decodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, "", fmt.Errorf("imageproc: decode: %w", err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxDecodePixels {
 		return nil, format, fmt.Errorf("imageproc: decode %s: image size %dx%d out of range", format, cfg.Width, cfg.Height)
 	}
-	img, format, err := image.Decode(bytes.NewReader(data))
+	img, format, err := decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, format, fmt.Errorf("imageproc: decode %s: %w", format, err)
 	}
