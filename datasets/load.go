@@ -195,7 +195,7 @@ func parseRecords(data []byte) ([]rawRecord, []Problem, error) {
 		if !dec.More() {
 			break
 		}
-		start := dec.InputOffset()
+		start := skipSeparators(data, dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return recs, append(probs, Problem{Index: i, Msg: jsonErrMsg(err, start, len(data))}), nil
@@ -361,4 +361,18 @@ func invalidUTF8At(b []byte) int {
 		i += n
 	}
 	return len(b)
+}
+
+// skipSeparators advances past whitespace and one comma: where the next
+// array element starts.
+func skipSeparators(data []byte, off int64) int64 {
+	for off < int64(len(data)) {
+		switch data[off] {
+		case ' ', '\t', '\r', '\n', ',':
+			off++
+			continue
+		}
+		break
+	}
+	return off
 }

@@ -1,0 +1,194 @@
+package datasets
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	// Image formats whose headers Validate can read.
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
+)
+
+// Validate checks a seed-schema JSON file with the default modality map. See
+// ValidateWithMap.
+func Validate(ctx context.Context, path, imagesRoot string) ([]Problem, error) {
+	return ValidateWithMap(ctx, path, imagesRoot, DefaultModalityMap())
+}
+
+// ValidateWithMap reports every problem in a dataset file, each with its
+// record index: malformed or truncated JSON (with the byte offset), invalid
+// UTF-8, missing, unknown or mistyped fields, empty or duplicate options, an
+// answer that is not an option, a solution letter that disagrees with
+// options/answer, a problem text that is not question + lettered options, an
+// unknown subset, a missing or undecodable image and an image used by two
+// records. It returns an error only when the file cannot be read or is not a
+// JSON array at all. An empty imagesRoot means the JSON file's folder.
+func ValidateWithMap(ctx context.Context, path, imagesRoot string, mm ModalityMap) ([]Problem, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	recs, probs, err := parseRecords(data)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: %s: %w", path, err)
+	}
+	if imagesRoot == "" {
+		imagesRoot = filepath.Dir(path)
+	}
+	firstUse := map[string]int{}
+	for i, r := range recs {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
+		}
+		probs = append(probs, checkContent(i, r.rec, r.bad, mm)...)
+		if r.bad["image"] {
+			continue
+		}
+		for _, img := range r.rec.Image {
+			if img == "" {
+				continue
+			}
+			if j, ok := firstUse[img]; ok {
+				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("duplicate: %q is also the image of record %d", img, j)})
+				continue
+			}
+			firstUse[img] = i
+			if msg := checkImageFile(JoinImagePath(imagesRoot, img)); msg != "" {
+				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("%q: %s", img, msg)})
+			}
+		}
+	}
+	sortProblems(probs)
+	return probs, nil
+}
+
+// checkContent checks one structurally parsed record's content; fields listed
+// in bad had the wrong type and are skipped.
+func checkContent(i int, r Record, bad map[string]bool, mm ModalityMap) []Problem {
+	var probs []Problem
+	add := func(field, format string, a ...any) {
+		probs = append(probs, Problem{Index: i, Field: field, Msg: fmt.Sprintf(format, a...)})
+	}
+	if !bad["image"] {
+		if len(r.Image) == 0 {
+			add("image", "empty list, want one image path")
+		}
+		for j, p := range r.Image {
+			if p == "" {
+				add("image", "element %d is an empty path", j)
+			}
+		}
+	}
+	if !bad["question"] && strings.TrimSpace(r.Question) == "" {
+		add("question", "empty")
+	}
+	optsOK := !bad["options"]
+	if optsOK {
+		switch {
+		case len(r.Options) == 0:
+			add("options", "empty list")
+			optsOK = false
+		case len(r.Options) == 1:
+			add("options", "only one option")
+		case len(r.Options) > MaxOptions:
+			add("options", "%d options, at most %d (letters A..J)", len(r.Options), MaxOptions)
+			optsOK = false
+		}
+		seen := map[string]int{}
+		for j, o := range r.Options {
+			if strings.TrimSpace(o) == "" {
+				add("options", "option %s is empty", Letter(j))
+			}
+			if k, ok := seen[o]; ok {
+				add("options", "option %s repeats option %s (%q)", Letter(j), Letter(k), o)
+				continue
+			}
+			seen[o] = j
+		}
+	}
+	letter, answerOK := "", false
+	if optsOK && !bad["answer"] {
+		letter, answerOK = SolutionLetter(r.Options, r.Answer)
+		if !answerOK {
+			add("answer", "%q is not one of the options", r.Answer)
+		}
+	}
+	if !bad["solution"] {
+		switch {
+		case len(r.Solution) != 1 || r.Solution[0] < 'A' || r.Solution[0] >= 'A'+MaxOptions:
+			add("solution", "%q is not a single letter A..J", r.Solution)
+		case optsOK && int(r.Solution[0]-'A') >= len(r.Options):
+			add("solution", "%q, but there are only %d options", r.Solution, len(r.Options))
+		case answerOK && r.Solution != letter:
+			add("solution", "%q, but the answer %q is option %s", r.Solution, r.Answer, letter)
+		}
+	}
+	if !bad["problem"] && !bad["question"] && optsOK {
+		if want := BuildProblem(r.Question, r.Options); r.Problem != want {
+			add("problem", "differs from question + lettered options at byte %d (want %q)", firstDiff(r.Problem, want), want)
+		}
+	}
+	if !bad["subset"] {
+		if _, err := mm.Canonical(r.Subset); err != nil {
+			add("subset", "%s", strings.TrimPrefix(err.Error(), "datasets: "))
+		}
+	}
+	return probs
+}
+
+func firstDiff(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// checkImageFile reads an image header; it returns "" when the file is a
+// decodable image with a positive size, else what is wrong.
+func checkImageFile(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return fmt.Sprintf("missing (%s)", path)
+		}
+		return fmt.Sprintf("unreadable: %v", err)
+	}
+	defer f.Close()
+	return checkImageConfig(f, path)
+}
+
+// checkImageBytes is checkImageFile for embedded bytes.
+func checkImageBytes(b []byte, name string) string {
+	return checkImageConfig(bytes.NewReader(b), name)
+}
+
+func checkImageConfig(r interface{ Read([]byte) (int, error) }, name string) string {
+	cfg, format, err := image.DecodeConfig(r)
+	if err != nil {
+		return fmt.Sprintf("not a decodable image (%s): %v", name, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return fmt.Sprintf("%s image has size %dx%d (%s)", format, cfg.Width, cfg.Height, name)
+	}
+	return ""
+}
+
+// sortProblems orders problems by record index (file-level ones first),
+// keeping the order within a record.
+func sortProblems(p []Problem) {
+	sort.SliceStable(p, func(a, b int) bool { return p[a].Index < p[b].Index })
+}
