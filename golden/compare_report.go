@@ -51,6 +51,7 @@ func (c *Comparison) Notes() []string {
 func (c *Comparison) WriteText(w io.Writer) error {
 	tw := table.NewWriter()
 	tw.SetStyle(table.StyleLight)
+	tw.Style().Format.Header = text.FormatDefault
 	h := table.Row{}
 	for _, s := range c.header() {
 		h = append(h, s)

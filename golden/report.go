@@ -89,6 +89,7 @@ func WriteText(w io.Writer, vs []Verdict) error {
 	tw := table.NewWriter()
 	tw.SetOutputMirror(nil)
 	tw.SetStyle(table.StyleLight)
+	tw.Style().Format.Header = text.FormatDefault
 	tw.AppendHeader(table.Row{"Model", "Modality", "Prompt", "Policy", "Metric", "n", "Value", "Expected", "Tolerance", "p", "Verdict", "Detail"})
 	for _, v := range vs {
 		exp := fmtVal(v.Expected)
