@@ -8,7 +8,9 @@ import (
 	"testing"
 )
 
-func abs(v float64, dir string) Tolerance { return Tolerance{Kind: KindAbsolute, Value: v, Direction: dir} }
+func abs(v float64, dir string) Tolerance {
+	return Tolerance{Kind: KindAbsolute, Value: v, Direction: dir}
+}
 
 func TestCheckRunMargins(t *testing.T) {
 	// MRI 20 items, 15 correct, 18 parsed; CT 10 items, 4 correct, 10 parsed.
@@ -25,7 +27,7 @@ func TestCheckRunMargins(t *testing.T) {
 		{"higher ok when better", row("M", "MRI", MetricAccuracy, 0.70, 20, abs(0.0, DirHigher)), 0.75, StatusPass},
 		{"higher fails on drop", row("M", "MRI", MetricAccuracy, 0.80, 20, abs(0.04, DirHigher)), 0.75, StatusRegression},
 		{"exact", row("M", "CT", MetricAccuracy, 0.4, 10, abs(0, DirBoth)), 0.4, StatusPass},
-		{"relative pass", row("M", "CT", MetricAccuracy, 0.42, 10, Tolerance{Kind: KindRelative, Value: 0.05, Direction: DirHigher}), 0.4, StatusPass},  // 0.42·0.05 = 0.021 ≥ 0.02
+		{"relative pass", row("M", "CT", MetricAccuracy, 0.42, 10, Tolerance{Kind: KindRelative, Value: 0.05, Direction: DirHigher}), 0.4, StatusPass},       // 0.42·0.05 = 0.021 ≥ 0.02
 		{"relative fail", row("M", "CT", MetricAccuracy, 0.43, 10, Tolerance{Kind: KindRelative, Value: 0.05, Direction: DirHigher}), 0.4, StatusRegression}, // 0.0215 < 0.03
 		{"parse failure gated", row("M", "MRI", MetricParseFailureRate, 0.0, 20, abs(0.05, DirLower)), 0.1, StatusRegression},
 		{"parse failure ok", row("M", "MRI", MetricParseFailureRate, 0.08, 20, abs(0.05, DirLower)), 0.1, StatusPass},

@@ -11,7 +11,6 @@ import (
 	"github.com/medbench/medbench/metrics"
 )
 
-
 func TestCompareRuns(t *testing.T) {
 	// MRI: A right on 0..14, B right on 3..17 → b = 3, c = 3, p = 1.
 	// CT:  A right on 100..109, B right on 100..117 → b = 0, c = 8,
