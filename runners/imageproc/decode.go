@@ -290,3 +290,13 @@ func cmyk2rgb(c, m, y, k uint8) (r, g, b uint8) {
 	}
 	return f(c), f(m), f(y)
 }
+
+// NRGBA returns the image as an opaque *image.NRGBA (for encoding).
+func (m *RGB) NRGBA() *image.NRGBA {
+	out := image.NewNRGBA(image.Rect(0, 0, m.W, m.H))
+	for i := 0; i < m.W*m.H; i++ {
+		copy(out.Pix[4*i:4*i+3], m.Pix[3*i:3*i+3])
+		out.Pix[4*i+3] = 0xff
+	}
+	return out
+}

@@ -44,6 +44,10 @@ func loadGolden(t *testing.T) (string, goldenIndex) {
 	}
 	if dir == "" {
 		dir = filepath.Join("testdata", "golden")
+	} else if _, err := os.Stat(dir); err != nil && !filepath.IsAbs(dir) {
+		// go test runs in the package folder: accept paths relative to the
+		// repository root too.
+		dir = filepath.Join("..", "..", dir)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	if err != nil {

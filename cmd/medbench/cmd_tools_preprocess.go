@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"math"
+	"os"
+
+	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { registerTool(toolsPreprocessCommand) }
+
+func toolsPreprocessCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "preprocess",
+		Usage:     "preprocess one image the Qwen2-VL way and print its size, grid_thw and image token count",
+		UsageText: "medbench tools preprocess --image FILE [--config preprocessor_config.json] [--min-pixels N] [--max-pixels N] [--resized OUT.png] [--pixel-values OUT.f32]",
+		Description: "Runs MedVLM-R1's image path: decode (PNG, JPEG, GIF, BMP, TIFF, WebP), Pillow's\n" +
+			"convert(\"RGB\"), qwen_vl_utils smart_resize (factor patch_size*merge_size), Pillow's BICUBIC\n" +
+			"resize, rescale + CLIP normalisation, temporal duplication and patch flattening. Prints one\n" +
+			"JSON object {\"height\",\"width\",\"grid_thw\",\"image_tokens\"}. --resized writes the resized\n" +
+			"RGB image as PNG (bit-exact with Pillow for lossless inputs); --pixel-values writes\n" +
+			"pixel_values as raw little-endian float32, row-major [grid_t*grid_h*grid_w, 1176].\n" +
+			"Settings default to Qwen2-VL-2B-Instruct's (min_pixels 3136, max_pixels 12845056); --config\n" +
+			"reads a preprocessor_config.json, and --min-pixels/--max-pixels override either.\n" +
+			"Unreadable or undecodable files and images more elongated than 200:1 exit 2.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "image", Usage: "input image `FILE`", Required: true},
+			&cli.StringFlag{Name: "config", Usage: "preprocessor_config.json `FILE` (default: Qwen2-VL-2B-Instruct values)"},
+			&cli.IntFlag{Name: "min-pixels", Usage: "smallest resized area, `N` pixels", DefaultText: "from --config, else 3136"},
+			&cli.IntFlag{Name: "max-pixels", Usage: "largest resized area, `N` pixels", DefaultText: "from --config, else 12845056"},
+			&cli.BoolFlag{Name: "tjs-normalize", Usage: "normalise the transformers.js way (float64, rounded once) instead of Hugging Face's float32"},
+			&cli.StringFlag{Name: "resized", Usage: "write the resized RGB image to this PNG `FILE`"},
+			&cli.StringFlag{Name: "pixel-values", Usage: "write pixel_values as little-endian float32 to this `FILE`"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return usageErr("tools preprocess: unexpected arguments %q", c.Args().Slice())
+			}
+			cfg := imageproc.DefaultConfig()
+			if p := c.String("config"); p != "" {
+				var err error
+				if cfg, err = imageproc.LoadConfig(p); err != nil {
+					return inputErr(err)
+				}
+			}
+			if c.IsSet("min-pixels") {
+				cfg.MinPixels = c.Int("min-pixels")
+			}
+			if c.IsSet("max-pixels") {
+				cfg.MaxPixels = c.Int("max-pixels")
+			}
+			cfg.TJSNormalize = c.Bool("tjs-normalize")
+			if err := cfg.Validate(); err != nil {
+				return usageErr("tools preprocess: %v", err)
+			}
+			p, err := imageproc.PreprocessFile(c.String("image"), cfg)
+			if err != nil {
+				return inputErr(err)
+			}
+			if path := c.String("resized"); path != "" {
+				if err := writePNG(path, p.Resized); err != nil {
+					return inputErr(err)
+				}
+			}
+			if path := c.String("pixel-values"); path != "" {
+				if err := writeFloat32s(path, p.PixelValues); err != nil {
+					return inputErr(err)
+				}
+			}
+			out := struct {
+				Height      int      `json:"height"`
+				Width       int      `json:"width"`
+				GridTHW     [3]int64 `json:"grid_thw"`
+				ImageTokens int      `json:"image_tokens"`
+			}{p.Height, p.Width, p.GridTHW, p.ImageTokens}
+			return inputErr(json.NewEncoder(c.App.Writer).Encode(out))
+		},
+	}
+}
+
+func writePNG(path string, img *imageproc.RGB) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("tools preprocess: %w", err)
+	}
+	if err := png.Encode(f, img.NRGBA()); err != nil {
+		f.Close()
+		return fmt.Errorf("tools preprocess: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("tools preprocess: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeFloat32s(path string, v []float32) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("tools preprocess: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	var b [4]byte
+	for _, x := range v {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+		if _, err := w.Write(b[:]); err != nil {
+			break
+		}
+	}
+	err = w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("tools preprocess: write %s: %w", path, err)
+	}
+	return nil
+}
