@@ -263,6 +263,34 @@ def size_plan(rng, n_lossless, n_jpeg):
     return plan
 
 
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def normalize_table():
+    """Every byte value normalised per channel, as float32 bit patterns:
+    "hf" the way transformers' rescale + normalize compute it (rescale in
+    float64 cast to float32, then float32 (x - mean) / std), "tjs" the way
+    transformers.js does ((x - mean) / std in float64, rounded once)."""
+    x = (np.arange(256, dtype=np.float64) * (1 / 255)).astype(np.float32)
+    hf, tjs = [], []
+    for c in range(3):
+        h = (x - np.float32(CLIP_MEAN[c])) / np.float32(CLIP_STD[c])
+        assert h.dtype == np.float32
+        t = ((x.astype(np.float64) - CLIP_MEAN[c]) / CLIP_STD[c]).astype(np.float32)
+        hf.append(h.view(np.uint32).tolist())
+        tjs.append(t.view(np.uint32).tolist())
+    return {"mean": CLIP_MEAN, "std": CLIP_STD, "rescale_factor": 1 / 255, "hf": hf, "tjs": tjs}
+
+
+def cmyk_table(rng):
+    """Pillow's CMYK -> RGB conversion on random and extreme CMYK values."""
+    q = rng.integers(0, 256, (400, 4), dtype=np.uint8)
+    q[:16] = [[a, b, c, d] for a in (0, 255) for b in (0, 255) for c in (0, 128) for d in (0, 255)]
+    rgb = np.asarray(Image.fromarray(q.reshape(20, 20, 4), "CMYK").convert("RGB")).reshape(400, 3)
+    return [[*map(int, a), *map(int, b)] for a, b in zip(q, rgb)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
@@ -290,13 +318,20 @@ def main():
             e["error"] = str(err)
             entries.append(e)
             continue
-        rgb = im.convert("RGB").resize((rw, rh), Image.BICUBIC)
+        conv = im.convert("RGB")
+        if not e["lossless"]:
+            # Pillow's decoded pixels too, to measure the decoder alone.
+            os.makedirs(os.path.join(args.out, "decoded"), exist_ok=True)
+            e["decoded"] = f"decoded/{name}.png"
+            Image.frombytes("RGB", conv.size, conv.tobytes()).save(os.path.join(args.out, e["decoded"]), "PNG", optimize=True)
+        rgb = conv.resize((rw, rh), Image.BICUBIC)
         out = f"resized/{name}.png"
         Image.frombytes("RGB", rgb.size, rgb.tobytes()).save(os.path.join(args.out, out), "PNG", optimize=True)
         e.update({"resized": out, "resized_height": rh, "resized_width": rw})
         entries.append(e)
     index = {"generator": "scripts/pillow_golden.py", "seed": args.seed, "pillow": PIL.__version__,
-             "numpy": np.__version__, "images": entries}
+             "numpy": np.__version__, "images": entries,
+             "normalize": normalize_table(), "cmyk2rgb": cmyk_table(np.random.default_rng(args.seed + 1000))}
     with open(os.path.join(args.out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
     print(f"wrote {len(entries)} images to {args.out} (Pillow {PIL.__version__})", file=sys.stderr)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,9 +16,17 @@ var goldenDir = flag.String("golden", "", "folder written by scripts/pillow_gold
 
 // goldenIndex is index.json as scripts/pillow_golden.py writes it.
 type goldenIndex struct {
-	Seed   int           `json:"seed"`
-	Pillow string        `json:"pillow"`
-	Images []goldenImage `json:"images"`
+	Seed      int           `json:"seed"`
+	Pillow    string        `json:"pillow"`
+	Images    []goldenImage `json:"images"`
+	Normalize *struct {
+		Mean          [3]float64     `json:"mean"`
+		Std           [3]float64     `json:"std"`
+		RescaleFactor float64        `json:"rescale_factor"`
+		HF            [3][256]uint32 `json:"hf"`
+		TJS           [3][256]uint32 `json:"tjs"`
+	} `json:"normalize"`
+	CMYK2RGB [][7]int `json:"cmyk2rgb"`
 }
 
 type goldenImage struct {
@@ -32,6 +41,7 @@ type goldenImage struct {
 	Lossless      bool   `json:"lossless"`
 	Error         string `json:"error"`
 	Resized       string `json:"resized"`
+	Decoded       string `json:"decoded"`
 	ResizedHeight int    `json:"resized_height"`
 	ResizedWidth  int    `json:"resized_width"`
 }
@@ -89,6 +99,7 @@ func TestGolden(t *testing.T) {
 	t.Logf("golden %s: seed %d, Pillow %s, %d images", dir, idx.Seed, idx.Pillow, len(idx.Images))
 	var lossless, jpegs int
 	var jpegMax, jpegDiff, jpegTotal int
+	var decMax, decDiff, decTotal int
 	for _, g := range idx.Images {
 		t.Run(g.Name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, g.Input))
@@ -102,6 +113,16 @@ func TestGolden(t *testing.T) {
 			rgb := ToRGB(img)
 			if rgb.W != g.Width || rgb.H != g.Height {
 				t.Fatalf("size %dx%d, Pillow %dx%d", rgb.W, rgb.H, g.Width, g.Height)
+			}
+			if g.Decoded != "" {
+				want := readPillowRGB(t, filepath.Join(dir, g.Decoded))
+				maxd, ndiff := diffRGB(rgb, want)
+				decMax = max(decMax, maxd)
+				decDiff += ndiff
+				decTotal += len(rgb.Pix)
+				if maxd > 2 {
+					t.Errorf("%s (%s): decoded pixels differ from Pillow's by up to %d (%d of %d samples)", g.Input, g.Kind, maxd, ndiff, len(rgb.Pix))
+				}
 			}
 			h, w, err := SmartResize(rgb.H, rgb.W, g.MinPixels, g.MaxPixels, 28)
 			if g.Error != "" {
@@ -149,10 +170,88 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+	if decTotal > 0 {
+		t.Logf("JPEG decode vs Pillow/libjpeg-turbo: max |diff| %d, %.3f%% of decoded samples differ", decMax, 100*float64(decDiff)/float64(decTotal))
+	}
 	if jpegTotal > 0 {
 		t.Logf("JPEG vs Pillow/libjpeg-turbo: max |diff| %d, %.3f%% of resized samples differ (%d images)", jpegMax, 100*float64(jpegDiff)/float64(jpegTotal), jpegs)
 	}
 	t.Logf("%d lossless images checked bit-exact", lossless)
+}
+
+// diffRGB returns the largest per-sample difference and the number of
+// differing samples of two same-size images.
+func diffRGB(a, b *RGB) (maxd, ndiff int) {
+	for i := range a.Pix {
+		if d := abs(int(a.Pix[i]) - int(b.Pix[i])); d != 0 {
+			ndiff++
+			maxd = max(maxd, d)
+		}
+	}
+	return maxd, ndiff
+}
+
+// TestGoldenNormalize checks both normalisations against numpy's float32
+// (Hugging Face) and float64 (transformers.js) arithmetic for every byte.
+func TestGoldenNormalize(t *testing.T) {
+	_, idx := loadGolden(t)
+	n := idx.Normalize
+	if n == nil {
+		t.Fatal("golden index has no normalize table")
+	}
+	img := &RGB{W: 256, H: 1, Pix: make([]uint8, 3*256)}
+	for v := range 256 {
+		img.Pix[3*v], img.Pix[3*v+1], img.Pix[3*v+2] = uint8(v), uint8(v), uint8(v)
+	}
+	cfg := DefaultConfig()
+	if cfg.mean64 != n.Mean || cfg.std64 != n.Std || cfg.RescaleFactor != n.RescaleFactor {
+		t.Fatalf("DefaultConfig constants %v %v %v differ from the golden's %v %v %v", cfg.mean64, cfg.std64, cfg.RescaleFactor, n.Mean, n.Std, n.RescaleFactor)
+	}
+	for _, tjs := range []bool{false, true} {
+		cfg.TJSNormalize = tjs
+		want := n.HF
+		if tjs {
+			want = n.TJS
+		}
+		got := Normalize(img, cfg)
+		bad := 0
+		for c := range 3 {
+			for v := range 256 {
+				if g := math.Float32bits(got[c*256+v]); g != want[c][v] {
+					if bad < 5 {
+						t.Errorf("TJSNormalize=%v channel %d byte %d: got %08x (%g), want %08x (%g)", tjs, c, v, g, got[c*256+v], want[c][v], math.Float32frombits(want[c][v]))
+					}
+					bad++
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("TJSNormalize=%v: %d of 768 values differ", tjs, bad)
+		}
+	}
+	differ := 0
+	for c := range 3 {
+		for v := range 256 {
+			if n.HF[c][v] != n.TJS[c][v] {
+				differ++
+			}
+		}
+	}
+	t.Logf("HF and transformers.js normalisation differ on %d of 768 values", differ)
+}
+
+// TestGoldenCMYK checks cmyk2rgb against Pillow's CMYK → RGB conversion.
+func TestGoldenCMYK(t *testing.T) {
+	_, idx := loadGolden(t)
+	if len(idx.CMYK2RGB) == 0 {
+		t.Fatal("golden index has no cmyk2rgb table")
+	}
+	for _, e := range idx.CMYK2RGB {
+		r, g, b := cmyk2rgb(uint8(e[0]), uint8(e[1]), uint8(e[2]), uint8(e[3]))
+		if int(r) != e[4] || int(g) != e[5] || int(b) != e[6] {
+			t.Errorf("cmyk2rgb(%d, %d, %d, %d) = %d, %d, %d; Pillow %d, %d, %d", e[0], e[1], e[2], e[3], r, g, b, e[4], e[5], e[6])
+		}
+	}
 }
 
 func abs(x int) int {
