@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/medbench/medbench/golden"
+	"github.com/medbench/medbench/records"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { register(checkCommand) }
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "CI gate: check a run against a golden table (exit 0 pass, 1 regression, 2 input error)",
+		UsageText: "medbench check --run DIR --golden FILE [--baseline DIR] [--model NAME] [--dataset NAME] [--junit FILE] [--summary FILE.md]",
+		Description: "Computes every golden cell of the selected model and dataset from the run's samples\n" +
+			"(accuracy, parse_failure_rate or error_rate per modality × prompt × policy; modality \"mean\"\n" +
+			"is the unweighted mean over the run's modalities) and judges it against the row's\n" +
+			"tolerance: absolute, relative, or not_worse (one-sided exact McNemar test against the\n" +
+			"--baseline run on the items both runs share, at the row's alpha). A golden cell absent\n" +
+			"from the run, or measured on a different number of items than the row's n, is a failure\n" +
+			"(\"missing\"), never a pass. Prints a verdict table and a summary line.\n\n" +
+			"Exit status: 0 every cell passed; 1 a regression or a missing cell; 2 usage, input or\n" +
+			"infrastructure error (unreadable run or golden file, unknown model, not_worse rows\n" +
+			"without --baseline).\n\n" +
+			"--junit writes JUnit XML with one testcase per golden cell. --summary appends a Markdown\n" +
+			"report, e.g. --summary \"$GITHUB_STEP_SUMMARY\" for a GitHub Actions job summary.\n\n" +
+			"Subcommands write golden tables: bless (exact values from a run) and calibrate\n" +
+			"(tolerances from the spread of K runs with different seeds). File format: golden/FORMAT.md.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "run", Usage: "run record `DIR` to check"},
+			&cli.StringFlag{Name: "golden", Usage: "golden table `FILE` (JSON)"},
+			&cli.StringFlag{Name: "baseline", Usage: "baseline run `DIR` for not_worse rows"},
+			&cli.StringFlag{Name: "model", Usage: "golden rows' model `NAME` (default: the table's only model)"},
+			&cli.StringFlag{Name: "dataset", Usage: "golden rows' dataset `NAME` (default: the table's only dataset)"},
+			&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE`"},
+			&cli.StringFlag{Name: "summary", Usage: "append a Markdown report to `FILE` (e.g. $GITHUB_STEP_SUMMARY)"},
+		},
+		Subcommands: []*cli.Command{checkBlessCommand(), checkCalibrateCommand()},
+		Action:      checkAction,
+	}
+}
+
+func checkAction(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErr("check: unexpected arguments %q", c.Args().Slice())
+	}
+	runDir, goldenPath := c.String("run"), c.String("golden")
+	if runDir == "" || goldenPath == "" {
+		return usageErr("check: --run and --golden are required (see medbench check --help)")
+	}
+	t, err := golden.Load(goldenPath)
+	if err != nil {
+		return inputErr(err)
+	}
+	run, err := readRun(runDir)
+	if err != nil {
+		return inputErr(err)
+	}
+	opts := golden.CheckOptions{Model: c.String("model"), Dataset: c.String("dataset")}
+	if b := c.String("baseline"); b != "" {
+		if opts.Baseline, err = readRun(b); err != nil {
+			return inputErr(err)
+		}
+	}
+	vs, err := golden.CheckRun(run, t, opts)
+	if err != nil {
+		return inputErr(fmt.Errorf("check %s against %s: %w", runDir, goldenPath, err))
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "medbench check: run %s against %s\n", runDir, goldenPath)
+	if err := golden.WriteText(w, vs); err != nil {
+		return inputErr(err)
+	}
+	suite := "medbench check " + filepath.Base(goldenPath)
+	if p := c.String("junit"); p != "" {
+		var buf bytes.Buffer
+		if err := golden.WriteJUnit(&buf, suite, vs); err != nil {
+			return inputErr(err)
+		}
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			return inputErr(fmt.Errorf("check: junit: %w", err))
+		}
+	}
+	if p := c.String("summary"); p != "" {
+		var buf bytes.Buffer
+		title := fmt.Sprintf("medbench check: %s vs %s", filepath.Base(runDir), filepath.Base(goldenPath))
+		if err := golden.WriteMarkdown(&buf, title, vs); err != nil {
+			return inputErr(err)
+		}
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return inputErr(fmt.Errorf("check: summary: %w", err))
+		}
+		_, werr := f.Write(append(buf.Bytes(), '\n'))
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return inputErr(fmt.Errorf("check: summary %s: %w", p, werr))
+		}
+	}
+	if golden.Count(vs).Failed() {
+		return failErr(nil)
+	}
+	return nil
+}
+
+// readRun reads a run record and warns on stderr about an incomplete one.
+func readRun(dir string) (*records.Run, error) {
+	run, err := records.ReadRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	if run.TornTail {
+		fmt.Fprintf(os.Stderr, "medbench: warning: %s: samples.jsonl ends in a torn line (interrupted run); it was ignored\n", dir)
+	}
+	if run.Summary == nil {
+		fmt.Fprintf(os.Stderr, "medbench: warning: %s has no summary.json (interrupted run?)\n", dir)
+	}
+	if len(run.Samples) == 0 {
+		return nil, fmt.Errorf("run %s has no samples", dir)
+	}
+	return run, nil
+}
+
+func checkBlessCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "bless",
+		Usage:     "write a golden table of a run's exact values (regenerates fixture goldens)",
+		UsageText: "medbench check bless --run DIR --out FILE --model NAME --dataset NAME [--tolerance abs:0] [--source TEXT]",
+		Description: "Writes one row per prompt × policy × modality (plus \"mean\" when the run has several\n" +
+			"modalities) × metric (accuracy, parse_failure_rate), with the run's value and n.\n" +
+			"--tolerance is abs:X, rel:X or not_worse:ALPHA (default abs:0, exact); an exact tolerance\n" +
+			"fails on any change in either direction, a non-zero one only on a change for the worse\n" +
+			"(a drop in accuracy, a rise in parse failures). The table records this command as\n" +
+			"generated_by: golden tables produced this way are regenerated, never edited by hand.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "run", Usage: "run record `DIR`"},
+			&cli.StringFlag{Name: "out", Usage: "golden `FILE` to write"},
+			&cli.StringFlag{Name: "model", Usage: "model `NAME` for the rows"},
+			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` for the rows"},
+			&cli.StringFlag{Name: "tolerance", Value: "abs:0", Usage: "`TOL` for every row: abs:X, rel:X or not_worse:ALPHA"},
+			&cli.StringFlag{Name: "source", Usage: "provenance source `TEXT` (default: this command)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return usageErr("check bless: unexpected arguments %q", c.Args().Slice())
+			}
+			for _, f := range []string{"run", "out", "model", "dataset"} {
+				if c.String(f) == "" {
+					return usageErr("check bless: --%s is required", f)
+				}
+			}
+			tol, err := golden.ParseTolerance(c.String("tolerance"))
+			if err != nil {
+				return usageErr("check bless: %v", err)
+			}
+			run, err := readRun(c.String("run"))
+			if err != nil {
+				return inputErr(err)
+			}
+			cmd := fmt.Sprintf("medbench check bless --run %s --out %s --model %s --dataset %s --tolerance %s",
+				shellQuote(c.String("run")), shellQuote(c.String("out")), shellQuote(c.String("model")),
+				shellQuote(c.String("dataset")), c.String("tolerance"))
+			src := c.String("source")
+			if src == "" {
+				src = "medbench check bless (run " + filepath.Base(c.String("run")) + ")"
+			}
+			t, err := golden.Bless(run, golden.BlessOptions{Model: c.String("model"), Dataset: c.String("dataset"),
+				Tolerance: tol, Source: src, GeneratedBy: cmd})
+			if err != nil {
+				return inputErr(err)
+			}
+			if err := t.Save(c.String("out")); err != nil {
+				return inputErr(err)
+			}
+			fmt.Fprintf(c.App.Writer, "medbench check bless: wrote %d rows to %s\n", len(t.Rows), c.String("out"))
+			return nil
+		},
+	}
+}
+
+func checkCalibrateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "calibrate",
+		Usage:     "write noise-floor tolerances (K·σ over K runs with different seeds) into a golden table",
+		UsageText: "medbench check calibrate --runs DIR,DIR,... --out FILE --model NAME --dataset NAME [--k 2.8] [--floor 0]",
+		Description: "The runs must be the same configuration with sampling on and different seeds, e.g.\n" +
+			"  for i in 1 2 3 4 5; do medbench eval --seed $i --out runs/s$i ...; done\n" +
+			"Each cell's expected value is the mean over the runs and its absolute tolerance\n" +
+			"max(k·σ, floor), σ the sample standard deviation across runs; k = 2.8 is the\n" +
+			"repeatability limit (≈ 1.96·√2: 95% of differences between two runs fall within it).\n" +
+			"Tolerances are one-sided in each metric's natural direction (a drop in accuracy, a rise\n" +
+			"in parse failures). Every run must have the same cells with the same n.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "runs", Usage: "comma-separated run `DIRS` (at least 2)"},
+			&cli.StringFlag{Name: "out", Usage: "golden `FILE` to write"},
+			&cli.StringFlag{Name: "model", Usage: "model `NAME` for the rows"},
+			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` for the rows"},
+			&cli.Float64Flag{Name: "k", Value: golden.RepeatabilityK, Usage: "multiplier of σ"},
+			&cli.Float64Flag{Name: "floor", Value: 0, Usage: "smallest absolute tolerance"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return usageErr("check calibrate: unexpected arguments %q", c.Args().Slice())
+			}
+			for _, f := range []string{"runs", "out", "model", "dataset"} {
+				if c.String(f) == "" {
+					return usageErr("check calibrate: --%s is required", f)
+				}
+			}
+			if !(c.Float64("k") > 0) || !(c.Float64("floor") >= 0) {
+				return usageErr("check calibrate: --k must be > 0 and --floor ≥ 0")
+			}
+			var dirs []string
+			for _, d := range strings.Split(c.String("runs"), ",") {
+				if d = strings.TrimSpace(d); d != "" {
+					dirs = append(dirs, d)
+				}
+			}
+			if len(dirs) < 2 {
+				return usageErr("check calibrate: --runs needs at least 2 run directories, got %d", len(dirs))
+			}
+			runs := make([]*records.Run, len(dirs))
+			for i, d := range dirs {
+				r, err := readRun(d)
+				if err != nil {
+					return inputErr(err)
+				}
+				runs[i] = r
+			}
+			t, err := golden.Calibrate(runs, golden.CalibrateOptions{
+				Model: c.String("model"), Dataset: c.String("dataset"), K: c.Float64("k"), Floor: c.Float64("floor"),
+				Source:      fmt.Sprintf("medbench check calibrate over %d runs", len(runs)),
+				GeneratedBy: fmt.Sprintf("medbench check calibrate --runs %s --out %s --model %s --dataset %s --k %g --floor %g", shellQuote(c.String("runs")), shellQuote(c.String("out")), shellQuote(c.String("model")), shellQuote(c.String("dataset")), c.Float64("k"), c.Float64("floor")),
+			})
+			if err != nil {
+				return inputErr(err)
+			}
+			if err := t.Save(c.String("out")); err != nil {
+				return inputErr(err)
+			}
+			fmt.Fprintf(c.App.Writer, "medbench check calibrate: wrote %d rows from %d runs to %s\n", len(t.Rows), len(runs), c.String("out"))
+			return nil
+		},
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

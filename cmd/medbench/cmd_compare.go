@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/medbench/medbench/golden"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { register(compareCommand) }
+
+func compareCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "compare",
+		Usage: "paired comparison of two runs (checkpoint vs checkpoint) or two prompts within one run",
+		UsageText: "medbench compare --a RUN --b RUN [--prompt complex] [options]\n" +
+			"medbench compare --run RUN --prompts simple,complex [options]",
+		Description: "Pairs the items of the two arms by modality and sample id and reports, per modality and\n" +
+			"pooled: accuracy of A and B, Δ = B − A with a paired bootstrap interval, the discordant\n" +
+			"counts b (only A right) and c (only B right), the exact two-sided McNemar p-value, its\n" +
+			"Holm adjustment across modalities, the minimum detectable difference (MDE) at --alpha\n" +
+			"and --power for that n and discordance, and a verdict at --alpha on the Holm p-value.\n" +
+			"Arms over different item sets are compared on their intersection, and the output says\n" +
+			"so; paired items must have the same question and answer.\n\n" +
+			"Prints the table and the first --top discordant items; with --out DIR also writes\n" +
+			"compare.md, discordant.md and discordant.csv (every discordant item with both outputs).\n" +
+			"Exit status 0, or 1 with --fail-on-worse when B is significantly worse in some modality;\n" +
+			"2 on usage or input errors.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "a", Usage: "run `DIR` of arm A (e.g. the baseline checkpoint)"},
+			&cli.StringFlag{Name: "b", Usage: "run `DIR` of arm B (e.g. the candidate checkpoint)"},
+			&cli.StringFlag{Name: "prompt", Value: "complex", Usage: "with --a/--b: the prompt `NAME` compared"},
+			&cli.StringFlag{Name: "run", Usage: "run `DIR` holding both prompts (prompt ablation)"},
+			&cli.StringFlag{Name: "prompts", Usage: "with --run: the two prompts `A,B`, e.g. simple,complex"},
+			&cli.StringFlag{Name: "policy", Value: "strict", Usage: "scoring `POLICY`"},
+			&cli.StringFlag{Name: "out", Usage: "write compare.md, discordant.md, discordant.csv into `DIR`"},
+			&cli.Float64Flag{Name: "alpha", Value: 0.05, Usage: "family-wise significance level (Holm)"},
+			&cli.Float64Flag{Name: "power", Value: 0.8, Usage: "power for the MDE"},
+			&cli.IntFlag{Name: "resamples", Value: 10000, Usage: "paired bootstrap resamples"},
+			&cli.Float64Flag{Name: "conf", Value: 0.95, Usage: "bootstrap interval confidence"},
+			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "bootstrap seed"},
+			&cli.IntFlag{Name: "top", Value: 10, Usage: "discordant items printed (0: none)"},
+			&cli.BoolFlag{Name: "fail-on-worse", Usage: "exit 1 when B is significantly worse in any modality"},
+		},
+		Action: compareAction,
+	}
+}
+
+func compareAction(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErr("compare: unexpected arguments %q", c.Args().Slice())
+	}
+	var sa, sb golden.Side
+	var title string
+	switch {
+	case c.String("run") != "" && (c.String("a") != "" || c.String("b") != ""):
+		return usageErr("compare: use either --a/--b or --run/--prompts, not both")
+	case c.String("run") != "":
+		ps := strings.Split(c.String("prompts"), ",")
+		if len(ps) != 2 || strings.TrimSpace(ps[0]) == "" || strings.TrimSpace(ps[1]) == "" || ps[0] == ps[1] {
+			return usageErr("compare: --run needs --prompts A,B with two different prompt names, e.g. simple,complex")
+		}
+		run, err := readRun(c.String("run"))
+		if err != nil {
+			return inputErr(err)
+		}
+		pa, pb := strings.TrimSpace(ps[0]), strings.TrimSpace(ps[1])
+		sa, sb = golden.Side{Run: run, Prompt: pa, Label: pa}, golden.Side{Run: run, Prompt: pb, Label: pb}
+		title = fmt.Sprintf("Prompt ablation: %s vs %s (run %s)", pa, pb, filepath.Base(c.String("run")))
+	case c.String("a") != "" && c.String("b") != "":
+		if c.IsSet("prompts") {
+			return usageErr("compare: --prompts goes with --run; use --prompt with --a/--b")
+		}
+		ra, err := readRun(c.String("a"))
+		if err != nil {
+			return inputErr(err)
+		}
+		rb, err := readRun(c.String("b"))
+		if err != nil {
+			return inputErr(err)
+		}
+		p := c.String("prompt")
+		sa, sb = golden.Side{Run: ra, Prompt: p, Label: "A"}, golden.Side{Run: rb, Prompt: p, Label: "B"}
+		title = fmt.Sprintf("Run comparison: A = %s, B = %s (prompt %s)", c.String("a"), c.String("b"), p)
+	default:
+		return usageErr("compare: give --a RUN --b RUN, or --run RUN --prompts A,B")
+	}
+	if c.Int("resamples") < 1 || c.Int("top") < 0 {
+		return usageErr("compare: --resamples must be ≥ 1 and --top ≥ 0")
+	}
+	opts := golden.CompareOptions{Policy: c.String("policy"), Alpha: c.Float64("alpha"), Power: c.Float64("power"),
+		Resamples: c.Int("resamples"), Seed: c.Uint64("seed"), Conf: c.Float64("conf")}
+	if !(opts.Alpha > 0 && opts.Alpha < 1) || !(opts.Power >= 0.5 && opts.Power < 1) || !(opts.Conf > 0 && opts.Conf < 1) {
+		return usageErr("compare: need 0 < --alpha < 1, 0.5 ≤ --power < 1, 0 < --conf < 1")
+	}
+	cmp, err := golden.Compare(c.Context, sa, sb, opts)
+	if err != nil {
+		return inputErr(err)
+	}
+	golden.SortDiscordant(cmp.Discordant)
+	w := c.App.Writer
+	fmt.Fprintln(w, title)
+	if err := cmp.WriteText(w); err != nil {
+		return inputErr(err)
+	}
+	if top := c.Int("top"); top > 0 && len(cmp.Discordant) > 0 {
+		fmt.Fprintf(w, "\nDiscordant items (%d; first %d, %s's losses first):\n", len(cmp.Discordant), min(top, len(cmp.Discordant)), sb.Label)
+		for _, d := range cmp.Discordant[:min(top, len(cmp.Discordant))] {
+			who := sa.Label
+			if d.CorrectB {
+				who = sb.Label
+			}
+			fmt.Fprintf(w, "  %s #%s (answer %s, only %s right): %s=%q %s | %s=%q %s\n", d.Modality, d.ID, d.Solution, who,
+				sa.Label, d.ExtractedA, oneLine(d.OutputA, 60), sb.Label, d.ExtractedB, oneLine(d.OutputB, 60))
+		}
+	}
+	if dir := c.String("out"); dir != "" {
+		if err := writeCompareFiles(dir, title, cmp); err != nil {
+			return inputErr(err)
+		}
+		fmt.Fprintf(w, "\nwrote %s, %s, %s\n", filepath.Join(dir, "compare.md"), filepath.Join(dir, "discordant.md"), filepath.Join(dir, "discordant.csv"))
+	}
+	if c.Bool("fail-on-worse") {
+		for _, r := range cmp.Rows {
+			if r.Verdict == golden.CmpWorse {
+				return failErr(fmt.Errorf("compare: %s is significantly worse than %s on %s (Holm p = %.4g)", sb.Label, sa.Label, r.Modality, r.PHolm))
+			}
+		}
+	}
+	return nil
+}
+
+func writeCompareFiles(dir, title string, cmp *golden.Comparison) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
+	files := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{"compare.md", func(b *bytes.Buffer) error { return cmp.WriteMarkdown(b, title) }},
+		{"discordant.md", func(b *bytes.Buffer) error { return cmp.WriteDiscordantMarkdown(b, 0, 0) }},
+		{"discordant.csv", func(b *bytes.Buffer) error { return cmp.WriteDiscordantCSV(b) }},
+	}
+	for _, f := range files {
+		var buf bytes.Buffer
+		if err := f.write(&buf); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+	}
+	return nil
+}
+
+// oneLine flattens s to one line of at most n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
