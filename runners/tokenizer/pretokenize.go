@@ -66,12 +66,11 @@ func spanClass(s string, i int, want uint8) int {
 	return i
 }
 
-// isContractionLetter reports whether the byte is an ASCII letter (either case)
-// equal to lower.
+// isLetterFold reports whether c is the ASCII letter lower in either case.
 func isLetterFold(c, lower byte) bool { return c|0x20 == lower }
 
 // contractionEnd returns the end of a contraction ('s 't 're 've 'm 'll 'd,
-// ASCII case-insensitive) starting at i, or -1. s[i] must be '\''.
+// ASCII case-insensitive) starting at i, or -1. s[i] must be an apostrophe.
 func contractionEnd(s string, i int) int {
 	if i+1 >= len(s) {
 		return -1

@@ -1,0 +1,5 @@
+package tokenizer
+
+import "math/rand/v2"
+
+func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)) }
