@@ -1,6 +1,7 @@
 package onnxpb
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -365,4 +366,110 @@ func decodeValueInfo(b []byte) (ValueInfo, error) {
 		return nil
 	})
 	return v, err
+}
+
+// ReadInitializers reads every initializer of an ONNX file with its data:
+// inline raw_data, float_data/int64_data fields, or external data (read
+// from the file beside the model). Intended for small models and tests.
+func ReadInitializers(path string) ([]Tensor, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnxpb: %w", err)
+	}
+	var out []Tensor
+	err = fields(b, func(n protowire.Number, typ protowire.Type, _ uint64, m []byte) error {
+		if n != modelGraph || typ != protowire.BytesType {
+			return nil
+		}
+		return fields(m, func(n protowire.Number, typ protowire.Type, _ uint64, m []byte) error {
+			if n != graphInitializer || typ != protowire.BytesType {
+				return nil
+			}
+			t, err := decodeTensor(m)
+			if err != nil {
+				return fmt.Errorf("initializer: %w", err)
+			}
+			out = append(out, t)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("onnxpb: %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	for i := range out {
+		t := &out[i]
+		if t.External == nil {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, t.External.Location))
+		if err != nil {
+			return nil, fmt.Errorf("onnxpb: %s: tensor %s: %w", path, t.Name, err)
+		}
+		t.Raw = make([]byte, t.External.Length)
+		_, err = f.ReadAt(t.Raw, t.External.Offset)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("onnxpb: %s: tensor %s: external data: %w", path, t.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// decodeTensor decodes a TensorProto including its inline data, normalised
+// to little-endian Raw bytes.
+func decodeTensor(b []byte) (Tensor, error) {
+	t, err := decodeTensorHeader(b)
+	if err != nil {
+		return t, err
+	}
+	var raw []byte
+	haveRaw := false
+	err = fields(b, func(n protowire.Number, typ protowire.Type, v uint64, m []byte) error {
+		switch {
+		case n == tensorRawData && typ == protowire.BytesType:
+			raw, haveRaw = append([]byte(nil), m...), true
+		case n == tensorFloatData && typ == protowire.Fixed32Type:
+			raw = binary.LittleEndian.AppendUint32(raw, uint32(v))
+		case n == tensorFloatData && typ == protowire.BytesType:
+			raw = append(raw, m...) // packed fixed32 is already little-endian
+		case (n == tensorInt64Data || n == tensorInt32Data) && typ == protowire.VarintType:
+			raw = appendInt(raw, t.Type, int64(v))
+		case (n == tensorInt64Data || n == tensorInt32Data) && typ == protowire.BytesType:
+			for len(m) > 0 {
+				x, l := protowire.ConsumeVarint(m)
+				if l < 0 {
+					return fmt.Errorf("%w: packed integers", ErrMalformed)
+				}
+				raw = appendInt(raw, t.Type, int64(x))
+				m = m[l:]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return t, err
+	}
+	if t.External == nil {
+		want := t.NumElements() * int64(t.Type.Size())
+		if int64(len(raw)) != want && !(haveRaw && t.Type.Size() == 0) {
+			return t, fmt.Errorf("tensor %s: %w: %d data bytes for %v %v", t.Name, ErrMalformed, len(raw), t.Type, t.Dims)
+		}
+		t.Raw = raw
+	}
+	return t, nil
+}
+
+// appendInt appends an int32_data/int64_data value in the tensor's element
+// encoding (int32_data also carries int8/16, uint8/16, bool and float16 bits).
+func appendInt(b []byte, t DataType, v int64) []byte {
+	switch t.Size() {
+	case 1:
+		return append(b, byte(v))
+	case 2:
+		return binary.LittleEndian.AppendUint16(b, uint16(v))
+	case 4:
+		return binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	return binary.LittleEndian.AppendUint64(b, uint64(v))
 }
