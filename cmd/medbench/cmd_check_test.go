@@ -188,7 +188,7 @@ func TestCheckExitCodes(t *testing.T) {
 func TestCheckNotWorseBaseline(t *testing.T) {
 	base := statsWriteRun(t, "base", 1, statsItems("CT", "complex", 40, 30))
 	worse := statsWriteRun(t, "worse", 2, statsItems("CT", "complex", 40, 20)) // 10 losses, 0 gains: p = 2⁻¹⁰
-	same := statsWriteRun(t, "same", 3, statsItems("CT", "complex", 40, 29))  // 1 loss: p = ½
+	same := statsWriteRun(t, "same", 3, statsItems("CT", "complex", 40, 29))   // 1 loss: p = ½
 	g := filepath.Join(t.TempDir(), "nw.json")
 	os.WriteFile(g, []byte(`{"format":"medbench-golden","version":1,"rows":[{"model":"fixture","dataset":"synthetic","modality":"CT","prompt":"complex","policy":"strict","metric":"accuracy","value":0.75,"n":40,"tolerance":{"kind":"not_worse","alpha":0.05,"direction":"higher_is_better"},"provenance":{"source":"test","verified":true}}]}`), 0o644)
 	if code, out := runCaptured(t, "check", "--run", worse, "--golden", g, "--baseline", base); code != 1 || !strings.Contains(out, "0.0010") {
