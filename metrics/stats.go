@@ -1,9 +1,6 @@
 package metrics
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // This file holds the numerical building blocks of medbench's paired
 // statistics: the binomial(n, ½) probability mass and tails behind the exact
@@ -140,12 +137,4 @@ func Chi2Survival1(x float64) float64 {
 		return 1
 	}
 	return math.Erfc(math.Sqrt(x / 2))
-}
-
-// checkProb validates a probability parameter in the open interval (0, 1).
-func checkProb(name string, p float64) error {
-	if !(p > 0 && p < 1) {
-		return fmt.Errorf("metrics: %s = %v, want 0 < %s < 1", name, p, name)
-	}
-	return nil
 }
