@@ -202,6 +202,22 @@ func ToRGB(img image.Image) *RGB {
 				o = o[3:]
 			}
 		}
+	case *image.RGBA:
+		// Premultiplied: opaque pixels (all of image/png's 8-bit RGB) copy,
+		// others are un-premultiplied.
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]
+			for x := 0; x < w; x++ {
+				p := row[4*x : 4*x+4]
+				if p[3] == 0xff {
+					o[0], o[1], o[2] = p[0], p[1], p[2]
+				} else {
+					c := rgbOf(color.RGBA{p[0], p[1], p[2], p[3]})
+					o[0], o[1], o[2] = c[0], c[1], c[2]
+				}
+				o = o[3:]
+			}
+		}
 	case *image.NRGBA64:
 		for y := 0; y < h; y++ {
 			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:8*w]
