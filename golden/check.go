@@ -160,7 +160,7 @@ func selectRows(t *Table, model, dataset string) ([]Row, error) {
 			return all[0], nil
 		}
 		sort.Strings(all)
-		return "", fmt.Errorf("golden: the table has rows for %d %ss (%s); choose one", len(all), what, strings.Join(all, ", "))
+		return "", fmt.Errorf("golden: the table has rows for %d %ss (%s); select one (check --%s)", len(all), what, strings.Join(all, ", "), what)
 	}
 	model, err := pick("model", model, func(r Row) string { return r.Model })
 	if err != nil {
