@@ -1,0 +1,186 @@
+package qwen2vl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/medbench/medbench/runners/ortlib"
+)
+
+func TestParseDevice(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want deviceSpec
+		err  bool
+	}{
+		{"", deviceSpec{kind: "cpu"}, false},
+		{"cpu", deviceSpec{kind: "cpu"}, false},
+		{"cuda", deviceSpec{kind: "cuda"}, false},
+		{"cuda:3", deviceSpec{kind: "cuda", id: 3}, false},
+		{"auto", deviceSpec{kind: "auto"}, false},
+		{"cuda:-1", deviceSpec{}, true},
+		{"cuda:x", deviceSpec{}, true},
+		{"gpu", deviceSpec{}, true},
+	} {
+		got, err := parseDevice(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("parseDevice(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestCUDAErrorNamesMissingFiles(t *testing.T) {
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "libonnxruntime.so.1")
+	err := cudaError(lib, 1, errors.New("Failed to load library\nsecond line"))
+	msg := err.Error()
+	if !errors.Is(err, ortlib.ErrNoCUDA) || strings.Contains(msg, "\n") ||
+		!strings.Contains(msg, "libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so missing") ||
+		!strings.Contains(msg, "make setup-cuda") || !strings.Contains(msg, "libcudart.so.13") || !strings.Contains(msg, "cuda:1") {
+		t.Fatalf("message: %s", msg)
+	}
+	for _, f := range cudaProviderFiles {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	msg = cudaError(lib, 0, errors.New("libcublasLt.so.13: cannot open shared object file\nmore")).Error()
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "provider files present") || !strings.Contains(msg, "libcublasLt.so.13: cannot open") {
+		t.Fatalf("message: %s", msg)
+	}
+}
+
+// On a machine without a usable CUDA provider (this one: no GPU, and the
+// provider files may or may not be installed) --device cuda fails with one
+// line naming what is missing, and auto falls back to the CPU, saying so.
+func TestDeviceCUDAUnavailable(t *testing.T) {
+	dir := tinyModel(t, "fp32")
+	if _, err := os.Stat("/dev/nvidia0"); err == nil {
+		t.Skip("a GPU is present; the failure path cannot be observed here")
+	}
+	_, err := Open(context.Background(), Config{ModelDir: dir, Device: "cuda", Sampling: greedy(4)})
+	if err == nil || !errors.Is(err, ortlib.ErrNoCUDA) || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "qwen2vl: --device cuda:0: ") {
+		t.Fatalf("cuda: %v", err)
+	}
+	r, err := Open(context.Background(), Config{ModelDir: dir, Device: "auto", Sampling: greedy(4)})
+	if err != nil {
+		t.Fatalf("auto: %v", err)
+	}
+	defer r.Close()
+	info := r.Info()
+	note, _ := info.Settings["device_note"].(string)
+	if r.Device() != "cpu" || info.Device != "cpu" || !strings.Contains(note, "auto: CUDA unavailable, running on CPU") {
+		t.Fatalf("auto: device %s, note %q", r.Device(), note)
+	}
+}
+
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func editJSON(t *testing.T, path string, f func(map[string]any)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	src := tinyModel(t, "fp32")
+	for _, tc := range []struct {
+		name string
+		edit func(dir string)
+		cfg  func(*Config)
+		msgs []string
+	}{
+		{"layer count mismatch", func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["num_hidden_layers"] = 3 })
+		}, nil, []string{"decoder_model_merged.onnx: inputs do not match", "expected [", "found [", "missing: past_key_values.2.key, past_key_values.2.value"}},
+		{"missing image token", func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { delete(m, "image_token_id") })
+		}, nil, []string{"config.json: missing image_token_id"}},
+		{"wrong model type", func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["model_type"] = "llama" })
+		}, nil, []string{`model_type "llama"`}},
+		{"token ids disagree", func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["vision_end_token_id"] = 5 })
+		}, nil, []string{"tokenizer.json maps <|vision_end|>"}},
+		{"dtype files missing", nil, func(c *Config) { c.DType = "q4" }, []string{"has no q4 files", "decoder_model_merged_q4.onnx"}},
+		{"unknown dtype", nil, func(c *Config) { c.DType = "fp8" }, []string{`unknown dtype "fp8"`}},
+		{"bad sampling", nil, func(c *Config) { c.Sampling.MaxNewTokens = 0 }, []string{"max_new_tokens"}},
+		{"bad device", nil, func(c *Config) { c.Device = "tpu" }, []string{`device "tpu"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := src
+			if tc.edit != nil {
+				dir = copyDir(t, src)
+				tc.edit(dir)
+			}
+			cfg := Config{ModelDir: dir, Sampling: greedy(4)}
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			r, err := Open(context.Background(), cfg)
+			if err == nil {
+				r.Close()
+				t.Fatal("Open succeeded")
+			}
+			for _, m := range tc.msgs {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q lacks %q", err, m)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "qwen2vl: ") && !strings.HasPrefix(err.Error(), "sample: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+}
+
+func TestInfo(t *testing.T) {
+	r := openTiny(t, "fp32", greedy(4), nil)
+	info := r.Info()
+	if info.Name != "qwen2vl-onnx" || info.Device != "cpu" || !strings.Contains(info.Runtime, "1.29.0") {
+		t.Fatalf("%+v", info)
+	}
+	for _, f := range []string{"config.json", "generation_config.json", "tokenizer.json", "onnx/decoder_model_merged.onnx", "onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx"} {
+		if h := info.Files[f]; len(h) != 64 {
+			t.Errorf("file %s hash %q", f, h)
+		}
+	}
+	if eos, _ := info.Settings["eos_token_ids"].([]int); len(eos) != 2 {
+		t.Errorf("eos %v", info.Settings["eos_token_ids"])
+	}
+}
