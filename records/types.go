@@ -3,7 +3,10 @@
 // per-modality output files and samples.parquet.
 package records
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // File names inside a run directory.
 const (
@@ -41,6 +44,11 @@ type Sample struct {
 	FinishReason     string          `json:"finish_reason,omitempty"`
 	// Error is set when the sample failed (it then counts as wrong).
 	Error string `json:"error,omitempty"`
+	// Seed is the sample's own RNG seed (derived from the run seed and Key).
+	Seed uint64 `json:"seed,omitempty"`
+	// Record is the full source record (the seed's 8-field question object),
+	// used for the seed-format output files.
+	Record json.RawMessage `json:"record,omitempty"`
 }
 
 // Key identifies a sample within a run: one sample id under one prompt.
@@ -82,8 +90,10 @@ type Manifest struct {
 	Command       []string  `json:"command,omitempty"`
 	Started       time.Time `json:"started"`
 	Finished      time.Time `json:"finished,omitempty"`
-	Host          Host      `json:"host"`
-	Dataset       Dataset   `json:"dataset"`
+	// Resumed lists the times the run was resumed with --resume.
+	Resumed []time.Time `json:"resumed,omitempty"`
+	Host    Host        `json:"host"`
+	Dataset Dataset     `json:"dataset"`
 	// Runner describes the model and runtime (runners.Info as a generic map).
 	Runner   map[string]any `json:"runner"`
 	Prompts  []PromptInfo   `json:"prompts"`
