@@ -122,9 +122,11 @@ func (ix *runIndex) cell(modality, prompt, policy, metric string) (*cellData, er
 			}
 			c.good[m+"/"+s.ID] = g
 		}
+		// Rates count the bad items directly: (n−k)/n, not 1 − k/n, so that
+		// exact fractions stay exact.
 		f := float64(k) / float64(len(ss))
 		if metric != MetricAccuracy {
-			f = 1 - f
+			f = float64(len(ss)-k) / float64(len(ss))
 		}
 		sum += f
 		c.n += len(ss)

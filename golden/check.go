@@ -47,6 +47,12 @@ type CheckOptions struct {
 	// Model and Dataset select the table's rows; each may be empty when the
 	// table holds a single model (dataset).
 	Model, Dataset string
+	// MaxParseFailureRate, when > 0, gates the parse-failure rate of every
+	// modality × prompt × policy of the selected accuracy rows: a
+	// parse_failure_rate row (expected 0, absolute tolerance
+	// MaxParseFailureRate, lower is better) is added for each such cell the
+	// table does not already gate.
+	MaxParseFailureRate float64
 }
 
 // CheckRun checks run against the rows of t for the selected model and
@@ -57,6 +63,9 @@ func CheckRun(run *records.Run, t *Table, opts CheckOptions) ([]Verdict, error) 
 	rows, err := selectRows(t, opts.Model, opts.Dataset)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxParseFailureRate > 0 {
+		rows = addParseGate(rows, opts.MaxParseFailureRate)
 	}
 	cand, err := indexRun(run)
 	if err != nil {
@@ -182,6 +191,31 @@ func selectRows(t *Table, model, dataset string) ([]Row, error) {
 	return rows, nil
 }
 
+// addParseGate appends parse_failure_rate rows for the accuracy cells of
+// rows that have none.
+func addParseGate(rows []Row, max float64) []Row {
+	has := map[Key]bool{}
+	for _, r := range rows {
+		has[r.Key] = true
+	}
+	out := rows
+	for _, r := range rows {
+		if r.Metric != MetricAccuracy || r.Step != 0 {
+			continue
+		}
+		k := r.Key
+		k.Metric = MetricParseFailureRate
+		if has[k] {
+			continue
+		}
+		has[k] = true
+		out = append(out, Row{Key: k, N: r.N,
+			Tolerance:  Tolerance{Kind: KindAbsolute, Value: max, Direction: DirLower},
+			Provenance: Provenance{Source: fmt.Sprintf("parse-failure gate (at most %g)", max), Verified: true}})
+	}
+	return out
+}
+
 func checkRow(r Row, cand, base *runIndex) Verdict {
 	v := newVerdict(r)
 	if r.Step != 0 {
@@ -249,9 +283,8 @@ func pairedValue(metric string, good []bool) float64 {
 			k++
 		}
 	}
-	f := float64(k) / float64(len(good))
 	if metric == MetricAccuracy {
-		return f
+		return float64(k) / float64(len(good))
 	}
-	return 1 - f
+	return float64(len(good)-k) / float64(len(good))
 }

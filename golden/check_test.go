@@ -186,3 +186,22 @@ func TestReports(t *testing.T) {
 		t.Errorf("text:\n%s", buf.String())
 	}
 }
+
+func TestCheckRunParseFailureGate(t *testing.T) {
+	// MRI: 20 items, 18 parsed (rate 0.1); CT: 10 items, all parsed.
+	run := makeRun("r", 0, items("MRI", "complex", 0, 20, 15, 18), items("CT", "complex", 100, 10, 4, 10))
+	tb := mkTable(row("M", "MRI", MetricAccuracy, 0.75, 20, abs(0, DirBoth)), row("M", "CT", MetricAccuracy, 0.4, 10, abs(0, DirBoth)),
+		row("M", "CT", MetricParseFailureRate, 0.5, 10, abs(0, DirLower)))
+	vs, err := CheckRun(run, tb, CheckOptions{MaxParseFailureRate: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 rows + one gate for MRI (CT already has a parse-failure row).
+	if len(vs) != 4 || vs[3].Key.Modality != "MRI" || vs[3].Key.Metric != MetricParseFailureRate || vs[3].Status != StatusRegression || vs[3].Value != 0.1 {
+		t.Fatalf("verdicts %+v", vs)
+	}
+	vs, _ = CheckRun(run, tb, CheckOptions{MaxParseFailureRate: 0.1})
+	if vs[3].Status != StatusPass {
+		t.Errorf("rate 0.1 ≤ 0.1: %s", vs[3].Status)
+	}
+}

@@ -29,6 +29,8 @@ func checkCommand() *cli.Command {
 			"Exit status: 0 every cell passed; 1 a regression or a missing cell; 2 usage, input or\n" +
 			"infrastructure error (unreadable run or golden file, unknown model, not_worse rows\n" +
 			"without --baseline).\n\n" +
+			"--max-parse-failure RATE adds a parse_failure_rate gate (at most RATE) for every\n" +
+			"modality × prompt × policy of the checked accuracy rows that the table does not gate.\n\n" +
 			"--junit writes JUnit XML with one testcase per golden cell. --summary appends a Markdown\n" +
 			"report, e.g. --summary \"$GITHUB_STEP_SUMMARY\" for a GitHub Actions job summary.\n\n" +
 			"Subcommands write golden tables: bless (exact values from a run) and calibrate\n" +
@@ -39,6 +41,7 @@ func checkCommand() *cli.Command {
 			&cli.StringFlag{Name: "baseline", Usage: "baseline run `DIR` for not_worse rows"},
 			&cli.StringFlag{Name: "model", Usage: "golden rows' model `NAME` (default: the table's only model)"},
 			&cli.StringFlag{Name: "dataset", Usage: "golden rows' dataset `NAME` (default: the table's only dataset)"},
+			&cli.Float64Flag{Name: "max-parse-failure", Usage: "also fail any checked cell whose parse-failure rate exceeds `RATE` (0: off)"},
 			&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE`"},
 			&cli.StringFlag{Name: "summary", Usage: "append a Markdown report to `FILE` (e.g. $GITHUB_STEP_SUMMARY)"},
 		},
@@ -63,7 +66,11 @@ func checkAction(c *cli.Context) error {
 	if err != nil {
 		return inputErr(err)
 	}
-	opts := golden.CheckOptions{Model: c.String("model"), Dataset: c.String("dataset")}
+	mp := c.Float64("max-parse-failure")
+	if !(mp >= 0 && mp <= 1) {
+		return usageErr("check: --max-parse-failure must be in [0, 1]")
+	}
+	opts := golden.CheckOptions{Model: c.String("model"), Dataset: c.String("dataset"), MaxParseFailureRate: mp}
 	if b := c.String("baseline"); b != "" {
 		if opts.Baseline, err = readRun(b); err != nil {
 			return inputErr(err)
