@@ -291,3 +291,43 @@ func FuzzReadRecords(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateParquet(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Synth(context.Background(), SynthOptions{Out: dir, N: 6, Seed: 2, MaxSide: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := ReadRecords(p)
+	emb := filepath.Join(t.TempDir(), "e.parquet")
+	ref := filepath.Join(t.TempDir(), "r.parquet")
+	if err := ConvertJSONToParquet(context.Background(), p, emb, "", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := ConvertJSONToParquet(context.Background(), p, ref, "", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, root string }{{emb, "/nowhere"}, {ref, dir}} {
+		probs, err := ValidateParquet(context.Background(), tc.path, ColumnMap{}, tc.root, DefaultModalityMap())
+		if err != nil || len(probs) != 0 {
+			t.Errorf("%s: %v %v", tc.path, probs, err)
+		}
+	}
+	// Referenced images that are missing, and a wrong solution column.
+	os.Remove(JoinImagePath(dir, recs[2].Image[0]))
+	recs[4].Solution = "D"
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := WriteRecords(bad, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := ConvertJSONToParquet(context.Background(), bad, ref, "", false); err != nil {
+		t.Fatal(err)
+	}
+	probs, err := ValidateParquet(context.Background(), ref, ColumnMap{}, dir, DefaultModalityMap())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != 2 || probs[0].Index != 2 || probs[0].Field != "image" || probs[1].Index != 4 || probs[1].Field != "solution" {
+		t.Errorf("problems %v", probs)
+	}
+}

@@ -192,3 +192,45 @@ func checkImageConfig(r interface{ Read([]byte) (int, error) }, name string) str
 func sortProblems(p []Problem) {
 	sort.SliceStable(p, func(a, b int) bool { return p[a].Index < p[b].Index })
 }
+
+// ValidateParquet is ValidateWithMap for a parquet file read with cols:
+// rows are checked like records, embedded images by decoding their header
+// and referenced ones as files under imagesRoot (empty: the file's folder).
+// Problem and solution columns, when absent, are built and so always agree.
+func ValidateParquet(ctx context.Context, path string, cols ColumnMap, imagesRoot string, mm ModalityMap) ([]Problem, error) {
+	rows, probs, err := readParquet(path, cols)
+	if err != nil {
+		return nil, err
+	}
+	if imagesRoot == "" {
+		imagesRoot = filepath.Dir(path)
+	}
+	firstUse := map[string]int{}
+	for i, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
+		}
+		probs = append(probs, checkContent(i, r.rec, r.bad, mm)...)
+		if r.bad["image"] {
+			continue
+		}
+		for j, img := range r.rec.Image {
+			if first, ok := firstUse[img]; ok {
+				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("duplicate: %q is also the image of row %d", img, first)})
+				continue
+			}
+			firstUse[img] = i
+			var msg string
+			if j < len(r.bytes) && r.bytes[j] != nil {
+				msg = checkImageBytes(r.bytes[j], "embedded bytes")
+			} else {
+				msg = checkImageFile(JoinImagePath(imagesRoot, img))
+			}
+			if msg != "" {
+				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("%q: %s", img, msg)})
+			}
+		}
+	}
+	sortProblems(probs)
+	return probs, nil
+}
