@@ -138,6 +138,7 @@ func TestCheckExitCodes(t *testing.T) {
 		failed int
 	}{
 		{"pass", []string{"--golden", passing}, 0, 3, 0},
+		{"parse gate adds a case per accuracy cell", []string{"--golden", passing, "--max-parse-failure", "0.5"}, 0, 6, 0},
 		{"regression", []string{"--golden", regressing}, 1, 2, 1},
 		{"missing cell fails", []string{"--golden", missing}, 1, 2, 1},
 		{"broken golden", []string{"--golden", broken}, 2, -1, 0},
@@ -178,6 +179,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"check", "--run", filepath.Join(t.TempDir(), "absent"), "--golden", passing},
 		{"check", "--run", runDir, "--golden", passing, "--model", "other"},
 		{"check", "--run", runDir, "--golden", passing, "extra-arg"},
+		{"check", "--run", runDir, "--golden", passing, "--max-parse-failure", "2"},
 	} {
 		if code, _ := runCaptured(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
