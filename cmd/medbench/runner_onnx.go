@@ -58,12 +58,25 @@ func onnxSampling(c *cli.Context) (runners.Sampling, error) {
 	return s, nil
 }
 
-// hasFlag reports whether the command defines the flag (c.IsSet and the
-// typed getters are only meaningful for defined flags).
+// hasFlag reports whether the command (or a parent, or the app) defines the
+// flag: the typed getters are only meaningful for defined flags.
 func hasFlag(c *cli.Context, name string) bool {
-	for _, n := range c.FlagNames() {
-		if n == name {
-			return true
+	var lists [][]cli.Flag
+	for _, cc := range c.Lineage() {
+		if cc.Command != nil {
+			lists = append(lists, cc.Command.Flags)
+		}
+		if cc.App != nil {
+			lists = append(lists, cc.App.Flags)
+		}
+	}
+	for _, fl := range lists {
+		for _, f := range fl {
+			for _, n := range f.Names() {
+				if n == name {
+					return true
+				}
+			}
 		}
 	}
 	return false

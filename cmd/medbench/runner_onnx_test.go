@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/fixture"
+	"github.com/medbench/medbench/runners/ortlib"
+)
+
+// onnxTestFlags mirror the `medbench eval` flags the ONNX runner reads.
+func onnxTestFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "model"}, &cli.StringFlag{Name: "dtype", Value: "fp32"},
+		&cli.StringFlag{Name: "device", Value: "cpu"}, &cli.IntFlag{Name: "threads"},
+		&cli.StringFlag{Name: "ort-lib"}, &cli.StringFlag{Name: "preset", Usage: onnxPresetUsage},
+		&cli.BoolFlag{Name: "do-sample"}, &cli.Float64Flag{Name: "temperature", Value: 1},
+		&cli.IntFlag{Name: "top-k"}, &cli.Float64Flag{Name: "top-p", Value: 1},
+		&cli.Float64Flag{Name: "repetition-penalty", Value: 1}, &cli.IntFlag{Name: "max-new-tokens", Value: 512},
+		&cli.IntFlag{Name: "min-new-tokens"}, &cli.Uint64Flag{Name: "seed", Value: 1},
+		&cli.IntFlag{Name: "max-pixels"}, &cli.IntFlag{Name: "min-pixels"},
+	}
+}
+
+// withONNXFlags runs f inside a CLI action parsed from args.
+func withONNXFlags(t *testing.T, args []string, f func(c *cli.Context) error) error {
+	t.Helper()
+	app := &cli.App{Name: "t", Flags: onnxTestFlags(), Action: f, ExitErrHandler: func(*cli.Context, error) {}}
+	return app.RunContext(context.Background(), append([]string{"t"}, args...))
+}
+
+func TestONNXSampling(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want runners.Sampling
+		err  string
+	}{
+		{[]string{"--preset", "medvlm-r1"}, runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 512, Seed: 1}, ""},
+		{[]string{"--preset", "medvlm-r1", "--max-new-tokens", "64", "--seed", "9"}, runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 64, Seed: 9}, ""},
+		{[]string{"--do-sample", "--temperature", "0.7", "--top-k", "50", "--top-p", "0.9", "--repetition-penalty", "1.1", "--min-new-tokens", "2"},
+			runners.Sampling{DoSample: true, Temperature: 0.7, TopK: 50, TopP: 0.9, RepetitionPenalty: 1.1, MaxNewTokens: 512, MinNewTokens: 2, Seed: 1}, ""},
+		{[]string{"--preset", "nope"}, runners.Sampling{}, `--preset "nope"`},
+	} {
+		var got runners.Sampling
+		err := withONNXFlags(t, tc.args, func(c *cli.Context) error {
+			var err error
+			got, err = onnxSampling(c)
+			return err
+		})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v: error %v, want %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%v: got %+v, %v; want %+v", tc.args, got, err, tc.want)
+		}
+	}
+}
+
+func TestONNXRunnerOpen(t *testing.T) {
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	dir := t.TempDir()
+	if err := fixture.Write(context.Background(), dir, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	err := withONNXFlags(t, []string{"--model", dir, "--preset", "medvlm-r1", "--max-new-tokens", "4", "--threads", "1"}, func(c *cli.Context) error {
+		r, err := newONNXRunner(c)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		info := r.Info()
+		if info.Device != "cpu" || info.Name != "qwen2vl-onnx" {
+			t.Errorf("info %+v", info)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		msg  string
+		code int
+	}{
+		{[]string{"--preset", "medvlm-r1"}, "--model", exitUsage},
+		{[]string{"--model", dir, "--dtype", "fp8"}, `--dtype "fp8"`, exitUsage},
+		{[]string{"--model", dir, "--threads", "-2"}, "--threads -2", exitUsage},
+		{[]string{"--model", dir + "/nope"}, "config.json", exitUsage},
+	} {
+		err := withONNXFlags(t, tc.args, func(c *cli.Context) error { _, err := newONNXRunner(c); return err })
+		var ee *exitError
+		if err == nil || !errors.As(err, &ee) || ee.code != tc.code || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+	}
+	if _, err := os.Stat("/dev/nvidia0"); err != nil {
+		err := withONNXFlags(t, []string{"--model", dir, "--device", "cuda"}, func(c *cli.Context) error { _, err := newONNXRunner(c); return err })
+		var ee *exitError
+		if err == nil || !errors.As(err, &ee) || ee.code != exitUsage || !errors.Is(err, ortlib.ErrNoCUDA) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("--device cuda without a GPU: %v", err)
+		}
+	}
+}
