@@ -163,19 +163,40 @@ func Load(path string) (*Table, error) {
 
 // Parse decodes and validates a golden table from JSON (see Load).
 func Parse(b []byte) (*Table, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var t Table
-	if err := dec.Decode(&t); err != nil {
+	// Decode the envelope first and each row on its own, so that a type
+	// error names the row it is in.
+	var env struct {
+		Table
+		Rows []json.RawMessage `json:"rows"`
+	}
+	if err := strictDecode(b, &env); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("trailing data after the table")
+	t := env.Table
+	t.Rows = make([]Row, len(env.Rows))
+	for i, raw := range env.Rows {
+		if err := strictDecode(raw, &t.Rows[i]); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
+		}
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// strictDecode decodes exactly one JSON value into v, rejecting unknown
+// fields and trailing data.
+func strictDecode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
 }
 
 // Validate checks the format id, version and every row.

@@ -51,7 +51,9 @@ func TestParseErrors(t *testing.T) {
 		t.Fatalf("good table: %v", err)
 	}
 	tests := []struct{ name, from, to, want string }{
-		{"unknown field", `"n":10,`, `"n":10,"nn":1,`, "unknown field"},
+		{"unknown field", `"n":10,`, `"n":10,"nn":1,`, `row 1: json: unknown field "nn"`},
+		{"bad type", `"n":10,`, `"n":1.5,`, "row 1: json: cannot unmarshal"},
+		{"unknown top field", `"version":1,`, `"version":1,"extra":true,`, `unknown field "extra"`},
 		{"format", `medbench-golden`, `other`, "format"},
 		{"version", `"version":1`, `"version":2`, "version 2"},
 		{"kind", `"absolute"`, `"fuzzy"`, `row 1 (M/D/CT/p/strict/accuracy): tolerance kind "fuzzy"`},
