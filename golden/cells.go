@@ -45,6 +45,9 @@ func indexRun(run *records.Run) (*runIndex, error) {
 		for p := range s.Correct {
 			ix.policies[p] = true
 		}
+		for p := range s.Extractions {
+			ix.policies[p] = true
+		}
 		if ix.samples[s.Prompt] == nil {
 			ix.samples[s.Prompt] = map[string][]records.Sample{}
 		}
@@ -67,18 +70,16 @@ func (ix *runIndex) get(c *cellData, k string) (bool, bool) {
 	return g, ok
 }
 
-// outcome returns whether sample s is "good" for metric under policy.
+// outcome returns whether sample s is "good" for metric under policy, with
+// the semantics of metrics.Summarize: a failed sample (Error set) is wrong
+// and a parse failure; a sample without an entry for the policy is wrong
+// and a parse failure.
 func outcome(s records.Sample, metric, policy string) (good bool, err error) {
 	switch metric {
 	case MetricAccuracy:
-		c, ok := s.Correct[policy]
-		if !ok && s.Error == "" {
-			return false, fmt.Errorf("sample %s has no correctness for policy %q", s.Key(), policy)
-		}
-		return c && s.Error == "", nil
+		return s.Error == "" && s.Correct[policy], nil
 	case MetricParseFailureRate:
-		e := s.Extractions[policy]
-		return e != nil, nil
+		return s.Error == "" && s.Extractions[policy] != nil, nil
 	case MetricErrorRate:
 		return s.Error == "", nil
 	}

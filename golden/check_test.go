@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/medbench/medbench/metrics"
 )
 
 func abs(v float64, dir string) Tolerance {
@@ -109,10 +111,11 @@ func TestCheckRunSelection(t *testing.T) {
 	if _, err := CheckRun(run, bad, CheckOptions{}); err == nil || !strings.Contains(err.Error(), `metric "bleu"`) {
 		t.Errorf("unknown metric: %v", err)
 	}
-	// A sample without a score under the policy is an input error.
+	// A sample without a score under the policy counts as wrong (as in
+	// metrics.Summarize); a policy no sample has is a missing cell.
 	run.Samples[3].Correct = map[string]bool{}
 	vs, _ = CheckRun(run, tb, CheckOptions{Model: "A"})
-	if vs[0].Status != StatusMissing || !strings.Contains(vs[0].Detail, "complex/3") {
+	if vs[0].Status != StatusRegression || vs[0].Value != 0.4 {
 		t.Errorf("unscored sample: %+v", vs[0])
 	}
 }
@@ -203,5 +206,33 @@ func TestCheckRunParseFailureGate(t *testing.T) {
 	vs, _ = CheckRun(run, tb, CheckOptions{MaxParseFailureRate: 0.1})
 	if vs[3].Status != StatusPass {
 		t.Errorf("rate 0.1 ≤ 0.1: %s", vs[3].Status)
+	}
+}
+
+// The cells check computes agree with metrics.Summarize, the eval engine's
+// summary, including failed samples and samples without a policy entry.
+func TestCellsAgreeWithSummarize(t *testing.T) {
+	run := makeRun("r", 0, items("MRI", "complex", 0, 17, 9, 14), items("CT", "complex", 100, 11, 3, 8), items("CT", "simple", 100, 11, 6, 11))
+	run.Samples[2].Error = "runner: out of memory"
+	delete(run.Samples[20].Correct, "strict")
+	delete(run.Samples[20].Extractions, "strict")
+	ix, err := indexRun(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := metrics.Summarize(run.Samples)
+	if len(cells) != 3 {
+		t.Fatalf("%d cells", len(cells))
+	}
+	for _, c := range cells {
+		acc, err := ix.cell(c.Modality, c.Prompt, c.Policy, MetricAccuracy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pfr, _ := ix.cell(c.Modality, c.Prompt, c.Policy, MetricParseFailureRate)
+		er, _ := ix.cell(c.Modality, c.Prompt, c.Policy, MetricErrorRate)
+		if acc.n != c.N || acc.value != c.Accuracy || pfr.value != c.ParseFailureRate || er.value != float64(c.Errors)/float64(c.N) {
+			t.Errorf("%s/%s/%s: golden (n %d, acc %v, pfr %v, err %v) vs Summarize %+v", c.Modality, c.Prompt, c.Policy, acc.n, acc.value, pfr.value, er.value, c)
+		}
 	}
 }

@@ -227,6 +227,7 @@ func armSamples(s Side, policy string) (*arm, error) {
 		return nil, fmt.Errorf("golden: compare: arm %s has no run", s.Label)
 	}
 	a := &arm{byKey: map[string]records.Sample{}}
+	scored := false
 	for _, x := range s.Run.Samples {
 		if x.Prompt != s.Prompt {
 			continue
@@ -234,8 +235,8 @@ func armSamples(s Side, policy string) (*arm, error) {
 		if x.ID == "" || x.Modality == "" {
 			return nil, fmt.Errorf("golden: compare: run %s: sample %q lacks id or modality", s.Run.Dir, x.Key())
 		}
-		if _, ok := x.Correct[policy]; !ok && x.Error == "" {
-			return nil, fmt.Errorf("golden: compare: run %s: sample %s has no correctness for policy %q", s.Run.Dir, x.Key(), policy)
+		if _, ok := x.Correct[policy]; ok {
+			scored = true
 		}
 		k := x.Modality + "/" + x.ID
 		if _, dup := a.byKey[k]; !dup {
@@ -252,6 +253,9 @@ func armSamples(s Side, policy string) (*arm, error) {
 	}
 	if len(a.list) == 0 {
 		return nil, fmt.Errorf("golden: compare: run %s has no samples for prompt %q", s.Run.Dir, s.Prompt)
+	}
+	if !scored {
+		return nil, fmt.Errorf("golden: compare: run %s has no scores under policy %q for prompt %q", s.Run.Dir, policy, s.Prompt)
 	}
 	return a, nil
 }
