@@ -6,7 +6,8 @@ encoded input, the result of MedVLM-R1's Python preprocessing up to the resize
 (qwen_vl_utils: Image.open -> convert("RGB") -> smart_resize ->
 resize((w, h), BICUBIC)) as an 8-bit RGB PNG, and an index.json describing
 them. Lossless inputs (PNG, BMP, TIFF, GIF, lossless WebP) must match Pillow
-bit for bit; JPEGs within a small tolerance (libjpeg-turbo vs Go's decoder).
+bit for bit; lossy ones (JPEG, lossy WebP) within +-2 per channel (decoders
+may differ; for those, Pillow's decoded pixels are written too).
 
 Needs Pillow and numpy from Debian (apt-get install python3-pil python3-numpy);
 if the running interpreter lacks them the script re-executes itself with
@@ -192,6 +193,12 @@ def encode(rng, kind, h, w):
     elif kind == "webp-lossless-RGBA":
         Image.fromarray(content8(rng, h, w, 4), "RGBA").save(buf, "WEBP", lossless=True)
         return buf.getvalue(), "webp"
+    elif kind == "webp-lossy":
+        Image.fromarray(content8(rng, h, w, 3)).save(buf, "WEBP", quality=int(rng.integers(50, 95)))
+        return buf.getvalue(), "webp"
+    elif kind == "webp-lossy-RGBA":
+        Image.fromarray(content8(rng, h, w, 4), "RGBA").save(buf, "WEBP", quality=int(rng.integers(50, 95)))
+        return buf.getvalue(), "webp"
     elif kind.startswith("jpeg-"):
         q = int(rng.integers(60, 96))
         if kind == "jpeg-420":
@@ -222,10 +229,11 @@ LOSSLESS_KINDS = [
     "gif-P", "gif-L", "gif-P-trns",
     "webp-lossless", "webp-lossless-RGBA",
 ]
-JPEG_KINDS = ["jpeg-420", "jpeg-422", "jpeg-444", "jpeg-gray", "jpeg-progressive", "jpeg-cmyk"]
+LOSSY_KINDS = ["jpeg-420", "jpeg-422", "jpeg-444", "jpeg-gray", "jpeg-progressive", "jpeg-cmyk",
+               "webp-lossy", "webp-lossy-RGBA"]
 
 
-def size_plan(rng, n_lossless, n_jpeg):
+def size_plan(rng, n_lossless, n_lossy):
     """(kind, h, w, min_pixels, max_pixels) for each image."""
     plan = []
     kinds = [LOSSLESS_KINDS[i % len(LOSSLESS_KINDS)] for i in range(n_lossless)]
@@ -255,8 +263,8 @@ def size_plan(rng, n_lossless, n_jpeg):
     plan.append(("png-RGB", int(rng.integers(480, 700)), int(rng.integers(480, 700)), MIN_PIXELS, MAX_PIXELS))
     # more than 200:1 must be rejected
     plan.append(("png-L", 2, int(rng.integers(405, 600)), MIN_PIXELS, MAX_PIXELS))
-    for i in range(n_jpeg):
-        kind = JPEG_KINDS[i % len(JPEG_KINDS)]
+    for i in range(n_lossy):
+        kind = LOSSY_KINDS[i % len(LOSSY_KINDS)]
         h, w = rng.integers(30, 400, 2)
         maxp = MAX_PIXELS if i % 2 == 0 else int(rng.integers(20, 120)) * 28 * 28
         plan.append((kind, int(h), int(w), MIN_PIXELS, maxp))
@@ -296,13 +304,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True, help="output folder (created)")
     ap.add_argument("--lossless", type=int, default=54, help="number of lossless images (default 54)")
-    ap.add_argument("--jpeg", type=int, default=8, help="number of JPEG images (default 8)")
+    ap.add_argument("--lossy", type=int, default=10, help="number of JPEG and lossy WebP images (default 10)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     os.makedirs(os.path.join(args.out, "inputs"), exist_ok=True)
     os.makedirs(os.path.join(args.out, "resized"), exist_ok=True)
     entries = []
-    for i, (kind, h, w, minp, maxp) in enumerate(size_plan(rng, args.lossless, args.jpeg)):
+    for i, (kind, h, w, minp, maxp) in enumerate(size_plan(rng, args.lossless, args.lossy)):
         data, ext = encode(rng, kind, h, w)
         name = f"{i:03d}-{kind}"
         inp = f"inputs/{name}.{ext}"
@@ -311,7 +319,7 @@ def main():
         im = Image.open(io.BytesIO(data))
         e = {"name": name, "kind": kind, "input": inp, "format": im.format, "mode": im.mode,
              "width": im.width, "height": im.height, "min_pixels": minp, "max_pixels": maxp,
-             "lossless": not kind.startswith("jpeg-")}
+             "lossless": kind not in LOSSY_KINDS}
         try:
             rh, rw = smart_resize(im.height, im.width, min_pixels=minp, max_pixels=maxp)
         except ValueError as err:

@@ -33,8 +33,10 @@ const maxDecodePixels = 2 * 89478485
 // ISLOW inverse DCT (internal/ljpeg); ToRGB then upsamples chroma and
 // converts colour as libjpeg-turbo does, so the result is close to Pillow's. The image is adjusted where Go's decoders lose what
 // Pillow keeps: a 16-bit grayscale PNG with a tRNS chunk comes back as
-// *image.Gray16 (Pillow opens it as mode I), and a GIF's transparent palette
-// entry keeps its colour (Pillow's convert("RGB") shows it).
+// *image.Gray16 (Pillow opens it as mode I), a GIF's transparent palette
+// entry keeps its colour (Pillow's convert("RGB") shows it), and a lossy
+// WebP comes back as *image.NRGBA converted the way libwebp does it (fancy
+// upsampling, limited-range BT.601).
 func Decode(data []byte) (image.Image, string, error) {
 	decodeConfig, decode := image.DecodeConfig, image.Decode
 	if bytes.HasPrefix(data, []byte("\xff\xd8")) {
@@ -68,12 +70,44 @@ func Decode(data []byte) (image.Image, string, error) {
 		if p, ok := img.(*image.Paletted); ok {
 			restoreGIFTransparent(data, p)
 		}
+	case "webp":
+		img = webpToNRGBA(img)
 	}
 	b := img.Bounds()
 	if b.Dx() <= 0 || b.Dy() <= 0 {
 		return nil, format, fmt.Errorf("imageproc: decode %s: empty image", format)
 	}
 	return img, format, nil
+}
+
+// webpToNRGBA converts lossy WebP Y'CbCr(A) images with libwebp's
+// arithmetic; other images are returned unchanged.
+func webpToNRGBA(img image.Image) image.Image {
+	var ycc *image.YCbCr
+	var alpha func(x, y int) uint8
+	switch m := img.(type) {
+	case *image.YCbCr:
+		ycc = m
+	case *image.NYCbCrA:
+		ycc = &m.YCbCr
+		alpha = func(x, y int) uint8 { return m.A[m.AOffset(x, y)] }
+	default:
+		return img
+	}
+	rgb := webpToRGB(ycc)
+	if rgb == nil {
+		return img
+	}
+	out := rgb.NRGBA()
+	if alpha != nil {
+		b := ycc.Bounds()
+		for y := 0; y < rgb.H; y++ {
+			for x := 0; x < rgb.W; x++ {
+				out.Pix[out.PixOffset(x, y)+3] = alpha(b.Min.X+x, b.Min.Y+y)
+			}
+		}
+	}
+	return out
 }
 
 // pngIsGray16 reports whether a PNG's IHDR says 16-bit grayscale without

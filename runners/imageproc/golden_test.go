@@ -93,12 +93,12 @@ func readPillowRGB(t *testing.T, path string) *RGB {
 
 // TestGolden checks decoding, RGB conversion, smart_resize and the BICUBIC
 // resize against Pillow: bit-exact for lossless inputs, within ±2 per
-// channel for JPEGs.
+// channel for lossy ones (JPEG, WebP), whose decoded pixels are checked too.
 func TestGolden(t *testing.T) {
 	dir, idx := loadGolden(t)
 	t.Logf("golden %s: seed %d, Pillow %s, %d images", dir, idx.Seed, idx.Pillow, len(idx.Images))
-	var lossless, jpegs int
-	var jpegMax, jpegDiff, jpegTotal int
+	var lossless, lossy int
+	var lossyMax, lossyDiff, lossyTotal int
 	var decMax, decDiff, decTotal int
 	for _, g := range idx.Images {
 		t.Run(g.Name, func(t *testing.T) {
@@ -160,10 +160,10 @@ func TestGolden(t *testing.T) {
 				}
 				return
 			}
-			jpegs++
-			jpegMax = max(jpegMax, maxd)
-			jpegDiff += ndiff
-			jpegTotal += len(got.Pix)
+			lossy++
+			lossyMax = max(lossyMax, maxd)
+			lossyDiff += ndiff
+			lossyTotal += len(got.Pix)
 			t.Logf("%s: max |diff| %d, %.2f%% of samples differ", g.Kind, maxd, 100*float64(ndiff)/float64(len(got.Pix)))
 			if maxd > 2 {
 				t.Errorf("%s (%s): max |diff| %d > 2 vs Pillow (%d of %d samples differ)", g.Input, g.Kind, maxd, ndiff, len(got.Pix))
@@ -171,10 +171,10 @@ func TestGolden(t *testing.T) {
 		})
 	}
 	if decTotal > 0 {
-		t.Logf("JPEG decode vs Pillow/libjpeg-turbo: max |diff| %d, %.3f%% of decoded samples differ", decMax, 100*float64(decDiff)/float64(decTotal))
+		t.Logf("lossy decode (JPEG, WebP) vs Pillow (libjpeg-turbo, libwebp): max |diff| %d, %.3f%% of decoded samples differ", decMax, 100*float64(decDiff)/float64(decTotal))
 	}
-	if jpegTotal > 0 {
-		t.Logf("JPEG vs Pillow/libjpeg-turbo: max |diff| %d, %.3f%% of resized samples differ (%d images)", jpegMax, 100*float64(jpegDiff)/float64(jpegTotal), jpegs)
+	if lossyTotal > 0 {
+		t.Logf("lossy (JPEG, WebP) resized vs Pillow: max |diff| %d, %.3f%% of resized samples differ (%d images)", lossyMax, 100*float64(lossyDiff)/float64(lossyTotal), lossy)
 	}
 	t.Logf("%d lossless images checked bit-exact", lossless)
 }
