@@ -144,7 +144,7 @@ func TestReports(t *testing.T) {
 		{Key: Key{Model: "M", Dataset: "D", Modality: "Xray", Prompt: "complex", Policy: "strict", Metric: "accuracy"}, Value: math.NaN(), Expected: 0.6, Status: StatusMissing, Detail: "no Xray | samples"},
 	}
 	c := Count(vs)
-	if c != (Counts{1, 1, 1}) || !c.Failed() || c.String() != "✗ 1 passed, ✗ 1 regression, 1 missing" {
+	if c != (Counts{1, 1, 1}) || !c.Failed() || c.String() != "✓ 1 passed, ✗ 1 regression, 1 missing" {
 		t.Errorf("counts %+v %q", c, c.String())
 	}
 	if s := Count(vs[:1]).String(); s != "✓ 1 passed, ✗ 0 regressions, 0 missing" {

@@ -36,15 +36,11 @@ func (c Counts) Failed() bool { return c.Regressions > 0 || c.Missing > 0 }
 // String is the end-of-run summary line, e.g.
 // "✓ 5 passed, ✗ 1 regression, 0 missing".
 func (c Counts) String() string {
-	mark := "✓"
-	if c.Failed() {
-		mark = "✗"
-	}
 	reg := "regressions"
 	if c.Regressions == 1 {
 		reg = "regression"
 	}
-	return fmt.Sprintf("%s %d passed, ✗ %d %s, %d missing", mark, c.Passed, c.Regressions, reg, c.Missing)
+	return fmt.Sprintf("✓ %d passed, ✗ %d %s, %d missing", c.Passed, c.Regressions, reg, c.Missing)
 }
 
 func fmtVal(x float64) string {
