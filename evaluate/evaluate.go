@@ -1,0 +1,289 @@
+// Package evaluate runs the evaluation loop: dataset samples × prompts are
+// sent to a runner in batches, each output is scored under every extraction
+// policy, and the run record (records.Writer) is appended batch by batch, so
+// that an interrupted run can be resumed without redoing or losing a sample.
+package evaluate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"time"
+
+	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/metrics"
+	"github.com/medbench/medbench/records"
+	"github.com/medbench/medbench/runners"
+)
+
+// Config configures Run.
+type Config struct {
+	// Samples are the dataset samples to evaluate (already selected).
+	Samples []datasets.Sample
+	// Prompts are evaluated one after another, each over all samples.
+	Prompts []datasets.Template
+	Runner  runners.Runner
+	// Batch is the number of requests per Runner.Generate call (>= 1).
+	Batch int
+	// OutDir receives the run record.
+	OutDir string
+	// Resume continues an interrupted run in OutDir.
+	Resume bool
+	// Manifest describes the run; Run fills Prompts, Policies and Dataset.N
+	// when they are empty. Manifest.Seed seeds every sample (see SampleSeed).
+	Manifest records.Manifest
+	// Policies are the extraction policies (default: metrics.Policies()).
+	Policies []metrics.Policy
+	// Progress receives a progress bar when it is a terminal, plain log
+	// lines otherwise; nil for silence.
+	Progress io.Writer
+	// SeedFiles also writes the seed-format file of every modality × prompt.
+	SeedFiles bool
+}
+
+// Binder is implemented by runners that need the dataset before generating
+// (the replay runner matches recorded outputs to records). Run calls Bind
+// with Config.Samples before the first batch.
+type Binder interface {
+	Bind(samples []datasets.Sample) error
+}
+
+// SampleSeed derives a sample's own seed from the run seed and the sample key
+// (prompt/id): FNV-1a 64 of the key, mixed with the run seed by SplitMix64's
+// finalizer. It does not depend on the batch a sample lands in.
+func SampleSeed(runSeed uint64, key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	z := h.Sum64() ^ (runSeed + 0x9e3779b97f4a7c15)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// PromptInfos lists templates for a manifest.
+func PromptInfos(ts []datasets.Template) []records.PromptInfo {
+	out := make([]records.PromptInfo, len(ts))
+	for i, t := range ts {
+		out[i] = records.PromptInfo{Name: t.Name, Text: t.Text}
+	}
+	return out
+}
+
+// PolicyIDs lists policies as name/vN for a manifest.
+func PolicyIDs(ps []metrics.Policy) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = metrics.PolicyID(p)
+	}
+	return out
+}
+
+type job struct {
+	sample datasets.Sample
+	prompt datasets.Template
+}
+
+func (j job) key() string { return j.prompt.Name + "/" + j.sample.ID() }
+
+// Run evaluates cfg.Samples × cfg.Prompts and writes the run record. Samples
+// already in OutDir's samples.jsonl are skipped when resuming. A runner error
+// (as opposed to a per-sample Result.Err, which is recorded and counted)
+// stops the run, leaving it resumable. When ctx is cancelled, the batch in
+// flight is written if the runner returned it, and Run returns ctx.Err().
+// The summary covers every sample of the run, resumed ones included.
+func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
+	if cfg.Runner == nil {
+		return nil, errors.New("evaluate: no runner")
+	}
+	if cfg.Batch < 1 {
+		return nil, fmt.Errorf("evaluate: batch size %d: want at least 1", cfg.Batch)
+	}
+	if len(cfg.Prompts) == 0 {
+		return nil, errors.New("evaluate: no prompts")
+	}
+	if len(cfg.Samples) == 0 {
+		return nil, errors.New("evaluate: no samples")
+	}
+	seenPrompt := map[string]bool{}
+	for _, p := range cfg.Prompts {
+		if p.Name == "" || seenPrompt[p.Name] {
+			return nil, fmt.Errorf("evaluate: prompt names must be unique and non-empty (%q)", p.Name)
+		}
+		seenPrompt[p.Name] = true
+	}
+	seenID := map[string]bool{}
+	for _, s := range cfg.Samples {
+		if seenID[s.ID()] {
+			return nil, fmt.Errorf("evaluate: sample id %s appears twice in the selection", s.ID())
+		}
+		seenID[s.ID()] = true
+	}
+	if len(cfg.Policies) == 0 {
+		cfg.Policies = metrics.Policies()
+	}
+	m := cfg.Manifest
+	if len(m.Prompts) == 0 {
+		m.Prompts = PromptInfos(cfg.Prompts)
+	}
+	if len(m.Policies) == 0 {
+		m.Policies = PolicyIDs(cfg.Policies)
+	}
+	if m.Dataset.N == 0 {
+		m.Dataset.N = len(cfg.Samples)
+	}
+	if b, ok := cfg.Runner.(Binder); ok {
+		if err := b.Bind(cfg.Samples); err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+	}
+	w, err := records.OpenWriter(cfg.OutDir, m, cfg.Resume)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+
+	var todo []job
+	for _, p := range cfg.Prompts {
+		for _, s := range cfg.Samples {
+			j := job{sample: s, prompt: p}
+			if !w.Done(j.key()) {
+				todo = append(todo, j)
+			}
+		}
+	}
+	total := len(cfg.Samples) * len(cfg.Prompts)
+	prog := newProgress(cfg.Progress, total, total-len(todo))
+	defer prog.stop()
+
+	for start := 0; start < len(todo); start += cfg.Batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		batch := todo[start:min(start+cfg.Batch, len(todo))]
+		samples, err := runBatch(ctx, cfg, m.Seed, batch)
+		if len(samples) > 0 {
+			if werr := w.Append(samples); werr != nil {
+				return nil, werr
+			}
+			toks := 0
+			for _, s := range samples {
+				toks += s.CompletionTokens
+			}
+			prog.add(len(samples), toks)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	all := w.Samples()
+	sum := records.Summary{SchemaVersion: records.SchemaVersion, Cells: metrics.Summarize(all), Samples: len(all), Created: time.Now().UTC()}
+	for _, s := range all {
+		if s.Error != "" {
+			sum.Errors++
+		}
+	}
+	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
+		return nil, err
+	}
+	prog.done()
+	return &sum, nil
+}
+
+// runBatch generates and scores one batch. On a runner error it returns the
+// error with no samples (ctx errors included), unless the runner returned
+// results alongside a cancellation, which are then scored and returned.
+func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job) ([]records.Sample, error) {
+	reqs := make([]runners.Request, len(batch))
+	for i, j := range batch {
+		reqs[i] = request(j, runSeed)
+	}
+	results, err := cfg.Runner.Generate(ctx, reqs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("evaluate: runner %s: %w", cfg.Runner.Info().Name, err)
+	}
+	if len(results) != len(reqs) {
+		return nil, fmt.Errorf("evaluate: runner %s returned %d results for %d requests", cfg.Runner.Info().Name, len(results), len(reqs))
+	}
+	out := make([]records.Sample, len(batch))
+	for i, j := range batch {
+		out[i] = score(j, reqs[i], results[i], cfg.Policies)
+	}
+	return out, ctx.Err()
+}
+
+func request(j job, runSeed uint64) runners.Request {
+	s := j.sample
+	n := max(len(s.ImagePaths), len(s.ImageBytes))
+	imgs := make([]runners.Image, n)
+	for i := range imgs {
+		if i < len(s.ImageBytes) && s.ImageBytes[i] != nil {
+			imgs[i].Bytes = s.ImageBytes[i]
+		}
+		if i < len(s.ImagePaths) {
+			imgs[i].Path = s.ImagePaths[i]
+		}
+	}
+	return runners.Request{
+		ID:     s.ID(),
+		Prompt: j.prompt.Name,
+		Images: imgs,
+		Text:   j.prompt.Render(s.Record.Problem),
+		Seed:   SampleSeed(runSeed, j.key()),
+	}
+}
+
+func score(j job, req runners.Request, res runners.Result, policies []metrics.Policy) records.Sample {
+	s := j.sample
+	rec := s.Record
+	out := records.Sample{
+		ID:               s.ID(),
+		Index:            s.Index,
+		Modality:         s.Modality,
+		Prompt:           j.prompt.Name,
+		Solution:         rec.Solution,
+		Question:         rec.Question,
+		Options:          rec.Options,
+		Output:           res.Text,
+		TokenIDs:         res.TokenIDs,
+		PromptTokens:     res.PromptTokens,
+		CompletionTokens: res.CompletionTokens,
+		LatencyMS:        float64(res.Latency) / float64(time.Millisecond),
+		FinishReason:     res.FinishReason,
+		Seed:             req.Seed,
+		Record:           recordJSON(rec),
+	}
+	if len(rec.Image) > 0 {
+		out.Image = rec.Image[0]
+	}
+	if res.Err != nil {
+		out.Error = res.Err.Error()
+		if out.FinishReason == "" {
+			out.FinishReason = "error"
+		}
+	}
+	metrics.Score(&out, policies)
+	return out
+}
+
+// recordJSON is the record in the seed's field order, compact, with <, >
+// and & unescaped (as Python's json writes them).
+func recordJSON(r datasets.Record) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil
+	}
+	return json.RawMessage(bytes.TrimSpace(buf.Bytes()))
+}
