@@ -266,6 +266,11 @@ func checkRow(r Row, cand, base *runIndex) Verdict {
 		v.Status = StatusPass
 	}
 	v.Detail = fmt.Sprintf("%d losses, %d gains vs baseline (one-sided exact McNemar)", losses, gains)
+	// The smallest drop this one-sided test detects with 80% power (a
+	// one-sided test at α is the two-sided test at 2α).
+	if a2 := 2 * r.Tolerance.Alpha; a2 < 1 {
+		v.Detail += "; MDE " + fmtMDE(metrics.MDE(len(a), float64(losses+gains)/float64(len(a)), a2, 0.8)) + " at 80% power"
+	}
 	if len(a) != cell.n || len(a) != bcell.n {
 		v.Detail += fmt.Sprintf("; paired on %d common items (run %d, baseline %d)", len(a), cell.n, bcell.n)
 	}

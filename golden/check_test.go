@@ -73,7 +73,9 @@ func TestCheckRunNotWorse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := vs[0]; v.Status != StatusPass || v.P == nil || math.Abs(*v.P-0.0625) > 1e-15 || v.Expected != 0.75 || v.Value != 25.0/40 {
+	// MDE for n = 40, ψ = 7/40 at two-sided 0.10, power 0.8 (mpmath):
+	// 0.160220 → "16.0 pp".
+	if v := vs[0]; v.Status != StatusPass || v.P == nil || math.Abs(*v.P-0.0625) > 1e-15 || v.Expected != 0.75 || v.Value != 25.0/40 || !strings.Contains(v.Detail, "MDE 16.0 pp") {
 		t.Errorf("b=6,c=1: %+v (p %v)", v, *v.P)
 	}
 	// One more loss: b=7, c=1: p = 9/256 = 0.03515625 < 0.05 → regression.
