@@ -114,7 +114,16 @@ func TestLogitsToKeep(t *testing.T) {
 	s := greedy(12)
 	s.RepetitionPenalty = 2
 	reqs := mixedRequests(t, 4)
-	base, err := openTiny(t, "fp32", s, nil).Generate(context.Background(), reqs)
+	baseR := openTiny(t, "fp32", s, nil)
+	base, err := baseR.Generate(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prep, err := baseR.Prepare(reqs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLogits, err := baseR.TokenLogits(context.Background(), prep, base[0].TokenIDs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +136,16 @@ func TestLogitsToKeep(t *testing.T) {
 			t.Fatal("num_logits_to_keep not detected")
 		}
 		got, err := r.Generate(context.Background(), reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotLogits, err := r.TokenLogits(context.Background(), prep, base[0].TokenIDs)
 		r.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !slices.Equal(gotLogits, wantLogits) {
+			t.Errorf("TokenLogits with num_logits_to_keep differ from the full logits")
 		}
 		for i := range reqs {
 			if !slices.Equal(got[i].TokenIDs, base[i].TokenIDs) {
