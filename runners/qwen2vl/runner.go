@@ -281,7 +281,11 @@ func (r *Runner) Prepare(req runners.Request) (*Prepared, error) {
 
 // Generate runs one left-padded batch over the requests that prepare
 // cleanly; requests that fail to prepare get Result.Err. A returned error
-// (ONNX Runtime failure, cancellation) stops the run.
+// (ONNX Runtime failure, cancellation) stops the run. Each request samples
+// from its own PCG generator seeded with Request.Seed (or, when that is 0,
+// with sample.SeedFor(Sampling.Seed, Prompt+"/"+ID)), so its tokens do not
+// depend on the batch it lands in. The repetition penalty sees the request's
+// own unpadded prompt and completion (Hugging Face batch=1 semantics).
 func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
