@@ -19,9 +19,8 @@ type runIndex struct {
 
 func indexRun(run *records.Run) (*runIndex, error) {
 	ix := &runIndex{dir: run.Dir, policies: map[string]bool{}, samples: map[string]map[string][]records.Sample{}}
-	for _, p := range run.Manifest.Policies {
-		ix.policies[p] = true
-	}
+	// Policies come from the samples' score maps, keyed by policy name; the
+	// manifest lists versioned ids ("strict/v1") and is not used here.
 	pos := map[string]int{}
 	var list []records.Sample
 	for _, s := range run.Samples {

@@ -52,7 +52,7 @@ func toSample(it item) records.Sample {
 
 // makeRun returns an in-memory run; writeRun also writes it to a directory.
 func makeRun(dir string, seed uint64, its ...[]item) *records.Run {
-	r := &records.Run{Dir: dir, Manifest: records.Manifest{SchemaVersion: 1, Policies: []string{"strict"}, Seed: seed}}
+	r := &records.Run{Dir: dir, Manifest: records.Manifest{SchemaVersion: 1, Policies: []string{"strict/v1", "lenient/v1"}, Seed: seed}}
 	for _, group := range its {
 		for _, it := range group {
 			r.Samples = append(r.Samples, toSample(it))

@@ -40,7 +40,7 @@ func statsWriteRun(t *testing.T, name string, seed uint64, groups ...[]statsItem
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	m := records.Manifest{SchemaVersion: records.SchemaVersion, Medbench: "test", Policies: []string{"strict"}, Seed: seed}
+	m := records.Manifest{SchemaVersion: records.SchemaVersion, Medbench: "test", Policies: []string{"strict/v1"}, Seed: seed}
 	mb, _ := json.Marshal(m)
 	if err := os.WriteFile(filepath.Join(dir, records.ManifestFile), mb, 0o644); err != nil {
 		t.Fatal(err)
