@@ -43,10 +43,7 @@ func (c *pieceCache) put(piece string, ids []int32) {
 
 // lookup returns rank<<32|merged for the pair (a, b), or noRank.
 func (t *Tokenizer) lookup(a, b int32) uint64 {
-	if v, ok := t.merges[pairKey(a, b)]; ok {
-		return v
-	}
-	return noRank
+	return t.merges.get(pairKey(a, b))
 }
 
 // encodePiece appends the BPE ids of one pre-token to ids.
@@ -74,7 +71,7 @@ func (t *Tokenizer) encodePiece(ids []int, piece string) []int {
 		syms = append(syms, t.byteID[piece[i]])
 	}
 	if len(syms) < heapThreshold {
-		syms = t.mergeScan(syms)
+		syms = t.mergeScanBytes(syms, piece)
 	} else {
 		syms = t.mergeHeap(syms)
 	}
@@ -96,6 +93,17 @@ func (t *Tokenizer) emit(ids []int, id int32) []int {
 	return append(ids, int(id))
 }
 
+// mergeScanBytes is mergeScan for syms that are the byte symbols of piece:
+// the first ranks come from the byte-pair table.
+func (t *Tokenizer) mergeScanBytes(syms []int32, piece string) []int32 {
+	var rbuf [64]uint64
+	ranks := rbuf[:0]
+	for i := 0; i+1 < len(piece); i++ {
+		ranks = append(ranks, t.bytePairs[uint16(piece[i])<<8|uint16(piece[i+1])])
+	}
+	return t.mergeRanks(syms, ranks)
+}
+
 // mergeScan applies merges to syms in place: repeatedly the pair with the
 // lowest rank, leftmost on ties, until no pair has a rank. It keeps the rank
 // of every adjacent pair and rescans that array, which is fast for short
@@ -106,6 +114,12 @@ func (t *Tokenizer) mergeScan(syms []int32) []int32 {
 	for i := 0; i+1 < len(syms); i++ {
 		ranks = append(ranks, t.lookup(syms[i], syms[i+1]))
 	}
+	return t.mergeRanks(syms, ranks)
+}
+
+// mergeRanks is the loop of mergeScan; ranks[i] is the rank of the pair
+// (syms[i], syms[i+1]).
+func (t *Tokenizer) mergeRanks(syms []int32, ranks []uint64) []int32 {
 	for len(syms) > 1 {
 		best, bi := noRank, -1
 		for i, r := range ranks {

@@ -36,9 +36,10 @@ type Tokenizer struct {
 
 	nfc          bool
 	ignoreMerges bool
-	byteID       [256]int32        // id of the one-byte symbol for each byte
-	merges       map[uint64]uint64 // pair (a<<32|b) -> rank<<32 | merged id
-	remap        map[int32]int     // BPE id -> added id where their strings coincide
+	byteID       [256]int32    // id of the one-byte symbol for each byte
+	merges       pairTable     // pair (a<<32|b) -> rank<<32 | merged id
+	bytePairs    []uint64      // merges of two single bytes, by b1<<8|b2
+	remap        map[int32]int // BPE id -> added id where their strings coincide
 	cache        *pieceCache
 }
 
@@ -211,6 +212,10 @@ func LoadBytes(b []byte) (*Tokenizer, error) {
 	if err := t.parseMerges(m.Merges); err != nil {
 		return nil, err
 	}
+	t.bytePairs = make([]uint64, 1<<16)
+	for i := range t.bytePairs {
+		t.bytePairs[i] = t.lookup(t.byteID[i>>8], t.byteID[i&0xFF])
+	}
 
 	t.addedByContent = make(map[string]int)
 	var raw, norm []addedEntry
@@ -285,7 +290,7 @@ func (t *Tokenizer) parseMerges(raw json.RawMessage) error {
 	if len(pairs) >= math.MaxInt32 {
 		return fmt.Errorf("tokenizer: model.merges: too many merges (%d)", len(pairs))
 	}
-	t.merges = make(map[uint64]uint64, len(pairs))
+	t.merges = newPairTable(len(pairs))
 	for i, p := range pairs {
 		a, ok1 := t.vocab[p[0]]
 		b, ok2 := t.vocab[p[1]]
@@ -293,7 +298,7 @@ func (t *Tokenizer) parseMerges(raw json.RawMessage) error {
 		if !ok1 || !ok2 || !ok3 {
 			return fmt.Errorf("tokenizer: model.merges[%d] %q %q: symbol or result not in vocab", i, p[0], p[1])
 		}
-		t.merges[pairKey(int32(a), int32(b))] = uint64(i)<<32 | uint64(m)
+		t.merges.put(pairKey(int32(a), int32(b)), uint64(i)<<32|uint64(m))
 	}
 	return nil
 }
