@@ -3,12 +3,14 @@ package qwen2vl
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
 )
 
-// BenchmarkDecode measures decoding on the tiny fixture at batch 1 and 8:
+// BenchmarkDecode measures decoding on a fixture model (tiny, or the preset
+// in $MEDBENCH_BENCH_PRESET, e.g. small) at batch 1 and 8:
 // each iteration generates 1 token and then 64 tokens (no EOS) for the same
 // batch; the difference isolates the 63 decode steps. Reported: decode
 // tokens/s over the batch and heap allocations per decode step and per
@@ -18,8 +20,12 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
 			const n = 64
 			noEOS := func(c *Config) { c.EOS = []int{} }
-			long := openTiny(b, "fp32", greedy(n), noEOS)
-			short := openTiny(b, "fp32", greedy(1), noEOS)
+			preset := os.Getenv("MEDBENCH_BENCH_PRESET")
+			if preset == "" {
+				preset = "tiny"
+			}
+			long := openFixture(b, preset, "fp32", greedy(n), noEOS)
+			short := openFixture(b, preset, "fp32", greedy(1), noEOS)
 			reqs := mixedRequests(b, batch)
 			ctx := context.Background()
 			var dt time.Duration

@@ -31,19 +31,25 @@ type tinyEntry struct {
 
 func tinyModel(t testing.TB, dtype string) string {
 	t.Helper()
+	return fixtureModel(t, "tiny", dtype)
+}
+
+// fixtureModel writes a fixture preset (seed 1) once per test binary.
+func fixtureModel(t testing.TB, preset, dtype string) string {
+	t.Helper()
 	if _, err := ortlib.Init(""); err != nil {
 		t.Skipf("ONNX Runtime not available (run `make setup`): %v", err)
 	}
-	v, _ := tinyOnce.LoadOrStore(dtype, &tinyEntry{})
+	v, _ := tinyOnce.LoadOrStore(preset+"/"+dtype, &tinyEntry{})
 	e := v.(*tinyEntry)
 	e.once.Do(func() {
-		dir, err := os.MkdirTemp("", "qwen2vl-tiny-"+dtype+"-")
+		dir, err := os.MkdirTemp("", "qwen2vl-"+preset+"-"+dtype+"-")
 		if err != nil {
 			e.err = err
 			return
 		}
 		e.dir = dir
-		e.err = fixture.Write(context.Background(), dir, fixture.Options{Preset: "tiny", DType: dtype, Seed: 1})
+		e.err = fixture.Write(context.Background(), dir, fixture.Options{Preset: preset, DType: dtype, Seed: 1})
 	})
 	if e.err != nil {
 		t.Fatalf("fixture: %v", e.err)
@@ -102,7 +108,12 @@ func testPNG(t testing.TB, w, h int, mode string, seed int) []byte {
 
 func openTiny(t testing.TB, dtype string, s runners.Sampling, mod func(*Config)) *Runner {
 	t.Helper()
-	dir := tinyModel(t, dtype)
+	return openFixture(t, "tiny", dtype, s, mod)
+}
+
+func openFixture(t testing.TB, preset, dtype string, s runners.Sampling, mod func(*Config)) *Runner {
+	t.Helper()
+	dir := fixtureModel(t, preset, dtype)
 	cfg := Config{ModelDir: dir, DType: dtype, Sampling: s, Threads: 1}
 	if mod != nil {
 		mod(&cfg)
