@@ -355,6 +355,9 @@ func decodeValueInfo(b []byte) (ValueInfo, error) {
 							}); err != nil {
 								return err
 							}
+							if d.Param != "" {
+								d.Value = 0
+							}
 							v.Dims = append(v.Dims, d)
 							return nil
 						})
