@@ -424,3 +424,35 @@ func BenchmarkTopK(b *testing.B) {
 		TopK(l, 50, 1, scratch)
 	}
 }
+
+func TestSamplerTopPDistribution(t *testing.T) {
+	// p = 1/2, 1/4, 1/8, 1/8; top_p 0.8 keeps ids 0, 1 and 3 (tie: higher
+	// id first), renormalized to 4/7, 2/7, 0, 1/7.
+	cfg := runners.Sampling{DoSample: true, Temperature: 1, TopP: 0.8, RepetitionPenalty: 1, MaxNewTokens: 1}
+	s, err := New(cfg, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []float32{3, 2, 1, 1}
+	for i := range base {
+		base[i] *= float32(math.Ln2)
+	}
+	rng := NewRand(11)
+	counts := make([]int, 4)
+	l := make([]float32, 4)
+	const n = 140000
+	for range n {
+		copy(l, base)
+		id, err := s.Sample(l, nil, 0, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[id]++
+	}
+	for i, w := range []float64{4.0 / 7, 2.0 / 7, 0, 1.0 / 7} {
+		got := float64(counts[i]) / n
+		if math.Abs(got-w) > 5*math.Sqrt(w*(1-w)/n)+1e-12 {
+			t.Errorf("id %d freq %.4f want %.4f", i, got, w)
+		}
+	}
+}

@@ -101,8 +101,17 @@ func (s *Sampler) Sample(logits []float32, context []int, generated int, rng *ra
 		}
 		Temperature(logits, float32(s.cfg.Temperature))
 		TopK(logits, s.cfg.TopK, 1, s.scratch)
-		TopP(logits, s.cfg.TopP, 1, s.probs, s.heap)
-		id = Multinomial(logits, rng, s.probs)
+		if s.cfg.TopP < 1 {
+			// top-p leaves the kept probabilities in s.probs: draw from
+			// them directly instead of a second softmax.
+			if mass := topP(logits, s.cfg.TopP, 1, s.probs, s.heap); mass > 0 {
+				id = draw(s.probs, mass, rng)
+			} else {
+				id = -1
+			}
+		} else {
+			id = Multinomial(logits, rng, s.probs)
+		}
 	}
 	if id < 0 {
 		return -1, errors.New("sample: no finite logit left to choose from")

@@ -194,15 +194,21 @@ func TopP(logits []float32, p float64, minKeep int, probs []float64, heap []int3
 	if p >= 1 {
 		return
 	}
-	n := len(logits)
-	if len(probs) < n {
-		probs = make([]float64, n)
+	if len(probs) < len(logits) {
+		probs = make([]float64, len(logits))
 	}
-	if len(heap) < n {
-		heap = make([]int32, n)
+	if len(heap) < len(logits) {
+		heap = make([]int32, len(logits))
 	}
+	topP(logits, p, minKeep, probs, heap)
+}
+
+// topP is TopP for p < 1 with scratch of the right size. On return probs
+// holds the softmax probability of every kept token and 0 elsewhere; the
+// kept mass is returned (0 when no logit is finite).
+func topP(logits []float32, p float64, minKeep int, probs []float64, heap []int32) float64 {
 	if !Softmax(logits, probs) {
-		return
+		return 0
 	}
 	h := heap[:0]
 	for i, v := range logits {
@@ -239,7 +245,7 @@ func TopP(logits []float32, p float64, minKeep int, probs []float64, heap []int3
 		down(h, i)
 	}
 	// Pop tokens in rank order until the mass is reached; kept ones are
-	// marked by a negative probability.
+	// marked by a negative probability (-1 - p).
 	var mass float64
 	kept := 0
 	for len(h) > 0 && (mass < p || kept < minKeep) {
@@ -250,13 +256,17 @@ func TopP(logits []float32, p float64, minKeep int, probs []float64, heap []int3
 		h[0] = h[last]
 		h = h[:last]
 		down(h, 0)
-		probs[top] = -1 - probs[top] // mark kept (negative), value recoverable
+		probs[top] = -1 - probs[top]
 	}
 	for i := range logits {
-		if probs[i] >= 0 {
+		if q := probs[i]; q < 0 {
+			probs[i] = -1 - q
+		} else {
+			probs[i] = 0
 			logits[i] = negInf
 		}
 	}
+	return mass
 }
 
 // Greedy returns the index of the first maximum (torch.argmax semantics for
@@ -284,11 +294,16 @@ func Multinomial(logits []float32, rng *rand.Rand, probs []float64) int {
 	if !Softmax(logits, probs) {
 		return -1
 	}
-	u := rng.Float64()
+	return draw(probs[:len(logits)], 1, rng)
+}
+
+// draw picks an index with probability probs[i]/total (ids in increasing
+// order; rounding falls to the last positive entry).
+func draw(probs []float64, total float64, rng *rand.Rand) int {
+	u := rng.Float64() * total
 	var c float64
 	last := -1
-	for i := range logits {
-		q := probs[i]
+	for i, q := range probs {
 		if q <= 0 {
 			continue
 		}
@@ -298,5 +313,5 @@ func Multinomial(logits []float32, rng *rand.Rand, probs []float64) int {
 			return i
 		}
 	}
-	return last // rounding: u >= accumulated total
+	return last
 }
