@@ -72,6 +72,8 @@ def content8(rng, h, w, ch):
         p = 128 + 90 * np.sin(f * (a * xx + b * yy) + c * 3) * np.cos(f * 0.7 * (b * xx - a * yy))
         planes.append(p)
     arr = np.stack(planes, -1)
+    if h * w > 250000:
+        arr = np.floor(arr / 16) * 16  # posterise the large images: smaller PNGs
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8).squeeze(-1) if ch == 1
                           else np.clip(arr, 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(img)
@@ -98,9 +100,11 @@ def png_chunk(t, d):
     return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
 
 
-def raw_png(arr, ctype, depth, trns=None):
-    """Encode a PNG by hand (Pillow cannot write 16-bit colour PNGs)."""
+def raw_png(arr, ctype, depth, trns=None, width=None):
+    """Encode a PNG by hand (Pillow cannot write 16-bit colour PNGs). For
+    depths below 8, arr holds packed rows and width the pixel width."""
     h, w = arr.shape[:2]
+    w = width or w
     dt = ">u2" if depth == 16 else "u1"
     rows = b"".join(b"\x00" + arr[y].astype(dt).tobytes() for y in range(h))
     out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
@@ -187,6 +191,42 @@ def encode(rng, kind, h, w):
         im = palette_image(rng, h, w, int(rng.integers(4, 200)))
         im.save(buf, "GIF", transparency=int(rng.integers(0, 3)))
         return buf.getvalue(), "gif"
+    elif kind in ("gif-offset", "gif-offset-trns"):
+        # A first frame smaller than the logical screen: Pillow shows it on a
+        # screen-size canvas filled with the transparent index (or 0).
+        fh, fw = max(1, h - int(rng.integers(0, h // 2 + 1))), max(1, w - int(rng.integers(0, w // 2 + 1)))
+        im = palette_image(rng, fh, fw, int(rng.integers(4, 200)))
+        extra = {"transparency": int(rng.integers(1, 4))} if kind == "gif-offset-trns" else {}
+        im.save(buf, "GIF", **extra)
+        d = bytearray(buf.getvalue())
+        i = 13 + (3 << ((d[10] & 7) + 1)) if d[10] & 0x80 else 13
+        while d[i] == 0x21:
+            j = i + 2
+            while d[j] != 0:
+                j += d[j] + 1
+            i = j + 1
+        assert d[i] == 0x2C
+        d[6:8], d[8:10] = w.to_bytes(2, "little"), h.to_bytes(2, "little")
+        d[i + 1:i + 3] = int(rng.integers(0, w - fw + 1)).to_bytes(2, "little")
+        d[i + 3:i + 5] = int(rng.integers(0, h - fh + 1)).to_bytes(2, "little")
+        return bytes(d), "gif"
+    elif kind == "png-L4":
+        a = content8(rng, h, w, 1) >> 4
+        rows = np.zeros((h, (w + 1) // 2), np.uint8)
+        rows[:, :w // 2] = (a[:, 0:2 * (w // 2):2] << 4) | a[:, 1:2 * (w // 2):2]
+        if w % 2:
+            rows[:, -1] = a[:, -1] << 4
+        return raw_png(rows, 0, 4, None, w), "png"
+    elif kind == "png-L-trns":
+        return raw_png(content8(rng, h, w, 1), 0, 8, struct.pack(">H", int(rng.integers(0, 256)))), "png"
+    elif kind == "png-P4":
+        palette_image(rng, h, w, int(rng.integers(2, 16))).save(buf, "PNG", bits=4)
+    elif kind == "bmp-RGBA":
+        Image.fromarray(content8(rng, h, w, 4), "RGBA").save(buf, "BMP")
+        return buf.getvalue(), "bmp"
+    elif kind == "bmp-1":
+        Image.fromarray(content8(rng, h, w, 1) > 127).save(buf, "BMP")
+        return buf.getvalue(), "bmp"
     elif kind == "webp-lossless":
         Image.fromarray(content8(rng, h, w, 3)).save(buf, "WEBP", lossless=True)
         return buf.getvalue(), "webp"
@@ -226,7 +266,8 @@ LOSSLESS_KINDS = [
     "png-RGB48", "png-RGBA64", "png-LA16", "png-RGB-trns",
     "bmp-RGB", "bmp-L", "bmp-P",
     "tiff-RGB-raw", "tiff-L-lzw", "tiff-RGBA-deflate", "tiff-I16-raw", "tiff-RGB-lzw", "tiff-RGB-packbits",
-    "gif-P", "gif-L", "gif-P-trns",
+    "gif-P", "gif-L", "gif-P-trns", "gif-offset", "gif-offset-trns",
+    "png-L4", "png-L-trns", "png-P4", "bmp-RGBA", "bmp-1",
     "webp-lossless", "webp-lossless-RGBA",
 ]
 LOSSY_KINDS = ["jpeg-420", "jpeg-422", "jpeg-444", "jpeg-gray", "jpeg-progressive", "jpeg-cmyk",
@@ -303,7 +344,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True, help="output folder (created)")
-    ap.add_argument("--lossless", type=int, default=54, help="number of lossless images (default 54)")
+    ap.add_argument("--lossless", type=int, default=60, help="number of lossless images (default 60)")
     ap.add_argument("--lossy", type=int, default=10, help="number of JPEG and lossy WebP images (default 10)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)

@@ -33,8 +33,9 @@ const maxDecodePixels = 2 * 89478485
 // ISLOW inverse DCT (internal/ljpeg); ToRGB then upsamples chroma and
 // converts colour as libjpeg-turbo does, so the result is close to Pillow's. The image is adjusted where Go's decoders lose what
 // Pillow keeps: a 16-bit grayscale PNG with a tRNS chunk comes back as
-// *image.Gray16 (Pillow opens it as mode I), a GIF's transparent palette
-// entry keeps its colour (Pillow's convert("RGB") shows it), and a lossy
+// *image.Gray16 (Pillow opens it as mode I), a GIF's first frame keeps the
+// colour of its transparent palette entry and is placed on the logical
+// screen (see gifAsPillow), and a lossy
 // WebP comes back as *image.NRGBA converted the way libwebp does it (fancy
 // upsampling, limited-range BT.601).
 func Decode(data []byte) (image.Image, string, error) {
@@ -68,7 +69,7 @@ func Decode(data []byte) (image.Image, string, error) {
 		}
 	case "gif":
 		if p, ok := img.(*image.Paletted); ok {
-			restoreGIFTransparent(data, p)
+			img = gifAsPillow(data, p)
 		}
 	case "webp":
 		img = webpToNRGBA(img)
@@ -133,15 +134,34 @@ func nrgba64ToGray16(n *image.NRGBA64) *image.Gray16 {
 	return g
 }
 
-// restoreGIFTransparent puts back the colour of the first frame's
-// transparent palette index, which image/gif zeroes.
-func restoreGIFTransparent(data []byte, p *image.Paletted) {
+// gifAsPillow makes image/gif's first frame look like Pillow's: the
+// transparent palette index keeps its colour (image/gif zeroes it), and a
+// frame smaller than the logical screen is placed on a screen-size canvas
+// filled with the transparent index, or index 0 without one.
+func gifAsPillow(data []byte, p *image.Paletted) *image.Paletted {
 	table, trans, err := gifFirstFrameTable(data)
-	if err != nil || trans < 0 || trans >= len(p.Palette) || 3*trans+2 >= len(table) {
-		return
+	if err != nil {
+		return p
 	}
-	p.Palette = append(color.Palette(nil), p.Palette...)
-	p.Palette[trans] = color.RGBA{table[3*trans], table[3*trans+1], table[3*trans+2], 0xff}
+	if trans >= 0 && trans < len(p.Palette) && 3*trans+2 < len(table) {
+		p.Palette = append(color.Palette(nil), p.Palette...)
+		p.Palette[trans] = color.RGBA{table[3*trans], table[3*trans+1], table[3*trans+2], 0xff}
+	}
+	screen := image.Rect(0, 0, int(binary.LittleEndian.Uint16(data[6:])), int(binary.LittleEndian.Uint16(data[8:])))
+	if p.Rect == screen || screen.Empty() {
+		return p
+	}
+	canvas := image.NewPaletted(screen, p.Palette)
+	if trans > 0 {
+		for i := range canvas.Pix {
+			canvas.Pix[i] = uint8(trans)
+		}
+	}
+	r := p.Rect.Intersect(screen)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(canvas.Pix[canvas.PixOffset(r.Min.X, y):][:r.Dx()], p.Pix[p.PixOffset(r.Min.X, y):][:r.Dx()])
+	}
+	return canvas
 }
 
 // gifFirstFrameTable returns the colour table (local if present, else
