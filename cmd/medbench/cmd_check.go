@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/medbench/medbench/golden"
@@ -196,11 +197,15 @@ func checkBlessCommand() *cli.Command {
 
 func checkCalibrateCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "calibrate",
-		Usage:     "write noise-floor tolerances (K·σ over K runs with different seeds) into a golden table",
-		UsageText: "medbench check calibrate --runs DIR,DIR,... --out FILE --model NAME --dataset NAME [--k 2.8] [--floor 0]",
+		Name:  "calibrate",
+		Usage: "write noise-floor tolerances (K·σ over K runs with different seeds) into a golden table",
+		UsageText: "medbench check calibrate --runs DIR,DIR,... --out FILE --model NAME --dataset NAME [--k 2.8] [--floor 0]\n" +
+			"medbench check calibrate --repeat K --work DIR --out FILE --model NAME --dataset NAME [--first-seed 1] -- EVAL-ARGS...",
 		Description: "The runs must be the same configuration with sampling on and different seeds, e.g.\n" +
 			"  for i in 1 2 3 4 5; do medbench eval --seed $i --out runs/s$i ...; done\n" +
+			"or let calibrate run them: with --repeat K it runs `medbench eval EVAL-ARGS --seed S --out\n" +
+			"WORK/seed-S` for S = first-seed … first-seed+K−1 (EVAL-ARGS after \"--\" must turn sampling\n" +
+			"on and must not set --seed or --out), then calibrates over those runs.\n" +
 			"Each cell's expected value is the mean over the runs and its absolute tolerance\n" +
 			"max(k·σ, floor), σ the sample standard deviation across runs; k = 2.8 is the\n" +
 			"repeatability limit (≈ 1.96·√2: 95% of differences between two runs fall within it).\n" +
@@ -208,6 +213,9 @@ func checkCalibrateCommand() *cli.Command {
 			"in parse failures). Every run must have the same cells with the same n.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runs", Usage: "comma-separated run `DIRS` (at least 2)"},
+			&cli.IntFlag{Name: "repeat", Usage: "run `K` evaluations (medbench eval with the arguments after --) instead of --runs"},
+			&cli.StringFlag{Name: "work", Usage: "with --repeat: `DIR` for the K run records"},
+			&cli.Uint64Flag{Name: "first-seed", Value: 1, Usage: "with --repeat: seed of the first run"},
 			&cli.StringFlag{Name: "out", Usage: "golden `FILE` to write"},
 			&cli.StringFlag{Name: "model", Usage: "model `NAME` for the rows"},
 			&cli.StringFlag{Name: "dataset", Usage: "dataset `NAME` for the rows"},
@@ -215,10 +223,7 @@ func checkCalibrateCommand() *cli.Command {
 			&cli.Float64Flag{Name: "floor", Value: 0, Usage: "smallest absolute tolerance"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.Args().Len() > 0 {
-				return usageErr("check calibrate: unexpected arguments %q", c.Args().Slice())
-			}
-			for _, f := range []string{"runs", "out", "model", "dataset"} {
+			for _, f := range []string{"out", "model", "dataset"} {
 				if c.String(f) == "" {
 					return usageErr("check calibrate: --%s is required", f)
 				}
@@ -227,10 +232,25 @@ func checkCalibrateCommand() *cli.Command {
 				return usageErr("check calibrate: --k must be > 0 and --floor ≥ 0")
 			}
 			var dirs []string
-			for _, d := range strings.Split(c.String("runs"), ",") {
-				if d = strings.TrimSpace(d); d != "" {
-					dirs = append(dirs, d)
+			switch {
+			case c.IsSet("repeat") && c.String("runs") != "":
+				return usageErr("check calibrate: use either --runs or --repeat")
+			case c.IsSet("repeat"):
+				var err error
+				if dirs, err = calibrateRepeat(c); err != nil {
+					return err
 				}
+			case c.String("runs") != "":
+				if c.Args().Len() > 0 {
+					return usageErr("check calibrate: unexpected arguments %q (eval arguments go with --repeat)", c.Args().Slice())
+				}
+				for _, d := range strings.Split(c.String("runs"), ",") {
+					if d = strings.TrimSpace(d); d != "" {
+						dirs = append(dirs, d)
+					}
+				}
+			default:
+				return usageErr("check calibrate: give --runs DIR,DIR,... or --repeat K --work DIR -- EVAL-ARGS")
 			}
 			if len(dirs) < 2 {
 				return usageErr("check calibrate: --runs needs at least 2 run directories, got %d", len(dirs))
@@ -243,10 +263,22 @@ func checkCalibrateCommand() *cli.Command {
 				}
 				runs[i] = r
 			}
+			gen := fmt.Sprintf("medbench check calibrate --runs %s", shellQuote(c.String("runs")))
+			if c.IsSet("repeat") {
+				q := make([]string, c.Args().Len())
+				for i, a := range c.Args().Slice() {
+					q[i] = shellQuote(a)
+				}
+				gen = fmt.Sprintf("medbench check calibrate --repeat %d --work %s --first-seed %d", c.Int("repeat"), shellQuote(c.String("work")), c.Uint64("first-seed"))
+				gen += " --out " + shellQuote(c.String("out")) + " --model " + shellQuote(c.String("model")) + " --dataset " + shellQuote(c.String("dataset")) +
+					fmt.Sprintf(" --k %g --floor %g -- %s", c.Float64("k"), c.Float64("floor"), strings.Join(q, " "))
+			} else {
+				gen += fmt.Sprintf(" --out %s --model %s --dataset %s --k %g --floor %g", shellQuote(c.String("out")), shellQuote(c.String("model")), shellQuote(c.String("dataset")), c.Float64("k"), c.Float64("floor"))
+			}
 			t, err := golden.Calibrate(runs, golden.CalibrateOptions{
 				Model: c.String("model"), Dataset: c.String("dataset"), K: c.Float64("k"), Floor: c.Float64("floor"),
 				Source:      fmt.Sprintf("medbench check calibrate over %d runs", len(runs)),
-				GeneratedBy: fmt.Sprintf("medbench check calibrate --runs %s --out %s --model %s --dataset %s --k %g --floor %g", shellQuote(c.String("runs")), shellQuote(c.String("out")), shellQuote(c.String("model")), shellQuote(c.String("dataset")), c.Float64("k"), c.Float64("floor")),
+				GeneratedBy: gen,
 			})
 			if err != nil {
 				return inputErr(err)
@@ -258,6 +290,43 @@ func checkCalibrateCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// calibrateRepeat runs `medbench eval` K times in this process with
+// successive seeds and returns the run directories.
+func calibrateRepeat(c *cli.Context) ([]string, error) {
+	k, work := c.Int("repeat"), c.String("work")
+	if k < 2 {
+		return nil, usageErr("check calibrate: --repeat must be at least 2, got %d", k)
+	}
+	if work == "" {
+		return nil, usageErr("check calibrate: --repeat needs --work DIR for the run records")
+	}
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return nil, usageErr("check calibrate: --repeat needs the eval arguments after --, e.g. -- --model DIR --data FILE --do-sample")
+	}
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "seed" || name == "out" || name == "resume") {
+			return nil, usageErr("check calibrate: eval argument %q is set by calibrate itself", a)
+		}
+	}
+	dirs := make([]string, k)
+	for i := range k {
+		if err := c.Context.Err(); err != nil {
+			return nil, inputErr(fmt.Errorf("check calibrate: %w", err))
+		}
+		seed := c.Uint64("first-seed") + uint64(i)
+		dirs[i] = filepath.Join(work, fmt.Sprintf("seed-%d", seed))
+		evalArgs := append([]string{"medbench", "eval"}, args...)
+		evalArgs = append(evalArgs, "--seed", strconv.FormatUint(seed, 10), "--out", dirs[i])
+		fmt.Fprintf(os.Stderr, "medbench check calibrate: run %d/%d: medbench eval ... --seed %d --out %s\n", i+1, k, seed, dirs[i])
+		if code := run(evalArgs); code != 0 {
+			return nil, inputErr(fmt.Errorf("check calibrate: medbench eval (seed %d) exited %d", seed, code))
+		}
+	}
+	return dirs, nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -248,7 +248,20 @@ func TestCheckBlessAndCalibrate(t *testing.T) {
 		tb.Rows[0].Value < 0.8-1e-12 || tb.Rows[0].Value > 0.8+1e-12 || tb.Rows[0].Tolerance.Value < 0.28-1e-12 || tb.Rows[0].Tolerance.Value > 0.28+1e-12 {
 		t.Errorf("calibrated table: %v\n%s", err, cb)
 	}
-	if code, _ := runCaptured(t, "check", "calibrate", "--runs", dirs[0], "--out", cal, "--model", "m", "--dataset", "d"); code != 2 {
-		t.Errorf("one run: exit %d, want 2", code)
+	work := t.TempDir()
+	for _, args := range [][]string{
+		{"--runs", dirs[0]}, // one run
+		{"--runs", strings.Join(dirs, ","), "--repeat", "3"}, // both modes
+		{"--repeat", "3", "--work", work},                    // no eval arguments
+		{"--repeat", "1", "--work", work, "--", "--do-sample"},
+		{"--repeat", "3", "--", "--do-sample"},                            // no --work
+		{"--repeat", "3", "--work", work, "--", "--seed", "4"},            // calibrate sets the seed
+		{"--repeat", "3", "--work", work, "--", "--out=x", "--do-sample"}, // and the output
+		{"--runs", strings.Join(dirs, ","), "stray"},
+	} {
+		a := append([]string{"check", "calibrate", "--out", cal, "--model", "m", "--dataset", "d"}, args...)
+		if code, _ := runCaptured(t, a...); code != 2 {
+			t.Errorf("calibrate %v: exit %d, want 2", args, code)
+		}
 	}
 }
