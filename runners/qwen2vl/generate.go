@@ -50,7 +50,9 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 	for i, row := range rows {
 		prompts[i] = row.prep.InputIDs
 		grids = append(grids, row.prep.GridTHW...)
-		row.ctx = append(slices.Clip(slices.Clone(row.prep.InputIDs)), make([]int, 0, r.cfg.Sampling.MaxNewTokens)...)
+		row.ctx = make([]int, len(row.prep.InputIDs), len(row.prep.InputIDs)+r.cfg.Sampling.MaxNewTokens)
+		copy(row.ctx, row.prep.InputIDs)
+		row.out = make([]int, 0, r.cfg.Sampling.MaxNewTokens)
 	}
 	ids, mask, S := leftPad(prompts, tok.pad)
 	pos, deltas, err := ropeIndex(ids, mask, B, S, grids, tok)
@@ -203,6 +205,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 	var idsT, embT, posT, decLogitsT ort.Value
 	defer func() { destroy([]ort.Value{idsT, embT, posT, decLogitsT}) }()
 	curB := -1
+	keepSlots := make([]int, 0, B)
 	offset := lastRow
 	src := logits
 	for {
@@ -211,7 +214,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		}
 		// sample one token per active row; drop the finished ones.
 		next := active[:0]
-		var keepSlots []int
+		keepSlots = keepSlots[:0]
 		for slot, rw := range active {
 			src.readF32(row, offset(slot))
 			id, err := r.sampler.Sample(row, rw.ctx, len(rw.out), rw.rng)
