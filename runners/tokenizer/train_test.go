@@ -151,5 +151,5 @@ func TestTrainedConformanceJS(t *testing.T) {
 	corpus := conformanceCorpus()
 	corpus = append(corpus[:600:600], corpus[len(corpus)-900:]...)
 	corpus = append(corpus, "x Ω\u0301 Ώ <think>ok</think>", "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>hi<|im_end|>")
-	compareWithReference(t, node, path, tok, corpus)
+	compareWithReference(t, node, path, tok, corpus, randomIDSequences(tok, 200))
 }
