@@ -140,6 +140,12 @@ func readLayout(files map[string]string, meta *modelMeta) (*layout, error) {
 	} else {
 		lay.embedDT = ie.Elem
 		lay.hidden = int(ie.Dims[2])
+		if lay.hidden <= 0 {
+			lay.hidden = meta.cfg.HiddenSize
+		}
+		if lay.hidden <= 0 {
+			bad(ep, "inputs_embeds %s: the hidden size is symbolic and config.json has no hidden_size", ie)
+		}
 	}
 	// decoder
 	dp := files[sessDecoder]
@@ -178,10 +184,14 @@ func readLayout(files map[string]string, meta *modelMeta) (*layout, error) {
 		bad(dp, "position_ids is %s, want int64 [3, batch, seq] (M-RoPE)", x)
 	}
 	lg := do["logits"]
-	if len(lg.Dims) != 3 || !isFloat(lg.Elem) || lg.Dims[2] <= 0 {
-		bad(dp, "logits is %s, want float [batch, seq, vocab] with a fixed vocab", lg)
+	vocab := meta.cfg.VocabSize
+	if len(lg.Dims) == 3 && lg.Dims[2] > 0 {
+		vocab = int(lg.Dims[2])
+	}
+	if len(lg.Dims) != 3 || !isFloat(lg.Elem) || vocab <= 0 {
+		bad(dp, "logits is %s, want float [batch, seq, vocab] with a fixed vocab (or vocab_size in config.json)", lg)
 	} else {
-		lay.logitsDT, lay.vocab = lg.Elem, int(lg.Dims[2])
+		lay.logitsDT, lay.vocab = lg.Elem, vocab
 	}
 	p0 := di[kvName("past_key_values", 0, true)]
 	if len(p0.Dims) != 4 || !isFloat(p0.Elem) {
