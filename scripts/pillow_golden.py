@@ -14,9 +14,11 @@ if the running interpreter lacks them the script re-executes itself with
 /usr/bin/python3.
 
 Usage:
-  scripts/pillow_golden.py --seed 1 --out runners/imageproc/testdata/golden
-  go test ./runners/imageproc -run TestGolden -golden DIR   # check any folder
-  MEDBENCH_GOLDEN_DIR=DIR go test ./runners/imageproc -run TestGolden
+  scripts/pillow_golden.py --seed 1 --out runners/imageproc/testdata/golden   # the committed set
+  scripts/pillow_golden.py --seed 7 --out /tmp/g7                             # any other set
+Check a folder against the Go code, either way:
+  go test ./runners/imageproc -run TestGolden -golden /tmp/g7 -v
+  scripts/pillow_golden.py --check /tmp/g7 --medbench bin/medbench   # through `medbench tools preprocess`
 """
 import argparse
 import io
@@ -340,13 +342,65 @@ def cmyk_table(rng):
     return [[*map(int, a), *map(int, b)] for a, b in zip(q, rgb)]
 
 
+def check_cli(folder, medbench):
+    """Run `medbench tools preprocess` on every image of a golden folder and
+    compare its JSON and --resized PNG with Pillow's. Returns an exit code."""
+    import subprocess
+    import tempfile
+    with open(os.path.join(folder, "index.json")) as f:
+        index = json.load(f)
+    bad = 0
+    worst_lossy = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out_png = os.path.join(tmp, "resized.png")
+        for e in index["images"]:
+            cmd = [medbench, "tools", "preprocess", "--image", os.path.join(folder, e["input"]),
+                   "--min-pixels", str(e["min_pixels"]), "--max-pixels", str(e["max_pixels"]), "--resized", out_png]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if "error" in e:
+                if r.returncode != 2 or "aspect ratio" not in r.stderr:
+                    print(f"{e['name']}: want exit 2 with the aspect-ratio error, got {r.returncode}: {r.stderr.strip()}")
+                    bad += 1
+                continue
+            if r.returncode != 0:
+                print(f"{e['name']}: exit {r.returncode}: {r.stderr.strip()}")
+                bad += 1
+                continue
+            js = json.loads(r.stdout)
+            rh, rw = e["resized_height"], e["resized_width"]
+            if (js["height"], js["width"], js["grid_thw"], js["image_tokens"]) != (rh, rw, [1, rh // 14, rw // 14], rh * rw // 784):
+                print(f"{e['name']}: CLI printed {js}, Pillow path gives {rh}x{rw}")
+                bad += 1
+                continue
+            got = np.asarray(Image.open(out_png).convert("RGB")).astype(int)
+            want = np.asarray(Image.open(os.path.join(folder, e["resized"])).convert("RGB")).astype(int)
+            d = int(np.abs(got - want).max())
+            if e["lossless"] and d != 0:
+                print(f"{e['name']} ({e['kind']}): {int((got != want).sum())} samples differ from Pillow, max {d}")
+                bad += 1
+            elif not e["lossless"]:
+                worst_lossy = max(worst_lossy, d)
+                if d > 2:
+                    print(f"{e['name']} ({e['kind']}): max |diff| {d} > 2")
+                    bad += 1
+    n = len(index["images"])
+    print(f"{n - bad} of {n} images OK (seed {index['seed']}); lossy max |diff| {worst_lossy}")
+    return 1 if bad else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", required=True, help="output folder (created)")
+    ap.add_argument("--out", help="output folder (created)")
+    ap.add_argument("--check", metavar="DIR", help="instead of generating, check DIR with --medbench")
+    ap.add_argument("--medbench", default="bin/medbench", help="medbench binary for --check (default bin/medbench)")
     ap.add_argument("--lossless", type=int, default=60, help="number of lossless images (default 60)")
     ap.add_argument("--lossy", type=int, default=10, help="number of JPEG and lossy WebP images (default 10)")
     args = ap.parse_args()
+    if args.check:
+        sys.exit(check_cli(args.check, args.medbench))
+    if not args.out:
+        ap.error("--out is required (or --check DIR)")
     rng = np.random.default_rng(args.seed)
     os.makedirs(os.path.join(args.out, "inputs"), exist_ok=True)
     os.makedirs(os.path.join(args.out, "resized"), exist_ok=True)
