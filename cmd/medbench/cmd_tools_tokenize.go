@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/medbench/medbench/runners/tokenizer"
 	"github.com/urfave/cli/v2"
@@ -54,8 +55,6 @@ func toolsTokenizeCommand() *cli.Command {
 // tokenizeLines runs the line protocol of `tools tokenize` from r to w.
 func tokenizeLines(done <-chan struct{}, tok *tokenizer.Tokenizer, r io.Reader, w *bufio.Writer, decode, skipSpecial bool) error {
 	br := bufio.NewReaderSize(r, 1<<16)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
 	var buf []byte
 	for n := 1; ; n++ {
 		select {
@@ -71,13 +70,18 @@ func tokenizeLines(done <-chan struct{}, tok *tokenizer.Tokenizer, r io.Reader, 
 			return fmt.Errorf("tools tokenize: read stdin line %d: %w", n, err)
 		}
 		line = bytes.TrimRight(line, "\r\n")
+		if !utf8.Valid(line) { // as a WHATWG (JavaScript) reader of stdin would see it
+			line = []byte(tokenizer.ToValidUTF8(string(line)))
+		}
 		if decode {
 			var ids []int
 			if jerr := json.Unmarshal(line, &ids); jerr != nil || ids == nil {
 				return fmt.Errorf("tools tokenize: stdin line %d: want a JSON array of integer ids: %s", n, jsonProblem(jerr))
 			}
-			if eerr := enc.Encode(tok.Decode(ids, skipSpecial)); eerr != nil {
-				return fmt.Errorf("tools tokenize: write: %w", eerr)
+			buf = appendJSString(buf[:0], tok.Decode(ids, skipSpecial))
+			buf = append(buf, '\n')
+			if _, werr := w.Write(buf); werr != nil {
+				return fmt.Errorf("tools tokenize: write: %w", werr)
 			}
 		} else {
 			var s *string
@@ -100,6 +104,37 @@ func tokenizeLines(done <-chan struct{}, tok *tokenizer.Tokenizer, r io.Reader, 
 			return nil
 		}
 	}
+}
+
+// appendJSString appends s as a JSON string literal written the way
+// JavaScript's JSON.stringify writes it (only '"', '\\' and control
+// characters escaped; \b \f \n \r \t short forms; lower-case hex), so output
+// lines compare byte for byte with the reference tools.
+func appendJSString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\b':
+			dst = append(dst, '\\', 'b')
+		case c == '\f':
+			dst = append(dst, '\\', 'f')
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
 }
 
 func jsonProblem(err error) string {

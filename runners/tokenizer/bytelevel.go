@@ -107,6 +107,14 @@ func appendDecodedUTF8(dst []byte, b []byte) []byte {
 	return dst
 }
 
+// ToValidUTF8 returns s with every maximal subpart of an ill-formed UTF-8
+// sequence replaced by one U+FFFD, as the WHATWG decoder (JavaScript's
+// TextDecoder, Node's stream decoding) and Python's errors="replace" do. This
+// differs from strings.ToValidUTF8, which replaces whole runs, and from
+// ranging over the string, which replaces byte by byte. Decode applies the
+// same rule to the bytes of the tokens.
+func ToValidUTF8(s string) string { return validUTF8(s) }
+
 // validUTF8 returns s if it is valid UTF-8, else s with ill-formed sequences
 // replaced by U+FFFD as appendDecodedUTF8 does.
 func validUTF8(s string) string {
