@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/medbench/medbench/runners/imageproc"
+)
+
+// runPreprocessTool runs `medbench tools preprocess ARGS` in-process and
+// returns stdout, the exit code run() would give and the error.
+func runPreprocessTool(t *testing.T, args ...string) (string, int, error) {
+	t.Helper()
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, io.Discard
+	err := app.Run(append([]string{"medbench", "tools", "preprocess"}, args...))
+	code := 0
+	if err != nil {
+		code = 2
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+	}
+	return out.String(), code, err
+}
+
+const preprocessGolden = "../../runners/imageproc/testdata/golden"
+
+func TestToolsPreprocess(t *testing.T) {
+	var idx struct {
+		Images []struct {
+			Input, Resized, Error string
+			Lossless              bool
+			MinPixels             int `json:"min_pixels"`
+			MaxPixels             int `json:"max_pixels"`
+			ResizedHeight         int `json:"resized_height"`
+			ResizedWidth          int `json:"resized_width"`
+		} `json:"images"`
+	}
+	data, err := os.ReadFile(filepath.Join(preprocessGolden, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	checked := 0
+	for _, g := range idx.Images {
+		if g.Error != "" || !g.Lossless || g.ResizedHeight*g.ResizedWidth > 100000 || checked == 3 {
+			continue
+		}
+		checked++
+		in := filepath.Join(preprocessGolden, g.Input)
+		resized, pv := filepath.Join(dir, "r.png"), filepath.Join(dir, "pv.f32")
+		out, code, err := runPreprocessTool(t, "--image", in, "--min-pixels", strconv.Itoa(g.MinPixels), "--max-pixels", strconv.Itoa(g.MaxPixels),
+			"--resized", resized, "--pixel-values", pv)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %v", in, code, err)
+		}
+		var js struct {
+			Height, Width int
+			GridTHW       [3]int64 `json:"grid_thw"`
+			ImageTokens   int      `json:"image_tokens"`
+		}
+		if err := json.Unmarshal([]byte(out), &js); err != nil {
+			t.Fatalf("%s: output %q: %v", in, out, err)
+		}
+		h, w := g.ResizedHeight, g.ResizedWidth
+		if js.Height != h || js.Width != w || js.GridTHW != [3]int64{1, int64(h / 14), int64(w / 14)} || js.ImageTokens != h*w/784 {
+			t.Errorf("%s: printed %+v, want %dx%d", in, js, h, w)
+		}
+		if got, want := readRGBPNG(t, resized), readRGBPNG(t, filepath.Join(preprocessGolden, g.Resized)); !bytes.Equal(got, want) {
+			t.Errorf("%s: --resized differs from Pillow's resize", in)
+		}
+		cfg := imageproc.DefaultConfig()
+		cfg.MinPixels, cfg.MaxPixels = g.MinPixels, g.MaxPixels
+		p, err := imageproc.PreprocessFile(in, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(pv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) != 4*len(p.PixelValues) || len(p.PixelValues) != h*w/196*1176 {
+			t.Fatalf("%s: --pixel-values has %d bytes, want 4×%d", in, len(raw), len(p.PixelValues))
+		}
+		for i, v := range p.PixelValues {
+			if math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])) != v {
+				t.Fatalf("%s: --pixel-values[%d] differs from imageproc.Preprocess", in, i)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no golden image checked")
+	}
+}
+
+func TestToolsPreprocessErrors(t *testing.T) {
+	dir := t.TempDir()
+	notImage := filepath.Join(dir, "notes.png")
+	if err := os.WriteFile(notImage, []byte("not an image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var long string
+	for _, name := range preprocessGlob(t, filepath.Join(preprocessGolden, "inputs", "*")) {
+		if strings.Contains(name, "png-L") {
+			if _, code, err := runPreprocessTool(t, "--image", name); code == 2 && err != nil && strings.Contains(err.Error(), "aspect ratio") {
+				long = name
+				break
+			}
+		}
+	}
+	if long == "" {
+		t.Fatal("the golden set has no image over 200:1 rejected with exit 2")
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"--image", filepath.Join(dir, "none.png")}, "none.png"},
+		{"undecodable", []string{"--image", notImage}, "notes.png"},
+		{"over 200:1", []string{"--image", long}, filepath.Base(long)},
+		{"min above max", []string{"--image", notImage, "--min-pixels", "5000", "--max-pixels", "4000"}, "min_pixels"},
+		{"bad config", []string{"--image", notImage, "--config", filepath.Join(dir, "none.json")}, "none.json"},
+		{"stray argument", []string{"--image", notImage, "extra"}, "unexpected"},
+	}
+	for _, tc := range tests {
+		_, code, err := runPreprocessTool(t, tc.args...)
+		if code != 2 || err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: exit %d, error %v; want exit 2 and a one-line error naming %q", tc.name, code, err, tc.want)
+		}
+	}
+}
+
+func readRGBPNG(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return imageproc.ToRGB(img).Pix
+}
+
+func preprocessGlob(t *testing.T, pattern string) []string {
+	t.Helper()
+	m, err := filepath.Glob(pattern)
+	if err != nil || len(m) == 0 {
+		t.Fatalf("glob %s: %v (%d matches)", pattern, err, len(m))
+	}
+	return m
+}
