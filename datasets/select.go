@@ -42,7 +42,9 @@ func SeedSlices() map[string]SeedSlice {
 // nil, empty or contain "all": every modality present (BySubset) or MRI, CT
 // and Xray (BySeedSlices). Names are resolved with ParseModality. A modality
 // with no samples is an error, and so is a seed slice that the samples do not
-// cover completely, so a test set never shrinks silently.
+// cover completely, so a test set never shrinks silently. BySeedSlices picks
+// by Sample.Index and sets each selected sample's Modality to its slice's,
+// as the seed script does whatever the subset says.
 func Select(samples []Sample, sel Selection, modalities []string) ([]Sample, error) {
 	sel, err := ParseSelection(string(sel))
 	if err != nil {
