@@ -1,8 +1,3 @@
-// Package imageproc turns image files into Qwen2-VL vision inputs exactly as
-// MedVLM-R1's Python path does: Pillow decoding and convert("RGB"),
-// qwen_vl_utils.smart_resize, Pillow's BICUBIC resize, then the slow Hugging
-// Face Qwen2VLImageProcessor (rescale, CLIP normalisation, temporal
-// duplication and patch flattening into pixel_values [N, 1176] and grid_thw).
 package imageproc
 
 import (
@@ -33,12 +28,6 @@ type Config struct {
 	mean64, std64 [3]float64
 }
 
-// OpenAI CLIP normalisation constants, as in preprocessor_config.json.
-var (
-	clipMean = [3]float64{0.48145466, 0.4578275, 0.40821073}
-	clipStd  = [3]float64{0.26862954, 0.26130258, 0.27577711}
-)
-
 // DefaultConfig returns Qwen2-VL-2B-Instruct's preprocessor_config.json
 // values: min_pixels 3136, max_pixels 12845056, patch 14, temporal patch 2,
 // merge 2, CLIP mean/std, rescale 1/255.
@@ -51,7 +40,8 @@ func DefaultConfig() Config {
 		MergeSize:         2,
 		RescaleFactor:     1.0 / 255,
 	}
-	c.setMeanStd(clipMean, clipStd)
+	// OpenAI CLIP normalisation constants, as in preprocessor_config.json.
+	c.setMeanStd([3]float64{0.48145466, 0.4578275, 0.40821073}, [3]float64{0.26862954, 0.26130258, 0.27577711})
 	return c
 }
 
