@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -130,4 +133,135 @@ func newONNXRunner(c *cli.Context) (runners.Runner, error) {
 		return nil, inputErr(fmt.Errorf("runner: %w", err))
 	}
 	return r, nil
+}
+
+func init() { registerTool(toolsGenerateCommand) }
+
+// generateCase is one `tools generate` case: the tjs-peer.mjs format.
+type generateCase struct {
+	Image string `json:"image,omitempty"`
+	Text  string `json:"text"`
+}
+
+func toolsGenerateCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "generate",
+		Usage: "generate with the ONNX Qwen2-VL runner and print token ids (transformers.js peer format)",
+		Description: "Runs the medbench Qwen2-VL runner on each case and prints one JSON line\n" +
+			"{\"ids\": [generated ids, EOS included], \"text\": decoded text} per case, in the format of\n" +
+			"testtools/tjs-peer.mjs, so that any case can be compared token for token with transformers.js:\n" +
+			"  medbench tools generate --model DIR --cases cases.json --tjs-normalize --max-new-tokens 32\n" +
+			"  node testtools/tjs-peer.mjs DIR cases.json 32\n" +
+			"CASES.json is [{\"image\": \"img.png\", \"text\": \"user text after the image\"}, ...] (image optional);\n" +
+			"or give one case with --image/--text. Decoding is greedy unless --do-sample; EOS ids come from\n" +
+			"generation_config.json. Cases run --batch at a time (left-padded). Use images whose sides are\n" +
+			"multiples of 28 within the pixel bounds for transformers.js comparisons (it resizes differently).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout)"},
+			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "file variant: " + strings.Join(qwen2vl.DTypes(), ", ")},
+			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu, cuda, cuda:N, or auto (CUDA if its provider loads, else CPU)"},
+			&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (0 = its default)"},
+			&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` (default $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0)"},
+			&cli.StringFlag{Name: "cases", Usage: "JSON `FILE` of cases"},
+			&cli.StringFlag{Name: "image", Usage: "image `FILE` of a single case"},
+			&cli.StringFlag{Name: "text", Usage: "user text of a single case"},
+			&cli.IntFlag{Name: "batch", Value: 1, Usage: "cases per batch"},
+			&cli.BoolFlag{Name: "tjs-normalize", Usage: "normalize pixels as transformers.js does (float64, one rounding) for bit-identical inputs"},
+			&cli.StringFlag{Name: "preset", Usage: onnxPresetUsage},
+			&cli.BoolFlag{Name: "do-sample", Usage: "sample instead of greedy decoding"},
+			&cli.Float64Flag{Name: "temperature", Value: 1, Usage: "sampling temperature"},
+			&cli.IntFlag{Name: "top-k", Usage: "top-k filter (0 = off)"},
+			&cli.Float64Flag{Name: "top-p", Value: 1, Usage: "nucleus filter (1 = off)"},
+			&cli.Float64Flag{Name: "repetition-penalty", Value: 1, Usage: "Hugging Face repetition penalty (1 = off)"},
+			&cli.IntFlag{Name: "max-new-tokens", Value: 32, Usage: "tokens to generate at most"},
+			&cli.IntFlag{Name: "min-new-tokens", Usage: "tokens before EOS is allowed"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "run seed (per-case seeds derive from it)"},
+			&cli.IntFlag{Name: "max-pixels", Usage: "override preprocessor_config.json max_pixels (0 = keep)"},
+			&cli.IntFlag{Name: "min-pixels", Usage: "override preprocessor_config.json min_pixels (0 = keep)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return usageErr("tools generate: unexpected arguments %q", c.Args().Slice())
+			}
+			cases, err := generateCases(c)
+			if err != nil {
+				return err
+			}
+			if c.Int("batch") < 1 {
+				return usageErr("tools generate: --batch %d: want 1 or more", c.Int("batch"))
+			}
+			cfg, err := onnxConfig(c)
+			if err != nil {
+				return err
+			}
+			if c.String("preset") == "" { // tool default: 32 new tokens
+				cfg.Sampling.MaxNewTokens = c.Int("max-new-tokens")
+			}
+			cfg.TJSNormalize = c.Bool("tjs-normalize")
+			r, err := qwen2vl.Open(c.Context, cfg)
+			if err != nil {
+				return inputErr(err)
+			}
+			defer r.Close()
+			w := bufio.NewWriter(c.App.Writer)
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
+			for a := 0; a < len(cases); a += c.Int("batch") {
+				b := min(a+c.Int("batch"), len(cases))
+				reqs := make([]runners.Request, 0, b-a)
+				for i := a; i < b; i++ {
+					q := runners.Request{ID: fmt.Sprint(i), Prompt: "generate", Text: cases[i].Text}
+					if cases[i].Image != "" {
+						q.Images = []runners.Image{{Path: cases[i].Image}}
+					}
+					reqs = append(reqs, q)
+				}
+				res, err := r.Generate(c.Context, reqs)
+				if err != nil {
+					return inputErr(err)
+				}
+				for i, x := range res {
+					if x.Err != nil {
+						return inputErr(fmt.Errorf("tools generate: case %d: %w", a+i, x.Err))
+					}
+					ids := x.TokenIDs
+					if ids == nil {
+						ids = []int{}
+					}
+					if err := enc.Encode(struct {
+						IDs  []int  `json:"ids"`
+						Text string `json:"text"`
+					}{ids, x.Text}); err != nil {
+						return inputErr(fmt.Errorf("tools generate: write: %w", err))
+					}
+				}
+			}
+			if err := w.Flush(); err != nil {
+				return inputErr(fmt.Errorf("tools generate: write: %w", err))
+			}
+			return nil
+		},
+	}
+}
+
+// generateCases reads --cases or builds the single --image/--text case.
+func generateCases(c *cli.Context) ([]generateCase, error) {
+	if p := c.String("cases"); p != "" {
+		if c.IsSet("image") || c.IsSet("text") {
+			return nil, usageErr("tools generate: give --cases or --image/--text, not both")
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, inputErr(fmt.Errorf("tools generate: %w", err))
+		}
+		var cases []generateCase
+		if err := json.Unmarshal(b, &cases); err != nil {
+			return nil, inputErr(fmt.Errorf("tools generate: %s: want a JSON array of {\"image\", \"text\"} cases: %w", p, err))
+		}
+		return cases, nil
+	}
+	if !c.IsSet("text") {
+		return nil, usageErr("tools generate: give --cases FILE, or --text (and optionally --image)")
+	}
+	return []generateCase{{Image: c.String("image"), Text: c.String("text")}}, nil
 }

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,5 +117,65 @@ func TestONNXRunnerOpen(t *testing.T) {
 		if err == nil || !errors.As(err, &ee) || ee.code != exitUsage || !errors.Is(err, ortlib.ErrNoCUDA) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("--device cuda without a GPU: %v", err)
 		}
+	}
+}
+
+func TestToolsGenerate(t *testing.T) {
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var cases []generateCase
+	for i, wh := range [][2]int{{56, 56}, {84, 56}, {56, 112}} {
+		img := image.NewGray(image.Rect(0, 0, wh[0], wh[1]))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(p*7 + i*40)
+		}
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		path := filepath.Join(dir, fmt.Sprintf("%d.png", i))
+		os.WriteFile(path, b.Bytes(), 0o644)
+		cases = append(cases, generateCase{Image: path, Text: fmt.Sprintf("case %d: which organ?", i)})
+	}
+	cases = append(cases, generateCase{Text: "text only"})
+	cb, _ := json.Marshal(cases)
+	casesPath := filepath.Join(dir, "cases.json")
+	os.WriteFile(casesPath, cb, 0o644)
+	gen := func(extra ...string) []string {
+		var out bytes.Buffer
+		app := newApp()
+		app.Writer = &out
+		args := append([]string{"medbench", "tools", "generate", "--model", model, "--threads", "1", "--max-new-tokens", "8", "--repetition-penalty", "2"}, extra...)
+		if err := app.Run(args); err != nil {
+			t.Fatalf("%v: %v", extra, err)
+		}
+		return strings.Split(strings.TrimSpace(out.String()), "\n")
+	}
+	one := gen("--cases", casesPath)
+	three := gen("--cases", casesPath, "--batch", "3")
+	if len(one) != 4 || strings.Join(one, "\n") != strings.Join(three, "\n") {
+		t.Fatalf("batch 1:\n%s\nbatch 3:\n%s", strings.Join(one, "\n"), strings.Join(three, "\n"))
+	}
+	var o struct {
+		IDs  []int  `json:"ids"`
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(one[0]), &o); err != nil || len(o.IDs) != 8 {
+		t.Fatalf("line %q: %v", one[0], err)
+	}
+	single := gen("--image", cases[1].Image, "--text", cases[1].Text)
+	if len(single) != 1 || single[0] != one[1] {
+		t.Fatalf("single case %q, want %q", single, one[1])
+	}
+	app := newApp()
+	app.Writer = io.Discard
+	err := app.Run([]string{"medbench", "tools", "generate", "--model", model, "--cases", casesPath, "--text", "x"})
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Fatalf("--cases with --text: %v", err)
 	}
 }
