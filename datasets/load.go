@@ -376,3 +376,30 @@ func skipSeparators(data []byte, off int64) int64 {
 	}
 	return off
 }
+
+// LoadOptions configures Load.
+type LoadOptions struct {
+	// ImagesRoot is joined to relative image paths; empty means the dataset
+	// file's folder.
+	ImagesRoot string
+	// Columns maps parquet columns (zero value: Hugging Face defaults).
+	Columns ColumnMap
+	// Modalities maps subsets to modalities (nil: DefaultModalityMap).
+	Modalities ModalityMap
+}
+
+// Load reads a dataset by its extension: ".parquet" (any case) with
+// LoadParquetWithMap, anything else as seed-schema JSON with LoadJSONWithMap.
+func Load(path string, opts LoadOptions) ([]Sample, error) {
+	mm := opts.Modalities
+	if mm == nil {
+		mm = DefaultModalityMap()
+	}
+	if IsParquetPath(path) {
+		return LoadParquetWithMap(path, opts.Columns, opts.ImagesRoot, mm)
+	}
+	return LoadJSONWithMap(path, opts.ImagesRoot, mm)
+}
+
+// IsParquetPath reports whether a path names a parquet file (by extension).
+func IsParquetPath(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".parquet") }

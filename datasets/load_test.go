@@ -198,3 +198,19 @@ func TestLoadJSONUnknownSubset(t *testing.T) {
 		t.Errorf("modalities %q %q, want CT (normalized) and endoscopy-custom", s[0].Modality, s[1].Modality)
 	}
 }
+
+func TestLoadByExtension(t *testing.T) {
+	a, err := Load("testdata/seed3.json", LoadOptions{ImagesRoot: "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadJSON("testdata/seed3.json", "/x")
+	if err != nil || !reflect.DeepEqual(a, b) {
+		t.Errorf("Load differs from LoadJSON: %v", err)
+	}
+	for p, want := range map[string]bool{"a.parquet": true, "A.PARQUET": true, "a.json": false, "parquet": false} {
+		if IsParquetPath(p) != want {
+			t.Errorf("IsParquetPath(%q) != %v", p, want)
+		}
+	}
+}

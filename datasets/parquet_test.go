@@ -108,6 +108,13 @@ type (
 		Answer   string   `parquet:"answer,optional"`
 		Subset   string   `parquet:"subset,optional"`
 	}
+	legacyRow struct { // 2-level lists: repeated leaves without a LIST group
+		Image    []string `parquet:"image"`
+		Question string   `parquet:"question"`
+		Options  []string `parquet:"options"`
+		Answer   string   `parquet:"answer"`
+		Subset   string   `parquet:"subset"`
+	}
 	structListRow struct { // image as a list of HF Image structs
 		Image    []pqImage `parquet:"image,list"`
 		Question string    `parquet:"question"`
@@ -164,6 +171,16 @@ func TestLoadParquetLayouts(t *testing.T) {
 		}
 		if s[1].ImagePaths[0] != "/root/images/a%20b.png" || s[1].Modality != Ultrasound {
 			t.Errorf("row 1: %+v", s[1])
+		}
+	})
+	t.Run("legacy repeated fields, via Load", func(t *testing.T) {
+		p := writeParquet(t, []legacyRow{{Image: []string{"images/x (1).png"}, Question: seedQ, Options: []string{"No", "Yes."}, Answer: "No", Subset: "CT(Computed Tomography)"}})
+		s, err := Load(p, LoadOptions{ImagesRoot: "/r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s[0].Record.Problem != seedProblem || s[0].Record.Solution != "A" || s[0].ImagePaths[0] != "/r/images/x (1).png" || s[0].ImageBytes != nil {
+			t.Errorf("%+v", s[0])
 		}
 	})
 	t.Run("list of structs, problem given", func(t *testing.T) {

@@ -23,6 +23,7 @@ func init() {
 				"question, options, answer, dataset, subset. Image paths are joined to --images verbatim\n" +
 				"(never URL-decoded); without --images they are relative to the dataset file's folder.\n" +
 				"Files ending in .parquet are read as Hugging Face parquet exports; the --col-* flags map columns.",
+			Flags: []cli.Flag{modalityMapFlag()},
 			Subcommands: []*cli.Command{
 				datasetValidateCmd(), datasetStatsCmd(), datasetConvertCmd(), datasetSynthCmd(), datasetModalitiesCmd(),
 			},
@@ -61,14 +62,21 @@ func columnsFrom(c *cli.Context) datasets.ColumnMap {
 	}
 }
 
+// modalityMapFrom loads --modality-map, given after the subcommand or
+// before it ("medbench dataset --modality-map F stats ...").
 func modalityMapFrom(c *cli.Context) (datasets.ModalityMap, error) {
-	if p := c.String("modality-map"); p != "" {
-		return datasets.LoadModalityMap(p)
+	for _, x := range c.Lineage() {
+		if x == nil {
+			continue
+		}
+		if p := x.String("modality-map"); p != "" {
+			return datasets.LoadModalityMap(p)
+		}
 	}
 	return datasets.DefaultModalityMap(), nil
 }
 
-func isParquet(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".parquet") }
+func isParquet(path string) bool { return datasets.IsParquetPath(path) }
 
 // loadDataset reads a JSON or parquet dataset with the command's flags.
 func loadDataset(c *cli.Context, path string) ([]datasets.Sample, error) {
@@ -76,10 +84,7 @@ func loadDataset(c *cli.Context, path string) ([]datasets.Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	if isParquet(path) {
-		return datasets.LoadParquetWithMap(path, columnsFrom(c), c.String("images"), mm)
-	}
-	return datasets.LoadJSONWithMap(path, c.String("images"), mm)
+	return datasets.Load(path, datasets.LoadOptions{ImagesRoot: c.String("images"), Columns: columnsFrom(c), Modalities: mm})
 }
 
 // datasetArgs returns the positional arguments, applying any flags that

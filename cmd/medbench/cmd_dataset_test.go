@@ -161,6 +161,11 @@ func TestDatasetUnknownSubset(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Endoscopy") {
 		t.Errorf("with map: exit %d %s %s", code, out, errOut)
 	}
+	// The flag also works before the subcommand.
+	code, out, errOut = datasetRun(t, "dataset", "--modality-map", m, "stats", p)
+	if code != 0 || !strings.Contains(out, "Endoscopy") {
+		t.Errorf("with map on the parent: exit %d %s %s", code, out, errOut)
+	}
 }
 
 func TestDatasetStats(t *testing.T) {
