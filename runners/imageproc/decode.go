@@ -28,16 +28,18 @@ type RGB struct {
 // decompression-bomb error threshold is 2*89478485 pixels).
 const maxDecodePixels = 2 * 89478485
 
-// Decode decodes a PNG, JPEG, GIF, BMP, TIFF or WebP image and returns it with
-// its format name. JPEGs go through image/jpeg's decoder with libjpeg-turbo's
-// ISLOW inverse DCT (internal/ljpeg); ToRGB then upsamples chroma and
-// converts colour as libjpeg-turbo does, so the result is close to Pillow's. The image is adjusted where Go's decoders lose what
-// Pillow keeps: a 16-bit grayscale PNG with a tRNS chunk comes back as
-// *image.Gray16 (Pillow opens it as mode I), a GIF's first frame keeps the
-// colour of its transparent palette entry and is placed on the logical
-// screen (see gifAsPillow), and a lossy
-// WebP comes back as *image.NRGBA converted the way libwebp does it (fancy
-// upsampling, limited-range BT.601).
+// Decode decodes a PNG, JPEG, GIF, BMP, TIFF or WebP image and returns it
+// with its format name, adjusted where Go's decoders differ from what Pillow
+// gives:
+//   - JPEG goes through image/jpeg's parser with libjpeg-turbo's ISLOW
+//     inverse DCT (internal/ljpeg); ToRGB then upsamples chroma and converts
+//     colour the way libjpeg-turbo does;
+//   - a 16-bit grayscale PNG with a tRNS chunk comes back as *image.Gray16
+//     (Pillow opens it as mode I, transparency ignored by convert("RGB"));
+//   - a GIF's first frame keeps the colour of its transparent palette entry
+//     and is placed on the logical screen (see gifAsPillow);
+//   - a lossy WebP comes back as *image.NRGBA converted with libwebp's
+//     arithmetic (fancy upsampling, limited-range BT.601).
 func Decode(data []byte) (image.Image, string, error) {
 	decodeConfig, decode := image.DecodeConfig, image.Decode
 	if bytes.HasPrefix(data, []byte("\xff\xd8")) {
