@@ -344,3 +344,26 @@ func BenchmarkSampleSeed(b *testing.B) {
 		SampleSeed(42, "complex/123")
 	}
 }
+
+// TestProgressBarPath drives the go-pretty bar: /dev/null is a character
+// device, so it takes the terminal path.
+func TestProgressBarPath(t *testing.T) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer devnull.Close()
+	if !isTerminal(devnull) {
+		t.Skip("/dev/null is not a character device here")
+	}
+	samples := testSamples(6)
+	cfg := config(t, samples, newFake(samples), t.TempDir(), 2)
+	cfg.Progress = devnull
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if isTerminal(&buf) {
+		t.Error("a buffer is not a terminal")
+	}
+}

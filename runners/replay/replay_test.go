@@ -216,3 +216,43 @@ func TestReplayDelayHonoursCancel(t *testing.T) {
 
 var _ runners.Runner = (*replay.Runner)(nil)
 var _ evaluate.Binder = (*replay.Runner)(nil)
+
+// FuzzReplayLoad feeds arbitrary file content to New, Bind and Generate:
+// errors are fine, panics are not, and every request gets one result.
+func FuzzReplayLoad(f *testing.F) {
+	for _, p := range []string{"testdata/seed_MRI_complex.json", "testdata/seed_MRI_simple.json"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"id":"0","prompt":"complex","output":"<answer>B</answer>"}` + "\n" + `{"id":"1","pro`))
+	f.Add([]byte(`{"results": [{"question": {"image": 3}, "model_output": "A"}]}`))
+	samples, err := datasets.LoadJSON("testdata/dataset.json", "testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "out.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := replay.New([]string{p})
+		if err != nil {
+			if !strings.Contains(err.Error(), p) {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if err := r.Bind(samples); err != nil {
+			return
+		}
+		reqs := []runners.Request{{ID: "0", Prompt: "complex"}, {ID: "13", Prompt: "simple"}, {ID: "99", Prompt: "x"}}
+		res, err := r.Generate(context.Background(), reqs)
+		if err != nil || len(res) != len(reqs) {
+			t.Fatalf("Generate: %d results, %v", len(res), err)
+		}
+	})
+}
