@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/records"
+	"github.com/medbench/medbench/runners/fixture"
+	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // evalRun runs the CLI in-process and returns the exit code, stdout and stderr.
@@ -330,4 +333,53 @@ func countLines(path string) int {
 		n++
 	}
 	return n
+}
+
+// TestEvalONNXFixture runs `medbench eval --runner onnx` on the tiny fixture
+// model: the run record holds the generated token ids, token counts and
+// latencies, and a sampled run's per-sample outputs do not depend on the
+// batch size (per-sample seeds). Skipped when ONNX Runtime is not set up.
+func TestEvalONNXFixture(t *testing.T) {
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	model := filepath.Join(t.TempDir(), "model")
+	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	data := evalSynth(t, 6)
+	runOnce := func(batch string) []records.Sample {
+		out := filepath.Join(t.TempDir(), "run")
+		code, stdout, stderr := evalRun(t, "eval", "--data", data, "--model", model, "--out", out, "--batch", batch,
+			"--prompt", "complex", "--limit", "1", "--do-sample", "--top-k", "20", "--max-new-tokens", "6", "--seed", "5", "--threads", "1")
+		if code != 0 {
+			t.Fatalf("eval --batch %s: exit %d\n%s\n%s", batch, code, stdout, stderr)
+		}
+		run, err := records.ReadRun(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Manifest.Runner["name"] != "qwen2vl-onnx" || run.Manifest.Sampling["do_sample"] != true || run.Manifest.Seed != 5 {
+			t.Errorf("manifest runner %v sampling %v seed %d", run.Manifest.Runner["name"], run.Manifest.Sampling, run.Manifest.Seed)
+		}
+		if len(run.Samples) != 3 {
+			t.Fatalf("%d samples, want 3 (one per modality)", len(run.Samples))
+		}
+		for _, s := range run.Samples {
+			if s.Error != "" || len(s.TokenIDs) == 0 || s.CompletionTokens != len(s.TokenIDs) || s.PromptTokens == 0 || s.LatencyMS <= 0 {
+				t.Errorf("sample %s: error %q, %d token ids, completion %d, prompt %d, latency %v",
+					s.Key(), s.Error, len(s.TokenIDs), s.CompletionTokens, s.PromptTokens, s.LatencyMS)
+			}
+		}
+		return run.Samples
+	}
+	a, b := runOnce("1"), runOnce("3")
+	for i := range a {
+		if a[i].Key() != b[i].Key() || a[i].Seed != b[i].Seed {
+			t.Fatalf("sample order or seed differs: %s/%d vs %s/%d", a[i].Key(), a[i].Seed, b[i].Key(), b[i].Seed)
+		}
+		if !reflect.DeepEqual(a[i].TokenIDs, b[i].TokenIDs) {
+			t.Errorf("%s: batch 1 generated %v, batch 3 %v", a[i].Key(), a[i].TokenIDs, b[i].TokenIDs)
+		}
+	}
 }
