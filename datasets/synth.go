@@ -454,7 +454,7 @@ func renderItem(seed uint64, it synthItem) ([]byte, error) {
 	case ModeGray16:
 		g := image.NewGray16(image.Rect(0, 0, w, h))
 		for k, v := range lum {
-			u := uint16(math.Round(v * 65535))
+			u := gray16Level(v)
 			g.Pix[2*k], g.Pix[2*k+1] = uint8(u>>8), uint8(u)
 		}
 		img = g
@@ -492,6 +492,23 @@ func renderItem(seed uint64, it synthItem) ([]byte, error) {
 		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
 	}
 	return buf.Bytes(), err
+}
+
+// gray16Bg is the highest 16-bit level of the background.
+const gray16Bg = 160
+
+// gray16Level maps luminance to a 16-bit level so that the answer survives
+// both ways a reader may turn 16-bit gray into 8 bits. PIL (the seed's
+// qwen_vl_utils: Image.open(...).convert("RGB")) opens such a PNG in mode
+// "I" and clips levels above 255 to white, so the background is kept in
+// [0, gray16Bg] and stays below the lesion's 255; scaling by 1/257 (Go's
+// color model) turns that background black and keeps the lesion, mapped
+// above gray16Bg up to 65535, bright.
+func gray16Level(v float64) uint16 {
+	if v <= bgMax {
+		return uint16(math.Round(v / bgMax * gray16Bg))
+	}
+	return uint16(math.Round(gray16Bg + (v-bgMax)/(1-bgMax)*(65535-gray16Bg)))
 }
 
 // opaqueRGBA copies an opaque NRGBA into an RGBA (for the JPEG encoder).

@@ -71,13 +71,20 @@ func TestSynthDeterministic(t *testing.T) {
 }
 
 // luminance returns the image as gray levels in [0, 1] (alpha ignored, as
-// PIL's convert("RGB") does for the straight-alpha PNGs written here).
-func luminance(img image.Image) ([]float64, int, int) {
+// PIL's convert("RGB") does for the straight-alpha PNGs written here). With
+// pilClip, 16-bit gray is read the way PIL 9 reads it (mode "I", levels
+// clipped to 255 by convert("RGB")) instead of scaled by 1/257.
+func luminance(img image.Image, pilClip bool) ([]float64, int, int) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	out := make([]float64, w*h)
+	g16, is16 := img.(*image.Gray16)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
+			if is16 && pilClip {
+				out[y*w+x] = float64(min(g16.Gray16At(b.Min.X+x, b.Min.Y+y).Y, 255)) / 255
+				continue
+			}
 			c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
 			out[y*w+x] = (0.299*float64(c.R) + 0.587*float64(c.G) + 0.114*float64(c.B)) / 65535
 		}
@@ -101,7 +108,16 @@ func TestSynthAnswerFollowsImage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
-		lum, w, h := luminance(img)
+		for _, pil := range []bool{false, true} {
+			checkAnswer(t, i, r, img, pil)
+		}
+	}
+}
+
+func checkAnswer(t *testing.T, i int, r Record, img image.Image, pilClip bool) {
+	t.Helper()
+	{
+		lum, w, h := luminance(img, pilClip)
 		var n, sx, sy float64
 		for k, v := range lum {
 			if v > 0.75 {
@@ -113,7 +129,7 @@ func TestSynthAnswerFollowsImage(t *testing.T) {
 		switch r.Question {
 		case PresenceQuestion:
 			if (n > 0) != (r.Answer == "Yes") {
-				t.Errorf("record %d: %v bright pixels, answer %s", i, n, r.Answer)
+				t.Errorf("record %d (PIL clip %v): %v bright pixels, answer %s", i, pilClip, n, r.Answer)
 			}
 		case QuadrantQuestion:
 			if n == 0 {
@@ -127,7 +143,7 @@ func TestSynthAnswerFollowsImage(t *testing.T) {
 				q += 2
 			}
 			if QuadrantOptions[q] != r.Answer {
-				t.Errorf("record %d (%s %dx%d): lesion in %s, answer %s", i, r.Image[0], w, h, QuadrantOptions[q], r.Answer)
+				t.Errorf("record %d (%s %dx%d, PIL clip %v): lesion in %s, answer %s", i, r.Image[0], w, h, pilClip, QuadrantOptions[q], r.Answer)
 			}
 		default:
 			t.Errorf("record %d: question %q", i, r.Question)
