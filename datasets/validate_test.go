@@ -1,12 +1,21 @@
 package datasets
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 )
 
 // brokenCase edits a freshly synthesized dataset (records as generic JSON
@@ -162,6 +171,45 @@ func TestValidateSeedRecords(t *testing.T) {
 	for i, p := range probs {
 		if p.Index != i || p.Field != "image" || !strings.Contains(p.Msg, "missing") {
 			t.Errorf("problem %d: %s", i, p)
+		}
+	}
+}
+
+func TestCheckImageFormats(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	enc := map[string]func(*bytes.Buffer) error{
+		"png":  func(b *bytes.Buffer) error { return png.Encode(b, img) },
+		"jpeg": func(b *bytes.Buffer) error { return jpeg.Encode(b, img, nil) },
+		"gif":  func(b *bytes.Buffer) error { return gif.Encode(b, img, nil) },
+		"bmp":  func(b *bytes.Buffer) error { return bmp.Encode(b, img) },
+		"tiff": func(b *bytes.Buffer) error { return tiff.Encode(b, img, nil) },
+	}
+	dir := t.TempDir()
+	for name, f := range enc {
+		var b bytes.Buffer
+		if err := f(&b); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "x."+name)
+		os.WriteFile(p, b.Bytes(), 0o644)
+		if msg := checkImageFile(p); msg != "" {
+			t.Errorf("%s: %s", name, msg)
+		}
+	}
+	// 3x2 WebP files written by Pillow 9.4 (lossless and lossy); Go has no
+	// WebP encoder.
+	for _, h := range []string{
+		"524946461e000000574542505650384c110000002f024000000750852257a1ff8188e87f0000",
+		"524946463c000000574542505650382030000000d001009d012a0300020001402625a00274ba01f80003b000fef6135ffe2ce4623b3cdffe04efc09df813bff000000000",
+	} {
+		b, _ := hex.DecodeString(h)
+		if msg := checkImageBytes(b, "webp"); msg != "" {
+			t.Errorf("webp: %s", msg)
+		}
+	}
+	for _, bad := range [][]byte{nil, []byte("GIF89a"), []byte("\x89PNG\r\n\x1a\n")} {
+		if msg := checkImageBytes(bad, "bad"); !strings.Contains(msg, "not a decodable image") {
+			t.Errorf("%q: %q", bad, msg)
 		}
 	}
 }
