@@ -85,3 +85,17 @@ func TestScoreAndSummarize(t *testing.T) {
 		t.Error("Summarize(nil) should be an empty, non-nil slice")
 	}
 }
+
+func BenchmarkSummarize1800(b *testing.B) {
+	samples := make([]records.Sample, 1800)
+	mods := []string{"MRI", "CT", "Xray"}
+	for i := range samples {
+		s := records.Sample{ID: string(rune('0' + i%10)), Modality: mods[i%3], Prompt: []string{"simple", "complex"}[i%2],
+			Solution: "B", Output: "<think>x</think><answer>B</answer>"}
+		Score(&s, Policies())
+		samples[i] = s
+	}
+	for b.Loop() {
+		Summarize(samples)
+	}
+}

@@ -318,3 +318,36 @@ func FuzzReadSamples(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkAppendBatch8(b *testing.B) {
+	w, err := OpenWriter(b.TempDir(), testManifest(), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	id := 0
+	for b.Loop() {
+		batch := make([]Sample, 8)
+		for i := range batch {
+			batch[i] = testSample(id, "<think>x</think><answer>D</answer>")
+			id++
+		}
+		if err := w.Append(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWriteParquet900(b *testing.B) {
+	samples := make([]Sample, 900)
+	for i := range samples {
+		samples[i] = testSample(i, "<think>x</think><answer>D</answer>")
+		samples[i].TokenIDs = make([]int, 64)
+	}
+	path := filepath.Join(b.TempDir(), ParquetFile)
+	for b.Loop() {
+		if err := WriteParquet(path, samples); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
