@@ -31,7 +31,6 @@ func TestWilson(t *testing.T) {
 	}
 }
 
-
 func TestScoreAndSummarize(t *testing.T) {
 	mk := func(mod, prompt, id, sol, out, errStr string) records.Sample {
 		s := records.Sample{ID: id, Modality: mod, Prompt: prompt, Solution: sol, Output: out, Error: errStr,
