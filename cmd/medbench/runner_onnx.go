@@ -135,7 +135,10 @@ func newONNXRunner(c *cli.Context) (runners.Runner, error) {
 	return r, nil
 }
 
-func init() { registerTool(toolsGenerateCommand) }
+func init() {
+	onnxRunnerFactory = newONNXRunner
+	registerTool(toolsGenerateCommand)
+}
 
 // generateCase is one `tools generate` case: the tjs-peer.mjs format.
 type generateCase struct {
