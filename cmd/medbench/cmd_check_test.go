@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -10,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medbench/medbench/golden"
 	"github.com/medbench/medbench/records"
+	"github.com/medbench/medbench/runners/fixture"
+	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // statsItem is one synthetic sample for CLI tests.
@@ -262,6 +266,73 @@ func TestCheckBlessAndCalibrate(t *testing.T) {
 		a := append([]string{"check", "calibrate", "--out", cal, "--model", "m", "--dataset", "d"}, args...)
 		if code, _ := runCaptured(t, a...); code != 2 {
 			t.Errorf("calibrate %v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestCheckEndToEndFixture runs the whole gate on real run records of the
+// tiny fixture model (ONNX Runtime): eval with both prompts, bless, check
+// (exit 0), compare --prompts simple,complex, and calibrate --repeat running
+// eval itself with two seeds. Skipped when ONNX Runtime is not set up.
+func TestCheckEndToEndFixture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the fixture model")
+	}
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	model := filepath.Join(t.TempDir(), "model")
+	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	synth := t.TempDir()
+	if code, out := runCaptured(t, "dataset", "synth", "--out", synth, "--n", "9", "--seed", "4", "--max-side", "40"); code != 0 {
+		t.Fatalf("dataset synth: exit %d\n%s", code, out)
+	}
+	data := filepath.Join(synth, "dataset.json")
+	evalArgs := []string{"--data", data, "--model", model, "--limit", "2", "--do-sample", "--top-k", "20",
+		"--max-new-tokens", "5", "--threads", "1", "--policy", "strict"}
+	runDir := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"eval", "--out", runDir, "--seed", "7", "--prompt", "simple,complex"}, evalArgs...)
+	if code, out := runCaptured(t, args...); code != 0 {
+		t.Fatalf("eval: exit %d\n%s", code, out)
+	}
+	g := filepath.Join(t.TempDir(), "fixture-synthetic.json")
+	if code, out := runCaptured(t, "check", "bless", "--run", runDir, "--out", g, "--model", "fixture", "--dataset", "synthetic"); code != 0 {
+		t.Fatalf("bless: exit %d\n%s", code, out)
+	}
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	code, out := runCaptured(t, "check", "--run", runDir, "--golden", g, "--junit", junit)
+	if code != 0 || !strings.Contains(out, "✓ 16 passed, ✗ 0 regressions, 0 missing") {
+		// 2 prompts × 1 policy × 2 metrics × (3 modalities + mean) = 16 cells.
+		t.Fatalf("check of the blessed run: exit %d\n%s", code, out)
+	}
+	b, _ := os.ReadFile(junit)
+	var doc junitDoc
+	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Suites[0].Cases) != 16 {
+		t.Errorf("JUnit: %v, %+v", err, doc)
+	}
+	code, out = runCaptured(t, "compare", "--run", runDir, "--prompts", "simple,complex", "--resamples", "2000")
+	if code != 0 || !strings.Contains(out, "Prompt ablation: simple vs complex") || !strings.Contains(out, "McNemar p") {
+		t.Errorf("compare: exit %d\n%s", code, out)
+	}
+	cal := filepath.Join(t.TempDir(), "noise.json")
+	args = append([]string{"check", "calibrate", "--repeat", "2", "--work", t.TempDir(), "--out", cal,
+		"--model", "fixture", "--dataset", "synthetic", "--floor", "0.01", "--", "--prompt", "complex"}, evalArgs...)
+	if code, out := runCaptured(t, args...); code != 0 {
+		t.Fatalf("calibrate --repeat: exit %d\n%s", code, out)
+	}
+	tb, err := golden.Load(cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// complex × strict × 2 metrics × (3 modalities + mean).
+	if len(tb.Rows) != 8 || !strings.Contains(tb.GeneratedBy, "--repeat 2") {
+		t.Errorf("calibrated table: %d rows, generated_by %q", len(tb.Rows), tb.GeneratedBy)
+	}
+	for _, r := range tb.Rows {
+		if r.Tolerance.Value < 0.01 || !strings.Contains(r.Provenance.Note, "mean of 2 runs") {
+			t.Errorf("%s: tolerance %v note %q", r.Key, r.Tolerance.Value, r.Provenance.Note)
 		}
 	}
 }
