@@ -11,11 +11,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/fixture"
 	"github.com/medbench/medbench/runners/ortlib"
@@ -177,5 +179,76 @@ func TestToolsGenerate(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitUsage {
 		t.Fatalf("--cases with --text: %v", err)
+	}
+}
+
+// TestEvalONNXResumeAfterCrash: `medbench eval --preset medvlm-r1` with the
+// ONNX runner on the tiny fixture and a synthetic set, both prompts, writes a
+// complete run record; a copy cut as a SIGKILL leaves it (5 flushed samples,
+// a torn line, no summary) resumes with another batch size to the same
+// samples and summary as the uninterrupted run.
+func TestEvalONNXResumeAfterCrash(t *testing.T) {
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	medbench := func(args ...string) {
+		t.Helper()
+		app := newApp()
+		var out bytes.Buffer
+		app.Writer, app.ErrWriter = &out, &out
+		if err := app.Run(append([]string{"medbench"}, args...)); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+	}
+	data := filepath.Join(dir, "data")
+	medbench("dataset", "synth", "--out", data, "-n", "12", "--seed", "4", "--max-side", "120")
+	eval := func(out, batch string, extra ...string) {
+		medbench(append([]string{"eval", "--data", filepath.Join(data, "dataset.json"), "--model", model, "--preset", "medvlm-r1",
+			"--max-new-tokens", "8", "--threads", "1", "--batch", batch, "--out", out}, extra...)...)
+	}
+	full := filepath.Join(dir, "full")
+	eval(full, "4")
+	a, err := records.ReadRun(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Summary == nil || len(a.Samples) != 24 || a.Manifest.Runner["name"] != "qwen2vl-onnx" || a.Manifest.Sampling["max_new_tokens"] != float64(8) {
+		t.Fatalf("run record: summary %v, %d samples, runner %v, sampling %v", a.Summary != nil, len(a.Samples), a.Manifest.Runner["name"], a.Manifest.Sampling)
+	}
+	// simulate the SIGKILL: keep the manifest and 5 samples plus a torn line.
+	cut := filepath.Join(dir, "cut")
+	os.MkdirAll(cut, 0o755)
+	mb, _ := os.ReadFile(filepath.Join(full, records.ManifestFile))
+	os.WriteFile(filepath.Join(cut, records.ManifestFile), mb, 0o644)
+	sb, _ := os.ReadFile(filepath.Join(full, records.SamplesFile))
+	lines := strings.SplitAfter(string(sb), "\n")
+	torn := strings.Join(lines[:5], "") + lines[5][:len(lines[5])/2]
+	os.WriteFile(filepath.Join(cut, records.SamplesFile), []byte(torn), 0o644)
+	eval(cut, "3", "--resume")
+	b, err := records.ReadRun(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(s records.Sample) records.Sample { s.LatencyMS = 0; return s }
+	got := map[string]records.Sample{}
+	for _, s := range b.Samples {
+		got[s.Key()] = key(s)
+	}
+	if len(got) != len(a.Samples) || b.Summary == nil {
+		t.Fatalf("resumed run: %d distinct samples, summary %v", len(got), b.Summary != nil)
+	}
+	for _, s := range a.Samples {
+		g, ok := got[s.Key()]
+		if !ok || !reflect.DeepEqual(g, key(s)) {
+			t.Errorf("%s: resumed %+v\nuninterrupted %+v", s.Key(), g, key(s))
+		}
+	}
+	if !reflect.DeepEqual(a.Summary.Cells, b.Summary.Cells) {
+		t.Errorf("summary cells differ after resume")
 	}
 }
