@@ -69,8 +69,24 @@ func TestWriteRecordsMatchesPythonIndent4(t *testing.T) {
 	}
 	got, _ := os.ReadFile(out)
 	want, _ := os.ReadFile("testdata/seed3.json")
-	if strings.TrimRight(string(got), "\n") != strings.TrimRight(string(want), "\n") {
+	if string(got) != string(want) {
 		t.Errorf("WriteRecords output differs from Python json.dumps(indent=4):\n%s", got)
+	}
+	// Non-ASCII and HTML characters; want is Python 3.11's
+	// json.dumps(records, indent=4) output.
+	r := []Record{{Image: []string{"images/ü (1)%.png"}, Problem: "Ödem?\nA) ja\nB) 𝕏", Solution: "A", Question: "Ödem?",
+		Options: []string{"ja", "𝕏"}, Answer: "ja", Dataset: "d<&>", Subset: "X-Ray"}}
+	if err := WriteRecords(out, r); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(out)
+	const py = "[\n    {\n        \"image\": [\n            \"images/\\u00fc (1)%.png\"\n        ],\n        \"problem\": \"\\u00d6dem?\\nA) ja\\nB) \\ud835\\udd4f\",\n        \"solution\": \"A\",\n        \"question\": \"\\u00d6dem?\",\n        \"options\": [\n            \"ja\",\n            \"\\ud835\\udd4f\"\n        ],\n        \"answer\": \"ja\",\n        \"dataset\": \"d<&>\",\n        \"subset\": \"X-Ray\"\n    }\n]"
+	if string(got) != py {
+		t.Errorf("non-ASCII output:\n%s\nwant\n%s", got, py)
+	}
+	back, err := ReadRecords(out)
+	if err != nil || !reflect.DeepEqual(back, r) {
+		t.Errorf("read back %+v, %v", back, err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"unicode/utf16"
 )
 
 // Synthetic image modes and formats.
@@ -175,8 +176,9 @@ func Synth(ctx context.Context, opts SynthOptions) (string, error) {
 	return path, nil
 }
 
-// WriteRecords writes records as a JSON array indented with 4 spaces, like
-// the seed file (Python json.dump(indent=4)), without HTML escaping. The file
+// WriteRecords writes records the way the seed file was written (Python
+// json.dump(records, f, indent=4) with its defaults): 4-space indent, no
+// HTML escaping, non-ASCII as \uXXXX escapes, no trailing newline. The file
 // is written to a temporary name and renamed into place.
 func WriteRecords(path string, recs []Record) error {
 	if recs == nil {
@@ -189,7 +191,36 @@ func WriteRecords(path string, recs []Record) error {
 	if err := enc.Encode(recs); err != nil {
 		return fmt.Errorf("datasets: %s: %w", path, err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return writeFileAtomic(path, asciiJSON(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
+}
+
+// asciiJSON replaces every non-ASCII rune of encoded JSON (which can only
+// occur inside strings) by its \uXXXX escape, with UTF-16 surrogate pairs
+// above U+FFFF, as Python's ensure_ascii does.
+func asciiJSON(b []byte) []byte {
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/4)
+	for _, r := range string(b) {
+		switch {
+		case r < 0x80:
+			out = append(out, byte(r))
+		case r <= 0xFFFF:
+			out = fmt.Appendf(out, "\\u%04x", r)
+		default:
+			hi, lo := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, "\\u%04x\\u%04x", hi, lo)
+		}
+	}
+	return out
 }
 
 func writeFileAtomic(path string, b []byte) error {
