@@ -190,6 +190,33 @@ func TestEvalReplayEndToEnd(t *testing.T) {
 	}
 }
 
+// TestEvalParquetSource evaluates the same data as HF parquet with embedded
+// images (by extension, and with --format) and gets the JSON run's summary.
+func TestEvalParquetSource(t *testing.T) {
+	data := evalSynth(t, 6)
+	outputs, _ := writeOutputs(t, data)
+	pq := filepath.Join(t.TempDir(), "data.bin")
+	if code, _, stderr := evalRun(t, "dataset", "convert", "--embed-images", data, pq+".parquet"); code != 0 {
+		t.Fatalf("convert: %s", stderr)
+	}
+	os.Rename(pq+".parquet", pq)
+	ref := filepath.Join(t.TempDir(), "json")
+	if code, _, stderr := evalRun(t, "eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", ref); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(t.TempDir(), "pq")
+	if code, _, stderr := evalRun(t, "eval", "--data", pq, "--format", "parquet", "--runner", "replay", "--outputs", outputs, "--out", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	a, b := readSummary(t, ref), readSummary(t, out)
+	if !reflect.DeepEqual(a.Cells, b.Cells) || len(a.Cells) == 0 {
+		t.Errorf("parquet summary differs:\n%+v\n%+v", b.Cells, a.Cells)
+	}
+	if code, _, stderr := evalRun(t, "eval", "--data", pq, "--runner", "replay", "--outputs", outputs, "--out", t.TempDir()); code != 2 || !strings.Contains(stderr, "data.bin") {
+		t.Errorf("parquet read as JSON: exit %d, %q", code, stderr)
+	}
+}
+
 func TestEvalUsageAndInputErrors(t *testing.T) {
 	data := evalSynth(t, 6)
 	outputs, _ := writeOutputs(t, data)
