@@ -390,8 +390,8 @@ func datasetSynthCmd() *cli.Command {
 			"16 is large; file names contain spaces, parentheses and '%'. Same seed, same bytes.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR`"},
-			&cli.IntFlag{Name: "n", Required: true, Usage: "number of records"},
-			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "random seed"},
+			&cli.IntFlag{Name: "n", Required: true, Usage: "number of records `N` (also --n N)"},
+			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "random `SEED`: the same seed and options give byte-identical output"},
 			&cli.StringSliceFlag{Name: "modalities", Value: cli.NewStringSlice(datasets.MRI, datasets.CT, datasets.Xray), Usage: "modalities in block order (comma-separated, or all)"},
 			&cli.IntFlag{Name: "min-side", Value: 20, Usage: "smallest image width/height in pixels"},
 			&cli.IntFlag{Name: "max-side", Value: 2000, Usage: "largest image width/height in pixels"},
