@@ -3,9 +3,10 @@
 
 For a deterministic set of test images (drawn from --seed) this writes each
 encoded input, the result of MedVLM-R1's Python preprocessing up to the resize
-(qwen_vl_utils: Image.open -> convert("RGB") -> smart_resize ->
-resize((w, h), BICUBIC)) as an 8-bit RGB PNG, and an index.json describing
-them. Lossless inputs (PNG, BMP, TIFF, GIF, lossless WebP) must match Pillow
+(qwen_vl_utils.fetch_image: Image.open -> convert("RGB") -> smart_resize ->
+resize((w, h)) [BICUBIC]; then Qwen2VLImageProcessor: smart_resize with its own
+min/max_pixels and, if that changes the size, a second BICUBIC resize) as an
+8-bit RGB PNG, and an index.json describing them. Lossless inputs (PNG, BMP, TIFF, GIF, lossless WebP) must match Pillow
 bit for bit; lossy ones (JPEG, lossy WebP) within +-2 per channel (decoders
 may differ; for those, Pillow's decoded pixels are written too).
 
@@ -277,40 +278,51 @@ LOSSY_KINDS = ["jpeg-420", "jpeg-422", "jpeg-444", "jpeg-gray", "jpeg-progressiv
 
 
 def size_plan(rng, n_lossless, n_lossy):
-    """(kind, h, w, min_pixels, max_pixels) for each image."""
+    """(kind, h, w, bounds) for each image; bounds are the qwen_vl_utils
+    fetch_image ("fetch_*") and image processor min/max pixels."""
+    def bounds(fetch_min=MIN_PIXELS, fetch_max=MAX_PIXELS, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS):
+        return {"fetch_min_pixels": fetch_min, "fetch_max_pixels": fetch_max,
+                "min_pixels": min_pixels, "max_pixels": max_pixels}
     plan = []
     kinds = [LOSSLESS_KINDS[i % len(LOSSLESS_KINDS)] for i in range(n_lossless)]
     rng.shuffle(kinds)
     for i, kind in enumerate(kinds):
         r = i % 10
-        minp, maxp = MIN_PIXELS, MAX_PIXELS
-        if r == 0:  # tiny: min_pixels branch (upscale)
+        b = bounds()
+        if r == 0:  # tiny: min_pixels branch (upscale), sometimes again by the processor
             h, w = rng.integers(8, 40, 2)
+            if rng.random() < 0.5:
+                b = bounds(min_pixels=int(rng.integers(5, 20)) * 28 * 28)
         elif r == 1:  # extreme aspect ratio up to ~150:1
             s = int(rng.integers(4, 12))
             l = int(s * rng.uniform(60, 150))
             h, w = (s, l) if rng.random() < 0.5 else (l, s)
-        elif r == 2:  # downscale forced by a small max_pixels
+        elif r == 2:  # downscale forced by a small fetch_image max_pixels (one resize)
             h, w = rng.integers(120, 420, 2)
-            maxp = int(rng.integers(6, 40)) * 28 * 28
+            b = bounds(fetch_max=int(rng.integers(6, 40)) * 28 * 28)
         elif r == 3:  # mild sizes near multiples of 28 (round half even)
             h = int(rng.integers(1, 12)) * 28 + int(rng.choice([0, 13, 14, 15, 27]))
             w = int(rng.integers(1, 12)) * 28 + int(rng.choice([0, 13, 14, 15, 27]))
+        elif r == 4:  # a small processor max_pixels: resized twice
+            h, w = rng.integers(120, 420, 2)
+            b = bounds(max_pixels=int(rng.integers(6, 40)) * 28 * 28)
         else:
             h, w = rng.integers(20, 240, 2)
-        plan.append((kind, int(h), int(w), minp, maxp))
-    # a few larger images (~1200 px), downscaled with the training max_pixels
+        plan.append((kind, int(h), int(w), b))
+    # a few larger images (~1200 px) with MedVLM-R1's training max_pixels
+    # (401408) or half of it in the processor config: resized twice
     for kind in ["png-RGB", "png-L", "png-I16"]:
         h, w = int(rng.integers(900, 1300)), int(rng.integers(900, 1300))
-        plan.append((kind, h, w, MIN_PIXELS, int(rng.choice([401408, 200704]))))
-    plan.append(("png-RGB", int(rng.integers(480, 700)), int(rng.integers(480, 700)), MIN_PIXELS, MAX_PIXELS))
+        plan.append((kind, h, w, bounds(max_pixels=int(rng.choice([401408, 200704])))))
+    plan.append(("png-RGB", int(rng.integers(480, 700)), int(rng.integers(480, 700)), bounds()))
     # more than 200:1 must be rejected
-    plan.append(("png-L", 2, int(rng.integers(405, 600)), MIN_PIXELS, MAX_PIXELS))
+    plan.append(("png-L", 2, int(rng.integers(405, 600)), bounds()))
     for i in range(n_lossy):
         kind = LOSSY_KINDS[i % len(LOSSY_KINDS)]
         h, w = rng.integers(30, 400, 2)
-        maxp = MAX_PIXELS if i % 2 == 0 else int(rng.integers(20, 120)) * 28 * 28
-        plan.append((kind, int(h), int(w), MIN_PIXELS, maxp))
+        small = int(rng.integers(20, 120)) * 28 * 28
+        b = [bounds(), bounds(fetch_max=small), bounds(), bounds(max_pixels=small)][i % 4]
+        plan.append((kind, int(h), int(w), b))
     return plan
 
 
@@ -355,7 +367,9 @@ def check_cli(folder, medbench):
         out_png = os.path.join(tmp, "resized.png")
         for e in index["images"]:
             cmd = [medbench, "tools", "preprocess", "--image", os.path.join(folder, e["input"]),
-                   "--min-pixels", str(e["min_pixels"]), "--max-pixels", str(e["max_pixels"]), "--resized", out_png]
+                   "--min-pixels", str(e["min_pixels"]), "--max-pixels", str(e["max_pixels"]),
+                   "--fetch-min-pixels", str(e["fetch_min_pixels"]), "--fetch-max-pixels", str(e["fetch_max_pixels"]),
+                   "--resized", out_png]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if "error" in e:
                 if r.returncode != 2 or "aspect ratio" not in r.stderr:
@@ -405,7 +419,7 @@ def main():
     os.makedirs(os.path.join(args.out, "inputs"), exist_ok=True)
     os.makedirs(os.path.join(args.out, "resized"), exist_ok=True)
     entries = []
-    for i, (kind, h, w, minp, maxp) in enumerate(size_plan(rng, args.lossless, args.lossy)):
+    for i, (kind, h, w, b) in enumerate(size_plan(rng, args.lossless, args.lossy)):
         data, ext = encode(rng, kind, h, w)
         name = f"{i:03d}-{kind}"
         inp = f"inputs/{name}.{ext}"
@@ -413,10 +427,13 @@ def main():
             f.write(data)
         im = Image.open(io.BytesIO(data))
         e = {"name": name, "kind": kind, "input": inp, "format": im.format, "mode": im.mode,
-             "width": im.width, "height": im.height, "min_pixels": minp, "max_pixels": maxp,
-             "lossless": kind not in LOSSY_KINDS}
+             "width": im.width, "height": im.height, **b, "lossless": kind not in LOSSY_KINDS}
         try:
-            rh, rw = smart_resize(im.height, im.width, min_pixels=minp, max_pixels=maxp)
+            # qwen_vl_utils.fetch_image, then Qwen2VLImageProcessor's smart_resize
+            # (the same formula; its inputs are already multiples of 28, so
+            # the max(28, ...) clamp and its "< factor" error cannot differ).
+            h1, w1 = smart_resize(im.height, im.width, min_pixels=b["fetch_min_pixels"], max_pixels=b["fetch_max_pixels"])
+            rh, rw = smart_resize(h1, w1, min_pixels=b["min_pixels"], max_pixels=b["max_pixels"])
         except ValueError as err:
             e["error"] = str(err)
             entries.append(e)
@@ -427,7 +444,12 @@ def main():
             os.makedirs(os.path.join(args.out, "decoded"), exist_ok=True)
             e["decoded"] = f"decoded/{name}.png"
             Image.frombytes("RGB", conv.size, conv.tobytes()).save(os.path.join(args.out, e["decoded"]), "PNG", optimize=True)
-        rgb = conv.resize((rw, rh), Image.BICUBIC)
+        # fetch_image: image.resize((w, h)) (Pillow's default filter for RGB is
+        # BICUBIC); the processor's resize (PIL, BICUBIC) only if the size changes.
+        rgb = conv.resize((w1, h1))
+        if (rh, rw) != (h1, w1):
+            rgb = rgb.resize((rw, rh), Image.BICUBIC)
+            e["fetch_height"], e["fetch_width"] = h1, w1
         out = f"resized/{name}.png"
         Image.frombytes("RGB", rgb.size, rgb.tobytes()).save(os.path.join(args.out, out), "PNG", optimize=True)
         e.update({"resized": out, "resized_height": rh, "resized_width": rw})

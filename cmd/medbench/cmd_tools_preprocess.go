@@ -17,12 +17,15 @@ func init() { registerTool(toolsPreprocessCommand) }
 
 func toolsPreprocessCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "preprocess",
-		Usage:     "preprocess one image the Qwen2-VL way and print its size, grid_thw and image token count",
-		UsageText: "medbench tools preprocess --image FILE [--config preprocessor_config.json] [--min-pixels N] [--max-pixels N] [--resized OUT.png] [--pixel-values OUT.f32]",
+		Name:  "preprocess",
+		Usage: "preprocess one image the Qwen2-VL way and print its size, grid_thw and image token count",
+		UsageText: "medbench tools preprocess --image FILE [--config preprocessor_config.json] [--min-pixels N] [--max-pixels N]\n" +
+			"   [--fetch-min-pixels N] [--fetch-max-pixels N] [--tjs-normalize] [--resized OUT.png] [--pixel-values OUT.f32]",
 		Description: "Runs MedVLM-R1's image path: decode (PNG, JPEG, GIF, BMP, TIFF, WebP), Pillow's\n" +
-			"convert(\"RGB\"), qwen_vl_utils smart_resize (factor patch_size*merge_size), Pillow's BICUBIC\n" +
-			"resize, rescale + CLIP normalisation, temporal duplication and patch flattening. Prints one\n" +
+			"convert(\"RGB\"), qwen_vl_utils smart_resize (factor patch_size*merge_size, --fetch-* bounds)\n" +
+			"and Pillow's BICUBIC resize, the image processor's smart_resize (--min/--max-pixels) with a\n" +
+			"second BICUBIC resize only if that changes the size, rescale + CLIP normalisation, temporal\n" +
+			"duplication and patch flattening. Prints one\n" +
 			"JSON object {\"height\",\"width\",\"grid_thw\",\"image_tokens\"}. --resized writes the resized\n" +
 			"RGB image as PNG (bit-exact with Pillow for lossless inputs); --pixel-values writes\n" +
 			"pixel_values as raw little-endian float32, row-major [grid_t*grid_h*grid_w, 1176].\n" +
@@ -32,8 +35,10 @@ func toolsPreprocessCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "image", Usage: "input image `FILE`", Required: true},
 			&cli.StringFlag{Name: "config", Usage: "preprocessor_config.json `FILE` (default: Qwen2-VL-2B-Instruct values)"},
-			&cli.IntFlag{Name: "min-pixels", Usage: "smallest resized area, `N` pixels", DefaultText: "from --config, else 3136"},
-			&cli.IntFlag{Name: "max-pixels", Usage: "largest resized area, `N` pixels", DefaultText: "from --config, else 12845056"},
+			&cli.IntFlag{Name: "min-pixels", Usage: "image processor's smallest resized area, `N` pixels", DefaultText: "from --config, else 3136"},
+			&cli.IntFlag{Name: "max-pixels", Usage: "image processor's largest resized area, `N` pixels", DefaultText: "from --config, else 12845056"},
+			&cli.IntFlag{Name: "fetch-min-pixels", Usage: "qwen_vl_utils fetch_image's smallest area, `N` pixels (a message's min_pixels)", DefaultText: "3136"},
+			&cli.IntFlag{Name: "fetch-max-pixels", Usage: "qwen_vl_utils fetch_image's largest area, `N` pixels (a message's max_pixels)", DefaultText: "12845056"},
 			&cli.BoolFlag{Name: "tjs-normalize", Usage: "normalise the transformers.js way (float64, rounded once) instead of Hugging Face's float32"},
 			&cli.StringFlag{Name: "resized", Usage: "write the resized RGB image to this PNG `FILE`"},
 			&cli.StringFlag{Name: "pixel-values", Usage: "write pixel_values as little-endian float32 to this `FILE`"},
@@ -54,6 +59,12 @@ func toolsPreprocessCommand() *cli.Command {
 			}
 			if c.IsSet("max-pixels") {
 				cfg.MaxPixels = c.Int("max-pixels")
+			}
+			if c.IsSet("fetch-min-pixels") {
+				cfg.FetchMinPixels = c.Int("fetch-min-pixels")
+			}
+			if c.IsSet("fetch-max-pixels") {
+				cfg.FetchMaxPixels = c.Int("fetch-max-pixels")
 			}
 			cfg.TJSNormalize = c.Bool("tjs-normalize")
 			if err := cfg.Validate(); err != nil {

@@ -45,6 +45,8 @@ func TestToolsPreprocess(t *testing.T) {
 			Lossless              bool
 			MinPixels             int `json:"min_pixels"`
 			MaxPixels             int `json:"max_pixels"`
+			FetchMin              int `json:"fetch_min_pixels"`
+			FetchMax              int `json:"fetch_max_pixels"`
 			ResizedHeight         int `json:"resized_height"`
 			ResizedWidth          int `json:"resized_width"`
 		} `json:"images"`
@@ -66,6 +68,7 @@ func TestToolsPreprocess(t *testing.T) {
 		in := filepath.Join(preprocessGolden, g.Input)
 		resized, pv := filepath.Join(dir, "r.png"), filepath.Join(dir, "pv.f32")
 		out, code, err := runPreprocessTool(t, "--image", in, "--min-pixels", strconv.Itoa(g.MinPixels), "--max-pixels", strconv.Itoa(g.MaxPixels),
+			"--fetch-min-pixels", strconv.Itoa(g.FetchMin), "--fetch-max-pixels", strconv.Itoa(g.FetchMax),
 			"--resized", resized, "--pixel-values", pv)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %v", in, code, err)
@@ -87,6 +90,7 @@ func TestToolsPreprocess(t *testing.T) {
 		}
 		cfg := imageproc.DefaultConfig()
 		cfg.MinPixels, cfg.MaxPixels = g.MinPixels, g.MaxPixels
+		cfg.FetchMinPixels, cfg.FetchMaxPixels = g.FetchMin, g.FetchMax
 		p, err := imageproc.PreprocessFile(in, cfg)
 		if err != nil {
 			t.Fatal(err)

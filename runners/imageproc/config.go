@@ -8,8 +8,15 @@ import (
 
 // Config holds the Qwen2-VL image processor settings.
 type Config struct {
-	// MinPixels and MaxPixels bound the resized area (smart_resize).
+	// MinPixels and MaxPixels are the image processor's bounds on the resized
+	// area (preprocessor_config.json; Qwen2VLImageProcessor's smart_resize).
 	MinPixels, MaxPixels int
+	// FetchMinPixels and FetchMaxPixels are qwen_vl_utils.fetch_image's
+	// bounds (a message's "min_pixels"/"max_pixels"); zero means
+	// qwen_vl_utils' defaults, 3136 and 12845056. The image is resized once
+	// with these, and again, from that result, only if the processor's
+	// bounds then give another size — as MedVLM-R1's Python path does.
+	FetchMinPixels, FetchMaxPixels int
 	// PatchSize is the ViT patch side (14); TemporalPatchSize the number of
 	// frames per patch (2); MergeSize the side of the patch block the merger
 	// fuses into one token (2). The resize factor is PatchSize*MergeSize.
@@ -52,6 +59,24 @@ func (c *Config) setMeanStd(mean, std [3]float64) {
 	}
 }
 
+// qwen_vl_utils' MIN_PIXELS and MAX_PIXELS.
+const (
+	qvuMinPixels = 4 * 28 * 28
+	qvuMaxPixels = 16384 * 28 * 28
+)
+
+// FetchBounds returns the effective qwen_vl_utils.fetch_image bounds.
+func (c Config) FetchBounds() (minPixels, maxPixels int) {
+	minPixels, maxPixels = c.FetchMinPixels, c.FetchMaxPixels
+	if minPixels == 0 {
+		minPixels = qvuMinPixels
+	}
+	if maxPixels == 0 {
+		maxPixels = qvuMaxPixels
+	}
+	return minPixels, maxPixels
+}
+
 // Factor is the side multiple images are resized to: PatchSize*MergeSize.
 func (c Config) Factor() int { return c.PatchSize * c.MergeSize }
 
@@ -66,6 +91,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("imageproc: config: patch_size %d, temporal_patch_size %d and merge_size %d must be positive", c.PatchSize, c.TemporalPatchSize, c.MergeSize)
 	case c.MinPixels < 0 || c.MaxPixels <= 0 || c.MinPixels > c.MaxPixels:
 		return fmt.Errorf("imageproc: config: need 0 <= min_pixels (%d) <= max_pixels (%d), max_pixels > 0", c.MinPixels, c.MaxPixels)
+	case c.FetchMinPixels < 0 || c.FetchMaxPixels < 0:
+		return fmt.Errorf("imageproc: config: fetch min/max pixels (%d, %d) must not be negative", c.FetchMinPixels, c.FetchMaxPixels)
 	case c.RescaleFactor <= 0:
 		return fmt.Errorf("imageproc: config: rescale_factor %g must be positive", c.RescaleFactor)
 	}

@@ -38,12 +38,24 @@ type goldenImage struct {
 	Height        int    `json:"height"`
 	MinPixels     int    `json:"min_pixels"`
 	MaxPixels     int    `json:"max_pixels"`
+	FetchMin      int    `json:"fetch_min_pixels"`
+	FetchMax      int    `json:"fetch_max_pixels"`
+	FetchHeight   int    `json:"fetch_height"` // set when the processor resized again
+	FetchWidth    int    `json:"fetch_width"`
 	Lossless      bool   `json:"lossless"`
 	Error         string `json:"error"`
 	Resized       string `json:"resized"`
 	Decoded       string `json:"decoded"`
 	ResizedHeight int    `json:"resized_height"`
 	ResizedWidth  int    `json:"resized_width"`
+}
+
+// config is the Config the golden entry was made with.
+func (g goldenImage) config() Config {
+	c := DefaultConfig()
+	c.MinPixels, c.MaxPixels = g.MinPixels, g.MaxPixels
+	c.FetchMinPixels, c.FetchMaxPixels = g.FetchMin, g.FetchMax
+	return c
 }
 
 func loadGolden(t *testing.T) (string, goldenIndex) {
@@ -124,17 +136,33 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s (%s): decoded pixels differ from Pillow's by up to %d (%d of %d samples)", g.Input, g.Kind, maxd, ndiff, len(rgb.Pix))
 				}
 			}
-			h, w, err := SmartResize(rgb.H, rgb.W, g.MinPixels, g.MaxPixels, 28)
+			cfg := g.config()
+			got, err := ResizeImage(rgb, cfg)
 			if g.Error != "" {
 				if !errors.Is(err, ErrAspectRatio) {
-					t.Fatalf("SmartResize(%d, %d) = %d, %d, %v; Python raised %q", rgb.H, rgb.W, h, w, err, g.Error)
+					t.Fatalf("ResizeImage(%dx%d) = %v; Python raised %q", rgb.W, rgb.H, err, g.Error)
 				}
 				return
 			}
-			if err != nil || h != g.ResizedHeight || w != g.ResizedWidth {
-				t.Fatalf("SmartResize(%d, %d) = %d, %d, %v; Python %d, %d", rgb.H, rgb.W, h, w, err, g.ResizedHeight, g.ResizedWidth)
+			if err != nil {
+				t.Fatalf("ResizeImage(%dx%d): %v; Python resized to %dx%d", rgb.W, rgb.H, err, g.ResizedWidth, g.ResizedHeight)
 			}
-			got := ResizeBicubic(rgb, w, h)
+			h, w := got.H, got.W
+			// Stage sizes: qwen_vl_utils' smart_resize, then the processor's.
+			fmin, fmax := cfg.FetchBounds()
+			h1, w1, err := SmartResize(rgb.H, rgb.W, fmin, fmax, 28)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.FetchHeight != 0 && (h1 != g.FetchHeight || w1 != g.FetchWidth) {
+				t.Errorf("fetch_image size %dx%d, Python %dx%d", w1, h1, g.FetchWidth, g.FetchHeight)
+			}
+			if g.FetchHeight == 0 && (h1 != h || w1 != w) {
+				t.Errorf("resized twice (%dx%d, then %dx%d); Python resized once", w1, h1, w, h)
+			}
+			if h != g.ResizedHeight || w != g.ResizedWidth {
+				t.Fatalf("resized to %dx%d; Python %dx%d", w, h, g.ResizedWidth, g.ResizedHeight)
+			}
 			want := readPillowRGB(t, filepath.Join(dir, g.Resized))
 			if want.W != w || want.H != h {
 				t.Fatalf("Pillow's resized image is %dx%d, want %dx%d", want.W, want.H, w, h)

@@ -35,8 +35,8 @@ func PreprocessFile(path string, cfg Config) (*Processed, error) {
 }
 
 // Preprocess decodes an encoded image and runs MedVLM-R1's preprocessing:
-// convert("RGB"), smart_resize, Pillow BICUBIC resize, rescale and
-// normalise, temporal duplication and patch flattening.
+// convert("RGB"), smart_resize and Pillow BICUBIC resize (ResizeImage),
+// rescale and normalise, temporal duplication and patch flattening.
 func Preprocess(data []byte, cfg Config) (*Processed, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -56,11 +56,11 @@ func PreprocessRGB(src *RGB, cfg Config) (*Processed, error) {
 	if src == nil || src.W <= 0 || src.H <= 0 || len(src.Pix) != 3*src.W*src.H {
 		return nil, fmt.Errorf("imageproc: invalid RGB image")
 	}
-	h, w, err := SmartResize(src.H, src.W, cfg.MinPixels, cfg.MaxPixels, cfg.Factor())
+	resized, err := ResizeImage(src, cfg)
 	if err != nil {
 		return nil, err
 	}
-	resized := ResizeBicubic(src, w, h)
+	h, w := resized.H, resized.W
 	gh, gw := h/cfg.PatchSize, w/cfg.PatchSize
 	p := &Processed{
 		PixelValues: Patchify(Normalize(resized, cfg), h, w, cfg),
@@ -71,6 +71,36 @@ func PreprocessRGB(src *RGB, cfg Config) (*Processed, error) {
 		Resized:     resized,
 	}
 	return p, nil
+}
+
+// ResizeImage resizes an RGB image the way MedVLM-R1's Python path does:
+// qwen_vl_utils.fetch_image resizes to smart_resize(h, w) within
+// cfg.FetchBounds() with Pillow's BICUBIC; then Qwen2VLImageProcessor runs
+// smart_resize again on that size within [cfg.MinPixels, cfg.MaxPixels] and,
+// if the size changes (a processor bound tighter than fetch_image's), resizes
+// the first result again with Pillow's BICUBIC. With default settings the
+// second step is a no-op.
+func ResizeImage(src *RGB, cfg Config) (*RGB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	fmin, fmax := cfg.FetchBounds()
+	if fmin > fmax {
+		return nil, fmt.Errorf("imageproc: config: fetch min_pixels %d > max_pixels %d", fmin, fmax)
+	}
+	h1, w1, err := SmartResize(src.H, src.W, fmin, fmax, cfg.Factor())
+	if err != nil {
+		return nil, err
+	}
+	img := ResizeBicubic(src, w1, h1)
+	h2, w2, err := SmartResize(h1, w1, cfg.MinPixels, cfg.MaxPixels, cfg.Factor())
+	if err != nil {
+		return nil, fmt.Errorf("imageproc: processor resize of %dx%d: %w", w1, h1, err)
+	}
+	if h2 != h1 || w2 != w1 {
+		img = ResizeBicubic(img, w2, h2)
+	}
+	return img, nil
 }
 
 // Normalize rescales and normalises an RGB image into channel-first float32
