@@ -178,8 +178,31 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer opts.Destroy()
 	r.device, r.note = used, note
+	err = r.openSessions(opts)
+	opts.Destroy()
+	if err != nil && used != "cpu" {
+		// The CUDA provider loaded but a session did not start on it
+		// (missing CUDA/cuDNN libraries surface here, or no such GPU).
+		cuErr := cudaError(r.lib, dev.id, err)
+		if dev.kind != "auto" {
+			return nil, cuErr
+		}
+		if opts, r.device, _, err = sessionOptions(deviceSpec{kind: "cpu"}, cfg.Threads, r.lib); err != nil {
+			return nil, err
+		}
+		r.note = "auto: CUDA unavailable, running on CPU: " + cuErr.Error()
+		err = r.openSessions(opts)
+		opts.Destroy()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// openSessions creates the three sessions; on failure none is left open.
+func (r *Runner) openSessions(opts *ort.SessionOptions) error {
 	open := func(name string, in, out []string) (*ort.DynamicAdvancedSession, error) {
 		s, err := ort.NewDynamicAdvancedSession(r.files[name], in, out, opts)
 		if err != nil {
@@ -187,18 +210,16 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		}
 		return s, nil
 	}
-	if r.vision, err = open(sessVision, []string{"pixel_values", "grid_thw"}, []string{"image_features"}); err != nil {
-		return nil, err
+	var err error
+	if r.vision, err = open(sessVision, []string{"pixel_values", "grid_thw"}, []string{"image_features"}); err == nil {
+		if r.embed, err = open(sessEmbed, []string{"input_ids"}, []string{"inputs_embeds"}); err == nil {
+			r.decoder, err = open(sessDecoder, r.lay.decIn, r.lay.decOut)
+		}
 	}
-	if r.embed, err = open(sessEmbed, []string{"input_ids"}, []string{"inputs_embeds"}); err != nil {
+	if err != nil {
 		r.Close()
-		return nil, err
 	}
-	if r.decoder, err = open(sessDecoder, r.lay.decIn, r.lay.decOut); err != nil {
-		r.Close()
-		return nil, err
-	}
-	return r, nil
+	return err
 }
 
 func fileExists(p string) bool {
