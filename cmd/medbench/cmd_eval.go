@@ -113,7 +113,7 @@ func evalAction(c *cli.Context) error {
 		return usageErr("eval: --select: %v", err)
 	}
 	dataPath := c.String("data")
-	samples, err := loadEvalData(c, dataPath)
+	samples, format, err := loadEvalData(c, dataPath)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func evalAction(c *cli.Context) error {
 		Seed:     c.Uint64("seed"),
 		Config: map[string]any{
 			"batch": c.Int("batch"), "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
-			"modality": c.StringSlice("modality"), "format": c.String("format"),
+			"modality": c.StringSlice("modality"), "format": format,
 		},
 	}
 	if c.String("runner") == "onnx" {
@@ -220,8 +220,9 @@ func parsePolicies(names []string) ([]metrics.Policy, error) {
 	return out, nil
 }
 
-// loadEvalData reads the dataset as --format says, or by extension.
-func loadEvalData(c *cli.Context, path string) ([]datasets.Sample, error) {
+// loadEvalData reads the dataset as --format says, or by extension, and
+// returns the format used.
+func loadEvalData(c *cli.Context, path string) ([]datasets.Sample, string, error) {
 	format := c.String("format")
 	switch format {
 	case "":
@@ -231,11 +232,11 @@ func loadEvalData(c *cli.Context, path string) ([]datasets.Sample, error) {
 		}
 	case "json", "parquet":
 	default:
-		return nil, usageErr("eval: --format %q: want json or parquet", format)
+		return nil, "", usageErr("eval: --format %q: want json or parquet", format)
 	}
 	mm, err := modalityMapFrom(c)
 	if err != nil {
-		return nil, inputErr(err)
+		return nil, "", inputErr(err)
 	}
 	var samples []datasets.Sample
 	if format == "parquet" {
@@ -244,9 +245,9 @@ func loadEvalData(c *cli.Context, path string) ([]datasets.Sample, error) {
 		samples, err = datasets.LoadJSONWithMap(path, c.String("images"), mm)
 	}
 	if err != nil {
-		return nil, inputErr(err)
+		return nil, "", inputErr(err)
 	}
-	return samples, nil
+	return samples, format, nil
 }
 
 // limitPerModality keeps the first n samples of each modality (n <= 0: all).
