@@ -135,7 +135,8 @@ func Normalize(img *RGB, cfg Config) []float32 {
 // pixel_values: the image repeated TemporalPatchSize times, then Hugging
 // Face's reshape(t, T, C, gh/M, M, P, gw/M, M, P).permute(0,3,6,4,7,2,1,5,8)
 // flattened to [gh*gw, C*T*P*P]. Patches come in M×M blocks, blocks in
-// row-major order.
+// row-major order. h and w must be multiples of PatchSize*MergeSize (as
+// ResizeImage makes them); planes must hold 3*h*w values.
 func Patchify(planes []float32, h, w int, cfg Config) []float32 {
 	ps, ms, ts := cfg.PatchSize, cfg.MergeSize, cfg.TemporalPatchSize
 	gh, gw := h/ps, w/ps
