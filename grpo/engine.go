@@ -3,6 +3,7 @@ package grpo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -37,6 +38,28 @@ var sessions = []struct{ scope, file string }{
 	{"decoder", DecoderFile},
 }
 
+// readImagePadID reads image_token_id from the model's config.json
+// (Qwen2-VL's 151655 when absent).
+func readImagePadID(dir string) (int64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if os.IsNotExist(err) {
+		return 151655, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("grpo: %w", err)
+	}
+	var c struct {
+		ImageTokenID *int64 `json:"image_token_id"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return 0, fmt.Errorf("grpo: %s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	if c.ImageTokenID == nil {
+		return 151655, nil
+	}
+	return *c.ImageTokenID, nil
+}
+
 // findONNXDir returns the folder holding the three files: dir or dir/onnx.
 func findONNXDir(dir string) (string, error) {
 	for _, d := range []string{dir, filepath.Join(dir, "onnx")} {
@@ -64,10 +87,12 @@ const DefaultBackend = "go:ops_sequential"
 type EngineConfig struct {
 	// ModelDir is the model directory `medbench eval` runs.
 	ModelDir string
-	// Reference loads a second, frozen copy of the weights for the KL term.
-	Reference bool
+	// Reference loads a frozen copy of the weights for the KL term, from
+	// RefModelDir ("" = ModelDir).
+	Reference   bool
+	RefModelDir string
 	// ImagePadID is the <|image_pad|> token id whose embeddings are replaced
-	// by the vision encoder's features.
+	// by the vision encoder's features (≤ 0: config.json image_token_id).
 	ImagePadID int64
 	// Freeze lists regular expressions over "<session>/<initializer>"
 	// names that are not trained (e.g. "^vision/" freezes the vision
@@ -138,6 +163,17 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpo: GoMLX backend: %w", err)
 	}
+	if cfg.ImagePadID <= 0 {
+		if cfg.ImagePadID, err = readImagePadID(cfg.ModelDir); err != nil {
+			return nil, err
+		}
+	}
+	refDir := dir
+	if cfg.Reference && cfg.RefModelDir != "" {
+		if refDir, err = findONNXDir(cfg.RefModelDir); err != nil {
+			return nil, err
+		}
+	}
 	e := &Engine{cfg: cfg, onnxDir: dir, backend: backend, models: map[string]*onnx.Model{}, grads: map[string][]float64{}, opt: NewAdamW(cfg.WeightDecay)}
 	freeze := make([]*regexp.Regexp, len(cfg.Freeze))
 	for i, f := range cfg.Freeze {
@@ -169,7 +205,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			return nil, fmt.Errorf("grpo: %s: variables: %w", path, err)
 		}
 		if e.refCtx != nil {
-			if err := m.VariablesToContext(e.refCtx.In(s.scope)); err != nil {
+			rm := m
+			if refDir != dir {
+				if rm, err = readONNX(filepath.Join(refDir, s.file)); err != nil {
+					return nil, err
+				}
+			}
+			if err := rm.VariablesToContext(e.refCtx.In(s.scope)); err != nil {
 				return nil, fmt.Errorf("grpo: %s: reference variables: %w", path, err)
 			}
 		}
