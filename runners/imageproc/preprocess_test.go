@@ -180,6 +180,18 @@ func TestResizeBicubicSameSizeCopies(t *testing.T) {
 	}
 }
 
+func TestResizeBicubicDegenerate(t *testing.T) {
+	src := &RGB{W: 2, H: 2, Pix: make([]uint8, 12)}
+	for _, sz := range [][2]int{{0, 5}, {5, 0}, {-1, 3}} {
+		if got := ResizeBicubic(src, sz[0], sz[1]); len(got.Pix) != 0 {
+			t.Errorf("%v: %d samples", sz, len(got.Pix))
+		}
+	}
+	if got := ResizeBicubic(&RGB{}, 3, 2); got.W != 3 || got.H != 2 || len(got.Pix) != 18 {
+		t.Errorf("empty source: %dx%d, %d samples", got.W, got.H, len(got.Pix))
+	}
+}
+
 // TestResizeBicubicConstant: a flat image stays flat at any scale (the
 // fixed-point weights of each output sample sum to 1).
 func TestResizeBicubicConstant(t *testing.T) {

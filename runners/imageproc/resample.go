@@ -100,8 +100,15 @@ func clip8(in int32) uint8 {
 // two-pass 8-bit fixed-point convolution, horizontal first into an 8-bit
 // temporary holding only the rows the vertical pass reads, then vertical.
 // A pass is skipped when its dimension is unchanged; same-size input is
-// copied. w and h must be positive.
+// copied. A non-positive target size gives an empty image, an empty source
+// a black one.
 func ResizeBicubic(src *RGB, w, h int) *RGB {
+	if w <= 0 || h <= 0 {
+		return &RGB{W: max(w, 0), H: max(h, 0)}
+	}
+	if src.W <= 0 || src.H <= 0 || len(src.Pix) < 3*src.W*src.H {
+		return &RGB{W: w, H: h, Pix: make([]uint8, 3*w*h)}
+	}
 	if w == src.W && h == src.H {
 		return &RGB{W: w, H: h, Pix: append([]uint8(nil), src.Pix...)}
 	}
