@@ -54,8 +54,16 @@ func TestSeedGoldenTable(t *testing.T) {
 // Python code (testdata/seed_golden.py) on extra cases, including Python's
 // Unicode \s (NBSP, ideographic space, \v, \x1c, NEL, U+2028 vs zero-width
 // space U+200B, which is not whitespace) and str.upper() special cases.
-func TestSeedGoldenPython(t *testing.T) {
-	b, err := os.ReadFile("testdata/seed_golden.json")
+func TestSeedGoldenPython(t *testing.T) { checkPythonGolden(t, "testdata/seed_golden.json", 30) }
+
+// TestSeedRandomPython is a differential test against the seed's Python code
+// on 3000 generated completions (testdata/seed_random.py): tag-case
+// variants, Python-only whitespace and Unicode case-mapping corner cases.
+func TestSeedRandomPython(t *testing.T) { checkPythonGolden(t, "testdata/seed_random.json", 3000) }
+
+func checkPythonGolden(t *testing.T, path string, minRows int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +71,7 @@ func TestSeedGoldenPython(t *testing.T) {
 	if err := json.Unmarshal(b, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) < 30 {
+	if len(rows) < minRows {
 		t.Fatalf("only %d golden rows", len(rows))
 	}
 	for i, r := range rows {
