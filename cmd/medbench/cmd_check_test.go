@@ -336,3 +336,58 @@ func TestCheckEndToEndFixture(t *testing.T) {
 		}
 	}
 }
+
+// fixtureGolden is the committed golden table of the tiny fixture model on
+// the synthetic set; TestFixtureGolden regenerates it when MEDBENCH_BLESS=1.
+const fixtureGolden = "../../golden/fixture-synthetic.json"
+
+// TestFixtureGolden evaluates the tiny fixture model (seed 1, fp32) on a
+// 30-item synthetic set (seed 4) with greedy decoding, both prompts and both
+// policies, and checks the run against golden/fixture-synthetic.json with
+// `medbench check` (exact values). With MEDBENCH_BLESS=1 it rewrites the
+// golden file with `medbench check bless` instead:
+//
+//	MEDBENCH_BLESS=1 go test ./cmd/medbench -run TestFixtureGolden
+func TestFixtureGolden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the fixture model")
+	}
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	model := filepath.Join(t.TempDir(), "model")
+	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	synth := t.TempDir()
+	if code, out := runCaptured(t, "dataset", "synth", "--out", synth, "--n", "30", "--seed", "4", "--max-side", "40"); code != 0 {
+		t.Fatalf("dataset synth: exit %d\n%s", code, out)
+	}
+	runDir := filepath.Join(t.TempDir(), "run")
+	if code, out := runCaptured(t, "eval", "--data", filepath.Join(synth, "dataset.json"), "--model", model, "--out", runDir,
+		"--prompt", "simple,complex", "--policy", "strict,lenient", "--max-new-tokens", "16", "--threads", "1"); code != 0 {
+		t.Fatalf("eval: exit %d\n%s", code, out)
+	}
+	if os.Getenv("MEDBENCH_BLESS") == "1" {
+		if code, out := runCaptured(t, "check", "bless", "--run", runDir, "--out", fixtureGolden, "--model", "fixture-tiny",
+			"--dataset", "synthetic-30", "--source", "medbench eval of the tiny fixture (seed 1) on dataset synth --n 30 --seed 4, greedy, 16 new tokens"); code != 0 {
+			t.Fatalf("bless: exit %d\n%s", code, out)
+		}
+		tb, err := golden.Load(fixtureGolden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Record how the run itself is made, not only the bless step.
+		tb.GeneratedBy = "MEDBENCH_BLESS=1 go test ./cmd/medbench -run TestFixtureGolden (fixture tiny seed 1 fp32; dataset synth --n 30 --seed 4 --max-side 40; " +
+			"eval --prompt simple,complex --policy strict,lenient --max-new-tokens 16; check bless)"
+		if err := tb.Save(fixtureGolden); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", fixtureGolden)
+		return
+	}
+	if code, out := runCaptured(t, "check", "--run", runDir, "--golden", fixtureGolden); code != 0 {
+		t.Fatalf("the fixture run no longer matches %s (exit %d). If the change is intended, regenerate it with\n"+
+			"  MEDBENCH_BLESS=1 go test ./cmd/medbench -run TestFixtureGolden\n%s", fixtureGolden, code, out)
+	}
+}
