@@ -116,6 +116,11 @@ type preprocessorJSON struct {
 	ImageStd          []float64 `json:"image_std"`
 	RescaleFactor     *float64  `json:"rescale_factor"`
 	Size              *sizeJSON `json:"size"`
+	DoResize          *bool     `json:"do_resize"`
+	DoRescale         *bool     `json:"do_rescale"`
+	DoNormalize       *bool     `json:"do_normalize"`
+	DoConvertRGB      *bool     `json:"do_convert_rgb"`
+	Resample          *int      `json:"resample"`
 }
 
 type sizeJSON struct {
@@ -125,7 +130,10 @@ type sizeJSON struct {
 
 // LoadConfig reads a preprocessor_config.json. Keys it lacks keep their
 // DefaultConfig values; min_pixels/max_pixels win over
-// size.shortest_edge/size.longest_edge, as in transformers.
+// size.shortest_edge/size.longest_edge, as in transformers. Configs that turn
+// a step off (do_resize, do_rescale, do_normalize or do_convert_rgb false)
+// or ask for another resampling filter than BICUBIC (resample 3) are
+// rejected rather than silently processed differently.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -143,6 +151,17 @@ func ParseConfig(data []byte) (Config, error) {
 	var j preprocessorJSON
 	if err := json.Unmarshal(data, &j); err != nil {
 		return Config{}, fmt.Errorf("parse preprocessor config: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		v    *bool
+	}{{"do_resize", j.DoResize}, {"do_rescale", j.DoRescale}, {"do_normalize", j.DoNormalize}, {"do_convert_rgb", j.DoConvertRGB}} {
+		if f.v != nil && !*f.v {
+			return Config{}, fmt.Errorf("%s is false: only the full Qwen2-VL preprocessing is supported", f.name)
+		}
+	}
+	if j.Resample != nil && *j.Resample != 3 {
+		return Config{}, fmt.Errorf("resample is %d: only 3 (BICUBIC) is supported", *j.Resample)
 	}
 	c := DefaultConfig()
 	if j.Size != nil {

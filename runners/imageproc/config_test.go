@@ -49,6 +49,11 @@ func TestParseConfig(t *testing.T) {
 		{"zero std", `{"image_std": [0, 1, 1]}`, nil, "image_std[0] is zero"},
 		{"min above max", `{"min_pixels": 5000, "max_pixels": 4000}`, nil, "min_pixels"},
 		{"zero patch", `{"patch_size": 0}`, nil, "patch_size"},
+		{"flags on", `{"do_resize": true, "do_rescale": true, "do_normalize": true, "do_convert_rgb": true, "resample": 3}`,
+			func(c Config) bool { return c.MaxPixels == 12845056 }, ""},
+		{"normalisation off", `{"do_normalize": false}`, nil, "do_normalize is false"},
+		{"rescale off", `{"do_rescale": false}`, nil, "do_rescale is false"},
+		{"bilinear", `{"resample": 2}`, nil, "resample is 2"},
 	}
 	for _, tc := range tests {
 		c, err := ParseConfig([]byte(tc.json))
