@@ -69,7 +69,7 @@ func Bless(run *records.Run, opts BlessOptions) (*Table, error) {
 		tol = Tolerance{Kind: KindAbsolute}
 	}
 	t := &Table{Format: FormatID, Version: Version, GeneratedBy: opts.GeneratedBy,
-		Description: fmt.Sprintf("Exact values of model %s on dataset %s from run %s, written by medbench check bless.", opts.Model, opts.Dataset, runID(run))}
+		Description: fmt.Sprintf("Values of model %s on dataset %s measured in run %s, written by medbench check bless.", opts.Model, opts.Dataset, runID(run))}
 	for _, k := range runCells(ix) {
 		c, err := ix.cell(k.Modality, k.Prompt, k.Policy, k.Metric)
 		if err != nil {
