@@ -23,7 +23,7 @@ type Sampler struct {
 	seen    []uint64
 	scratch []float32
 	probs   []float64
-	heap    []int32
+	idx     []int32
 }
 
 // New validates the settings as Hugging Face's GenerationConfig does and
@@ -43,7 +43,7 @@ func New(cfg runners.Sampling, vocab int, eos []int) (*Sampler, error) {
 		seen:    make([]uint64, (vocab+63)/64),
 		scratch: make([]float32, vocab),
 		probs:   make([]float64, vocab),
-		heap:    make([]int32, vocab),
+		idx:     make([]int32, vocab),
 	}, nil
 }
 
@@ -104,7 +104,7 @@ func (s *Sampler) Sample(logits []float32, context []int, generated int, rng *ra
 		if s.cfg.TopP < 1 {
 			// top-p leaves the kept probabilities in s.probs: draw from
 			// them directly instead of a second softmax.
-			if mass := topP(logits, s.cfg.TopP, 1, s.probs, s.heap); mass > 0 {
+			if mass := topP(logits, s.cfg.TopP, 1, s.probs, s.idx); mass > 0 {
 				id = draw(s.probs, mass, rng)
 			} else {
 				id = -1

@@ -185,78 +185,39 @@ func Softmax(logits []float32, probs []float64) bool {
 // probabilities are ranked the way torch's stable ascending sort leaves them
 // for Hugging Face: the higher id ranks first (is kept first).
 //
-// Only the kept tokens are ordered: a max-heap over the candidate ids is built
-// in linear time and popped until the mass is reached, so the cost is
-// O(V + kept·log V), not a full sort of the vocabulary. The cumulative mass is
-// accumulated in float64. probs (len >= len(logits)) and heap
-// (len >= len(logits)) are scratch space; nil allocates.
-func TopP(logits []float32, p float64, minKeep int, probs []float64, heap []int32) {
+// Nothing is sorted: a mass-weighted quickselect finds the kept prefix of the
+// ranking in expected linear time. Masses are accumulated in float64. probs
+// (len >= len(logits)) and idx (len >= len(logits)) are scratch space; nil
+// allocates.
+func TopP(logits []float32, p float64, minKeep int, probs []float64, idx []int32) {
 	if p >= 1 {
 		return
 	}
 	if len(probs) < len(logits) {
 		probs = make([]float64, len(logits))
 	}
-	if len(heap) < len(logits) {
-		heap = make([]int32, len(logits))
+	if len(idx) < len(logits) {
+		idx = make([]int32, len(logits))
 	}
-	topP(logits, p, minKeep, probs, heap)
+	topP(logits, p, minKeep, probs, idx)
 }
 
 // topP is TopP for p < 1 with scratch of the right size. On return probs
 // holds the softmax probability of every kept token and 0 elsewhere; the
 // kept mass is returned (0 when no logit is finite).
-func topP(logits []float32, p float64, minKeep int, probs []float64, heap []int32) float64 {
+func topP(logits []float32, p float64, minKeep int, probs []float64, idx []int32) float64 {
 	if !Softmax(logits, probs) {
 		return 0
 	}
-	h := heap[:0]
+	c := idx[:0]
 	for i, v := range logits {
 		if v > negInf {
-			h = append(h, int32(i))
+			c = append(c, int32(i))
 		}
 	}
-	// before(a, b): a ranks before b (higher prob, ties: higher id first).
-	before := func(a, b int32) bool {
-		pa, pb := probs[a], probs[b]
-		if pa != pb {
-			return pa > pb
-		}
-		return a > b
-	}
-	down := func(h []int32, i int) {
-		for {
-			l := 2*i + 1
-			if l >= len(h) {
-				return
-			}
-			c := l
-			if r := l + 1; r < len(h) && before(h[r], h[l]) {
-				c = r
-			}
-			if !before(h[c], h[i]) {
-				return
-			}
-			h[i], h[c] = h[c], h[i]
-			i = c
-		}
-	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(h, i)
-	}
-	// Pop tokens in rank order until the mass is reached; kept ones are
-	// marked by a negative probability (-1 - p).
-	var mass float64
-	kept := 0
-	for len(h) > 0 && (mass < p || kept < minKeep) {
-		top := h[0]
-		mass += probs[top]
-		kept++
-		last := len(h) - 1
-		h[0] = h[last]
-		h = h[:last]
-		down(h, 0)
-		probs[top] = -1 - probs[top]
+	k, mass := nucleus(c, probs, p, minKeep)
+	for _, i := range c[:k] {
+		probs[i] = -1 - probs[i] // mark kept
 	}
 	for i := range logits {
 		if q := probs[i]; q < 0 {
@@ -267,6 +228,54 @@ func topP(logits []float32, p float64, minKeep int, probs []float64, heap []int3
 		}
 	}
 	return mass
+}
+
+// nucleus reorders c so that c[:k] holds the kept tokens: the shortest
+// prefix of the ranking (probability descending, ties: higher id first)
+// whose every member had less than p mass ranked above it, or fewer than
+// minKeep tokens above it. It returns k and the kept mass.
+func nucleus(c []int32, probs []float64, p float64, minKeep int) (int, float64) {
+	before := func(a, b int32) bool {
+		if pa, pb := probs[a], probs[b]; pa != pb {
+			return pa > pb
+		}
+		return a > b
+	}
+	lo, hi := 0, len(c) // c[:lo] kept; the boundary lies in c[lo:hi]
+	var acc float64     // mass of c[:lo]
+	for lo < hi {
+		// median-of-three pivot, moved to c[hi-1]
+		mid := lo + (hi-lo)/2
+		if before(c[hi-1], c[lo]) {
+			c[hi-1], c[lo] = c[lo], c[hi-1]
+		}
+		if before(c[mid], c[lo]) {
+			c[mid], c[lo] = c[lo], c[mid]
+		}
+		if before(c[hi-1], c[mid]) {
+			c[hi-1], c[mid] = c[mid], c[hi-1]
+		}
+		pv := c[hi-1]
+		// partition: tokens ranked before the pivot first
+		g := lo
+		var massG float64
+		for i := lo; i < hi-1; i++ {
+			if before(c[i], pv) {
+				massG += probs[c[i]]
+				c[g], c[i] = c[i], c[g]
+				g++
+			}
+		}
+		c[g], c[hi-1] = c[hi-1], c[g] // pivot at rank g
+		if acc+massG < p || g < minKeep {
+			// the pivot is kept, hence everything ranked above it
+			acc += massG + probs[pv]
+			lo = g + 1
+		} else {
+			hi = g
+		}
+	}
+	return lo, acc
 }
 
 // Greedy returns the index of the first maximum (torch.argmax semantics for
