@@ -456,3 +456,20 @@ func TestSamplerTopPDistribution(t *testing.T) {
 		}
 	}
 }
+
+func TestTopPLargeVocab(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 20; n++ {
+		l := make([]float32, 20000)
+		for i := range l {
+			l[i] = float32(rng.NormFloat64() * (1 + float64(n)/4))
+		}
+		p := []float64{0.1, 0.5, 0.9, 0.99}[n%4]
+		a, b := slices.Clone(l), slices.Clone(l)
+		TopP(a, p, 1, nil, nil)
+		refTopP(b, p)
+		if !eq(a, b) {
+			t.Fatalf("run %d p=%v: kept sets differ", n, p)
+		}
+	}
+}
