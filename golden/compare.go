@@ -104,8 +104,9 @@ func (c *Comparison) Intersection() bool { return c.OnlyA > 0 || c.OnlyB > 0 }
 // intersection of their item sets) and compares their accuracy under
 // opts.Policy per modality: accuracies, Δ with a paired bootstrap interval,
 // discordant counts, exact McNemar p, Holm-adjusted p across modalities,
-// MDE and a verdict at opts.Alpha. Paired items must agree on question and
-// solution, otherwise the runs are not over the same data and Compare fails.
+// MDE and a verdict at opts.Alpha. Paired items must agree on question,
+// options, image (when both record one) and solution, otherwise the runs
+// are not over the same data and Compare fails.
 func Compare(ctx context.Context, a, b Side, opts CompareOptions) (*Comparison, error) {
 	opts.defaults()
 	if !(opts.Alpha > 0 && opts.Alpha < 1) || !(opts.Power >= 0.5 && opts.Power < 1) || opts.Resamples < 1 || !(opts.Conf > 0 && opts.Conf < 1) {
@@ -129,8 +130,8 @@ func Compare(ctx context.Context, a, b Side, opts CompareOptions) (*Comparison, 
 			res.OnlyA++
 			continue
 		}
-		if x.Question != y.Question || x.Solution != y.Solution {
-			return nil, fmt.Errorf("golden: compare: item %s/%s differs between %s (%s) and %s (%s): question or solution not the same; the runs are not over the same data",
+		if x.Question != y.Question || x.Solution != y.Solution || !slices.Equal(x.Options, y.Options) || (x.Image != "" && y.Image != "" && x.Image != y.Image) {
+			return nil, fmt.Errorf("golden: compare: item %s/%s differs between %s (%s) and %s (%s): question, options, image or solution not the same; the runs are not over the same data",
 				x.Modality, x.ID, a.Label, a.Run.Dir, b.Label, b.Run.Dir)
 		}
 		if _, ok := byMod[x.Modality]; !ok {

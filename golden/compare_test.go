@@ -113,6 +113,12 @@ func TestCompareErrors(t *testing.T) {
 	if _, err := Compare(ctx, Side{Run: a, Prompt: "complex", Label: "A"}, Side{Run: c, Prompt: "complex", Label: "C"}, CompareOptions{}); err == nil || !strings.Contains(err.Error(), "no items in common") {
 		t.Errorf("disjoint: %v", err)
 	}
+	b2 := makeRun("b2", 0, items("CT", "complex", 0, 5, 2, 5))
+	b2.Samples[1].Image, a.Samples[1].Image = "x.png", "y.png"
+	if _, err := Compare(ctx, Side{Run: a, Prompt: "complex", Label: "A"}, Side{Run: b2, Prompt: "complex", Label: "B"}, CompareOptions{}); err == nil || !strings.Contains(err.Error(), "CT/1") {
+		t.Errorf("different image: %v", err)
+	}
+	a.Samples[1].Image = ""
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := Compare(cctx, Side{Run: a, Prompt: "complex", Label: "A"}, Side{Run: a, Prompt: "complex", Label: "B"}, CompareOptions{}); err == nil {
