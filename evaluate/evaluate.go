@@ -217,6 +217,9 @@ func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job) ([]r
 	}
 	out := make([]records.Sample, len(batch))
 	for i, j := range batch {
+		if id := results[i].ID; id != "" && id != reqs[i].ID {
+			return nil, fmt.Errorf("evaluate: runner %s returned result %d for sample %s, requested %s", cfg.Runner.Info().Name, i, id, reqs[i].ID)
+		}
 		out[i] = score(j, reqs[i], results[i], cfg.Policies)
 	}
 	return out, ctx.Err()
