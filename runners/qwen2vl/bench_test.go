@@ -56,3 +56,41 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// TestDecodeStepAllocations guards the no-copy decode loop: the Go heap
+// allocations of a decode step are a few small tensor headers, independent
+// of the KV cache size (no per-step copies of the cache or the logits).
+func TestDecodeStepAllocations(t *testing.T) {
+	noEOS := func(c *Config) { c.EOS = []int{} }
+	short := openTiny(t, "fp32", greedy(8), noEOS)
+	long := openTiny(t, "fp32", greedy(72), noEOS)
+	reqs := mixedRequests(t, 4)
+	ctx := context.Background()
+	measure := func(r *Runner) (allocs, bytes uint64) {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		a0, b0 := ms.Mallocs, ms.TotalAlloc
+		if _, err := r.Generate(ctx, reqs); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&ms)
+		return ms.Mallocs - a0, ms.TotalAlloc - b0
+	}
+	measure(short) // warm up
+	sa, sb := measure(short)
+	la, lb := measure(long)
+	steps := float64(72 - 8)
+	perStepAllocs := (float64(la) - float64(sa)) / steps
+	perStepBytes := (float64(lb) - float64(sb)) / steps
+	// KV buffers for the 64 extra tokens are allocated once per batch:
+	// 4 rows × 2 layers × 2 (k,v) × 2 sets × 2 heads × 16 dims × 4 B × 64.
+	kvExtra := float64(4*2*2*2*2*16*4) * steps
+	t.Logf("per decode step: %.1f allocs, %.0f bytes (batch 4)", perStepAllocs, perStepBytes-kvExtra/steps)
+	if perStepAllocs > 80 {
+		t.Errorf("%.1f allocations per decode step, want a small constant", perStepAllocs)
+	}
+	if perStepBytes-kvExtra/steps > 8<<10 {
+		t.Errorf("%.0f bytes per decode step beyond the KV buffers: data-sized copies?", perStepBytes-kvExtra/steps)
+	}
+}
