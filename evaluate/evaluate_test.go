@@ -29,7 +29,7 @@ type fakeRunner struct {
 	sol     map[string]string
 	onCall  func(call int) error // runs before answering; an error is an infrastructure failure
 	bound   int
-	prompts map[string]bool
+	swap    bool // return the batch's results reversed
 }
 
 func newFake(samples []datasets.Sample) *fakeRunner {
@@ -79,6 +79,11 @@ func (f *fakeRunner) Generate(ctx context.Context, reqs []runners.Request) ([]ru
 			res.Err = fmt.Errorf("fake: prompt not rendered: %q", r.Text)
 		}
 		out[i] = res
+	}
+	if f.swap {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
 	}
 	return out, nil
 }
@@ -321,6 +326,16 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v", want, err)
 		}
+	}
+}
+
+func TestResultsOutOfOrder(t *testing.T) {
+	samples := testSamples(4)
+	f := newFake(samples)
+	f.swap = true
+	_, err := Run(context.Background(), config(t, samples, f, t.TempDir(), 2))
+	if err == nil || !strings.Contains(err.Error(), "requested") {
+		t.Errorf("err = %v", err)
 	}
 }
 
