@@ -22,14 +22,14 @@ import (
 // fakeRunner answers from the request: samples with an even id answer the
 // solution, odd ids answer "A"; id 3 fails; optional hooks per call.
 type fakeRunner struct {
-	mu      sync.Mutex
-	calls   int
-	seen    map[string]int    // key -> times generated
-	seeds   map[string]uint64 // key -> request seed
-	sol     map[string]string
-	onCall  func(call int) error // runs before answering; an error is an infrastructure failure
-	bound   int
-	swap    bool // return the batch's results reversed
+	mu     sync.Mutex
+	calls  int
+	seen   map[string]int    // key -> times generated
+	seeds  map[string]uint64 // key -> request seed
+	sol    map[string]string
+	onCall func(call int) error // runs before answering; an error is an infrastructure failure
+	bound  int
+	swap   bool // return the batch's results reversed
 }
 
 func newFake(samples []datasets.Sample) *fakeRunner {
