@@ -391,3 +391,32 @@ func TestFixtureGolden(t *testing.T) {
 			"  MEDBENCH_BLESS=1 go test ./cmd/medbench -run TestFixtureGolden\n%s", fixtureGolden, code, out)
 	}
 }
+
+// TestCheckPaperTable checks runs shaped like the paper's against the
+// shipped golden/medvlm-r1-paper.json: 286, 211, 207 of 300 right (95.33,
+// 70.33, 69.00 %) pass for MedVLM-R1; the zero-shot Qwen2-VL-2B counts
+// (185, 152, 159) pass for Qwen2-VL-2B and fail MedVLM-R1's rows.
+func TestCheckPaperTable(t *testing.T) {
+	const paper = "../../golden/medvlm-r1-paper.json"
+	r1 := statsWriteRun(t, "r1", 0, statsItems("MRI", "complex", 300, 286), statsItems("CT", "complex", 300, 211), statsItems("Xray", "complex", 300, 207))
+	qwen := statsWriteRun(t, "qwen", 0, statsItems("MRI", "complex", 300, 185), statsItems("CT", "complex", 300, 152), statsItems("Xray", "complex", 300, 159))
+	tests := []struct {
+		run, model string
+		code       int
+		summary    string
+	}{
+		{r1, "MedVLM-R1", 0, "✓ 4 passed, ✗ 0 regressions, 0 missing"},
+		{qwen, "Qwen2-VL-2B", 0, "✓ 4 passed, ✗ 0 regressions, 0 missing"},
+		{qwen, "MedVLM-R1", 1, "✓ 0 passed, ✗ 4 regressions, 0 missing"},
+	}
+	for _, tt := range tests {
+		code, out := runCaptured(t, "check", "--run", tt.run, "--golden", paper, "--model", tt.model)
+		if code != tt.code || !strings.Contains(out, tt.summary) {
+			t.Errorf("%s vs %s: exit %d\n%s", filepath.Base(tt.run), tt.model, code, out)
+		}
+	}
+	// The table holds two models: --model is required.
+	if code, _ := runCaptured(t, "check", "--run", r1, "--golden", paper); code != 2 {
+		t.Errorf("no --model: exit %d, want 2", code)
+	}
+}
