@@ -59,6 +59,8 @@ func indexRun(run *records.Run) (*runIndex, error) {
 type cellData struct {
 	value float64
 	n     int
+	// bad counts the items that are not good (wrong, unparsed, failed).
+	bad int
 	// good maps modality+"/"+id to the item's outcome in the metric's good
 	// direction (correct; parsed; ran without error).
 	good map[string]bool
@@ -130,6 +132,7 @@ func (ix *runIndex) cell(modality, prompt, policy, metric string) (*cellData, er
 		}
 		sum += f
 		c.n += len(ss)
+		c.bad += len(ss) - k
 	}
 	c.value = sum / float64(len(mods))
 	return c, nil

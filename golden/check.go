@@ -235,6 +235,15 @@ func checkRow(r Row, cand, base *runIndex) Verdict {
 		}
 		v.Value, v.N = cell.value, cell.n
 		judgeMargin(&v, r)
+		if r.Modality != ModalityMean {
+			// The measured proportion's 95% Wilson interval, for context.
+			k := cell.bad
+			if r.Metric == MetricAccuracy {
+				k = cell.n - cell.bad
+			}
+			lo, hi := metrics.Wilson(k, cell.n, metrics.Z95)
+			v.Detail += fmt.Sprintf("; 95%% CI [%.4f, %.4f]", lo, hi)
+		}
 		return v
 	}
 	bcell, err := base.cell(r.Modality, r.Prompt, r.Policy, r.Metric)

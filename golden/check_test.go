@@ -238,3 +238,17 @@ func TestCellsAgreeWithSummarize(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRunWilsonDetail(t *testing.T) {
+	// 81 of 263 right: Wilson 95% [0.2553, 0.3662], computed by hand from
+	// centre (p + z²/2n)/(1 + z²/n) and half-width z/(1 + z²/n)·√(p(1−p)/n
+	// + z²/4n²).
+	run := makeRun("r", 0, items("CT", "complex", 0, 263, 81, 263))
+	vs, err := CheckRun(run, mkTable(row("M", "CT", MetricAccuracy, 0.3, 263, abs(0.05, DirBoth))), CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(vs[0].Detail, "95% CI [0.2553, 0.3662]") {
+		t.Errorf("detail %q", vs[0].Detail)
+	}
+}
