@@ -92,8 +92,7 @@ func TestPreprocessEndToEnd(t *testing.T) {
 	dir, idx := loadGolden(t)
 	var g *goldenImage
 	for i := range idx.Images {
-		if idx.Images[i].Lossless && idx.Images[i].Error == "" && idx.Images[i].MaxPixels == DefaultConfig().MaxPixels &&
-			idx.Images[i].ResizedHeight*idx.Images[i].ResizedWidth < 200000 {
+		if idx.Images[i].Lossless && idx.Images[i].Error == "" && idx.Images[i].ResizedHeight*idx.Images[i].ResizedWidth < 200000 {
 			g = &idx.Images[i]
 			break
 		}
@@ -101,7 +100,7 @@ func TestPreprocessEndToEnd(t *testing.T) {
 	if g == nil {
 		t.Fatal("no suitable golden image")
 	}
-	cfg := DefaultConfig()
+	cfg := g.config()
 	p, err := PreprocessFile(filepath.Join(dir, g.Input), cfg)
 	if err != nil {
 		t.Fatal(err)
