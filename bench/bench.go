@@ -38,6 +38,8 @@ type Pass struct {
 	GeneratedTokens  int       `json:"generated_tokens"`
 	BatchLatenciesMS []float64 `json:"batch_latencies_ms"`
 	Errors           int       `json:"errors"`
+	// FirstError is the message of the pass's first failed sample.
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // Stat summarizes repeated measurements.
@@ -66,6 +68,9 @@ type Result struct {
 	P50MS     float64 `json:"latency_p50_ms"`
 	P90MS     float64 `json:"latency_p90_ms"`
 	Machine   Machine `json:"machine"`
+	// Load is the system load average around the measurement (Linux only),
+	// so that figures from a shared machine can be judged.
+	Load *Load `json:"load,omitempty"`
 }
 
 // Machine identifies where a measurement ran.
@@ -93,6 +98,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Repeats = 1
 	}
 	res := &Result{Name: cfg.Name, Runner: cfg.Runner.Info(), Batch: cfg.Batch, Requests: len(cfg.Requests), Machine: ThisMachine()}
+	before, loadErr := ReadLoadAvg()
 	for i := 0; i < cfg.Warmup+cfg.Repeats; i++ {
 		p, err := pass(ctx, cfg)
 		if err != nil {
@@ -102,6 +108,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			res.Passes = append(res.Passes, p)
 		}
 	}
+	res.Load = loadAround(before, loadErr)
 	res.summarize()
 	return res, nil
 }
@@ -123,6 +130,9 @@ func pass(ctx context.Context, cfg Config) (Pass, error) {
 		for _, r := range out {
 			p.Samples++
 			if r.Err != nil {
+				if p.Errors == 0 {
+					p.FirstError = fmt.Sprintf("request %s: %v", r.ID, r.Err)
+				}
 				p.Errors++
 				continue
 			}
@@ -183,8 +193,9 @@ func Quantile(xs []float64, q float64) float64 {
 // PeerConfig runs an external implementation (e.g. transformers.js) on the
 // same inputs. The command prints one JSON object per request on stdout with
 // "ids" (generated token ids) and, optionally, "ms" (its own generation time
-// for that request, excluding process start and model load). Without "ms"
-// the wall time of the whole command is used, which includes start-up.
+// for that request, excluding process start and model load) and
+// "prompt_tokens" (the request's prompt length). Without "ms" the wall time
+// of the whole command is used, which includes start-up.
 type PeerConfig struct {
 	Name    string
 	Argv    []string
@@ -192,6 +203,8 @@ type PeerConfig struct {
 	Env     []string
 	Warmup  int
 	Repeats int
+	// Info describes the peer in the result (default: Name and Argv[0]).
+	Info runners.Info
 }
 
 // RunPeer measures a peer command like Run measures a runner.
@@ -203,6 +216,10 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (*Result, error) {
 		cfg.Repeats = 1
 	}
 	res := &Result{Name: cfg.Name, Runner: runners.Info{Name: cfg.Name, Runtime: cfg.Argv[0]}, Batch: 1, Machine: ThisMachine()}
+	if cfg.Info.Name != "" {
+		res.Runner = cfg.Info
+	}
+	before, loadErr := ReadLoadAvg()
 	for i := 0; i < cfg.Warmup+cfg.Repeats; i++ {
 		p, err := peerPass(ctx, cfg)
 		if err != nil {
@@ -213,6 +230,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (*Result, error) {
 			res.Requests = p.Samples
 		}
 	}
+	res.Load = loadAround(before, loadErr)
 	res.summarize()
 	return res, nil
 }
@@ -242,14 +260,16 @@ func peerPass(ctx context.Context, cfg PeerConfig) (Pass, error) {
 			continue
 		}
 		var rec struct {
-			IDs []int    `json:"ids"`
-			MS  *float64 `json:"ms"`
+			IDs          []int    `json:"ids"`
+			MS           *float64 `json:"ms"`
+			PromptTokens int      `json:"prompt_tokens"`
 		}
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return Pass{}, fmt.Errorf("bench: peer %s: stdout line %d: %w", cfg.Name, line, err)
 		}
 		p.Samples++
 		p.GeneratedTokens += len(rec.IDs)
+		p.PromptTokens += rec.PromptTokens
 		if rec.MS == nil {
 			timed = false
 		} else {
@@ -302,4 +322,10 @@ type Report struct {
 	Baseline string             `json:"baseline,omitempty"`
 	Ratios   map[string][]Ratio `json:"ratios,omitempty"`
 	Created  time.Time          `json:"created"`
+	// Settings are the measurement settings shared by every result
+	// (requests, prompt, new tokens, threads, device, ...).
+	Settings map[string]any `json:"settings,omitempty"`
+	// Notes are caveats found while measuring (e.g. prompt lengths that
+	// differ between the runner and the peer).
+	Notes []string `json:"notes,omitempty"`
 }

@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Load is the system load average (1, 5 and 15 minutes) read before and
+// after a measurement.
+type Load struct {
+	Before [3]float64 `json:"before"`
+	After  [3]float64 `json:"after"`
+}
+
+// loadAvgPath is where Linux publishes the load average.
+const loadAvgPath = "/proc/loadavg"
+
+// ReadLoadAvg returns the 1, 5 and 15 minute load averages (Linux only).
+func ReadLoadAvg() ([3]float64, error) {
+	b, err := os.ReadFile(loadAvgPath)
+	if err != nil {
+		return [3]float64{}, fmt.Errorf("bench: load average: %w", err)
+	}
+	return parseLoadAvg(string(b))
+}
+
+// parseLoadAvg parses the first three fields of /proc/loadavg.
+func parseLoadAvg(s string) ([3]float64, error) {
+	var out [3]float64
+	f := strings.Fields(s)
+	if len(f) < 3 {
+		return out, fmt.Errorf("bench: %s: want 3 load fields, got %q", loadAvgPath, s)
+	}
+	for i := range out {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return out, fmt.Errorf("bench: %s: field %d: %w", loadAvgPath, i+1, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// loadAround pairs a load reading taken before a measurement with one taken
+// now; nil when the load average cannot be read (non-Linux).
+func loadAround(before [3]float64, beforeErr error) *Load {
+	if beforeErr != nil {
+		return nil
+	}
+	after, err := ReadLoadAvg()
+	if err != nil {
+		return nil
+	}
+	return &Load{Before: before, After: after}
+}
+
+// ratioJSON is Ratio's JSON form: NaN (a baseline without throughput) is
+// written as null, which encoding/json cannot do for a float64.
+type ratioJSON struct {
+	Metric string   `json:"metric"`
+	Median *float64 `json:"median"`
+	Low    *float64 `json:"low"`
+	High   *float64 `json:"high"`
+}
+
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// MarshalJSON writes undefined ratios (NaN or infinite) as null.
+func (r Ratio) MarshalJSON() ([]byte, error) {
+	return json.Marshal(ratioJSON{Metric: r.Metric, Median: finite(r.Median), Low: finite(r.Low), High: finite(r.High)})
+}
+
+// UnmarshalJSON reads null ratios back as NaN.
+func (r *Ratio) UnmarshalJSON(b []byte) error {
+	var j ratioJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("bench: ratio: %w", err)
+	}
+	*r = Ratio{Metric: j.Metric, Median: orNaN(j.Median), Low: orNaN(j.Low), High: orNaN(j.High)}
+	return nil
+}

@@ -1,0 +1,419 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/urfave/cli/v2"
+
+	"github.com/medbench/medbench/bench"
+	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/qwen2vl"
+)
+
+func init() { register(benchCommand) }
+
+// Peer names for --peer.
+const (
+	peerTJS  = "tjs"
+	peerNone = "none"
+)
+
+func benchCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout), used by medbench and by the peer"},
+		&cli.StringFlag{Name: "data", Required: true, Usage: "dataset `FILE` (seed JSON schema or Hugging Face parquet) the requests are built from"},
+		&cli.StringFlag{Name: "images", Usage: "images root `DIR` (default: the dataset file's folder)"},
+		&cli.StringFlag{Name: "format", Usage: "dataset `FORMAT`: json or parquet (default: by the file's extension)"},
+		&cli.StringSliceFlag{Name: "modality", Value: cli.NewStringSlice("all"), Usage: "modalities the requests are drawn from (`LIST`, comma-separated, or all)"},
+		modalityMapFlag(),
+		&cli.IntFlag{Name: "n", Value: 16, Usage: "requests per pass `N`, taken in turn from each modality (fewer if the dataset has fewer)"},
+		&cli.IntSliceFlag{Name: "batch", Value: cli.NewIntSlice(1, 4, 8), Usage: "batch sizes to measure (`LIST`, comma-separated); the peer always runs batch 1"},
+		&cli.StringFlag{Name: "prompt", Value: "complex", Usage: "prompt template: simple, complex, train, or NAME=FILE"},
+		&cli.IntFlag{Name: "repeats", Value: 5, Usage: "measured passes `N` per configuration"},
+		&cli.IntFlag{Name: "warmup", Value: 1, Usage: "discarded passes `N` before the measured ones (the peer runs them in each of its processes, after model load)"},
+		&cli.IntFlag{Name: "max-new-tokens", Value: 64, Usage: "tokens generated per request `N`"},
+		&cli.IntFlag{Name: "min-new-tokens", Usage: "tokens before EOS may end a request `N` (default: --max-new-tokens, so that every request generates exactly --max-new-tokens tokens on both sides and tokens/s compare per token)"},
+		&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "weight variant `DTYPE` (fp32, fp16, q8/quantized, int8, uint8, q4, q4f16, bnb4), for both sides"},
+		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "`DEVICE` cpu or cuda (cuda:N for medbench alone, with --peer none)"},
+		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads `N` on both sides (0 = ORT default; N > 0 also sets 1 inter-op thread on both)"},
+		&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` for medbench (default: $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0 from `make setup`)"},
+		&cli.StringFlag{Name: "peer", Value: peerTJS, Usage: "peer run side by side: tjs (transformers.js with onnxruntime-node from testtools/node_modules) or none"},
+		&cli.StringFlag{Name: "testtools", Usage: "`DIR` holding tjs-bench.mjs and node_modules (default: testtools/ in the current folder or one above it)"},
+		&cli.StringFlag{Name: "node", Value: "node", Usage: "node executable for the peer"},
+		&cli.StringFlag{Name: "out", Value: "bench.json", Usage: "results `FILE` (read by medbench report --bench)"},
+	}
+	flags = append(flags, columnFlags()...)
+	return &cli.Command{
+		Name:      "bench",
+		Usage:     "measure throughput and latency of the ONNX runner per batch size, with transformers.js side by side",
+		UsageText: "medbench bench --model DIR --data FILE [--images DIR] [--n 16] [--batch 1,4,8] [--prompt complex] [--repeats 5] [--peer tjs|none] [--out bench.json]",
+		Description: "Builds --n requests from the dataset (the seed's rendered --prompt template and each record's\n" +
+			"image), then for each --batch size runs --warmup discarded and --repeats timed passes over them with\n" +
+			"the Qwen2-VL ONNX Runtime runner (greedy). With --peer tjs, transformers.js runs the same model\n" +
+			"directory, images and prompts (batch 1, greedy, the same new-token bounds and intra-op threads) in\n" +
+			"--repeats node processes; each loads the model, runs --warmup untimed passes and times every case\n" +
+			"from image read to decoded text, the scope of the runner's Generate call. Model load and process\n" +
+			"start are never timed. By default --min-new-tokens equals --max-new-tokens, so both sides generate\n" +
+			"exactly the same number of tokens and tokens/s compare per token.\n" +
+			"Prints per configuration samples/s (median [min-max]), tokens/s (median), the spread (IQR as % of\n" +
+			"the median), p50/p90 batch latency, and the ratios against the peer (>1: medbench is faster), and\n" +
+			"writes --out with every pass, the runner info, the load average and the ratios.\n" +
+			"Exit 2 on usage or input errors, on failed samples, or when the peer fails.",
+		Flags:  flags,
+		Action: benchAction,
+	}
+}
+
+// benchSettings are the parsed and checked flags of `medbench bench`.
+type benchSettings struct {
+	n, repeats, warmup   int
+	batches              []int
+	maxNew, minNew       int
+	peer                 string
+	prompt               datasets.Template
+	equalLengths         bool
+	threads              int
+	device, dtype, out   string
+	testtools, nodeExec  string
+	modalities           []string
+	dataPath, modelDir   string
+	imagesRoot, dataForm string
+}
+
+func parseBenchFlags(c *cli.Context) (benchSettings, error) {
+	s := benchSettings{
+		n: c.Int("n"), repeats: c.Int("repeats"), warmup: c.Int("warmup"), batches: c.IntSlice("batch"),
+		maxNew: c.Int("max-new-tokens"), peer: c.String("peer"), threads: c.Int("threads"),
+		device: c.String("device"), dtype: c.String("dtype"), out: c.String("out"),
+		testtools: c.String("testtools"), nodeExec: c.String("node"), modalities: c.StringSlice("modality"),
+		dataPath: c.String("data"), modelDir: c.String("model"), imagesRoot: c.String("images"),
+	}
+	if c.Args().Len() > 0 {
+		return s, usageErr("bench: unexpected arguments %q (all inputs are flags)", c.Args().Slice())
+	}
+	switch {
+	case s.n < 1:
+		return s, usageErr("bench: --n %d: want at least 1", s.n)
+	case s.repeats < 1:
+		return s, usageErr("bench: --repeats %d: want at least 1", s.repeats)
+	case s.warmup < 0:
+		return s, usageErr("bench: --warmup %d: want 0 or more", s.warmup)
+	case s.maxNew < 1:
+		return s, usageErr("bench: --max-new-tokens %d: want at least 1", s.maxNew)
+	case len(s.batches) == 0:
+		return s, usageErr("bench: --batch: no batch size given")
+	case s.out == "":
+		return s, usageErr("bench: --out: no file given")
+	}
+	seen := map[int]bool{}
+	for _, b := range s.batches {
+		if b < 1 {
+			return s, usageErr("bench: --batch %d: want at least 1", b)
+		}
+		if seen[b] {
+			return s, usageErr("bench: --batch %d given twice", b)
+		}
+		seen[b] = true
+	}
+	s.minNew = s.maxNew
+	if c.IsSet("min-new-tokens") {
+		s.minNew = c.Int("min-new-tokens")
+		if s.minNew < 0 || s.minNew > s.maxNew {
+			return s, usageErr("bench: --min-new-tokens %d: want 0 to --max-new-tokens (%d)", s.minNew, s.maxNew)
+		}
+	}
+	s.equalLengths = s.minNew == s.maxNew
+	switch s.peer {
+	case peerTJS:
+		if d := s.device; d != "cpu" && d != "cuda" && d != "cuda:0" {
+			return s, usageErr("bench: --device %q: the transformers.js peer runs on cpu or cuda; use --peer none for %s", d, d)
+		}
+	case peerNone:
+	default:
+		return s, usageErr("bench: --peer %q: want tjs or none", s.peer)
+	}
+	t, err := datasets.ParseTemplate(c.String("prompt"))
+	if err != nil {
+		if strings.Contains(c.String("prompt"), "=") {
+			return s, inputErr(fmt.Errorf("bench: --prompt %s: %w", c.String("prompt"), err))
+		}
+		return s, usageErr("bench: --prompt: %v", err)
+	}
+	s.prompt = t
+	return s, nil
+}
+
+func benchAction(c *cli.Context) error {
+	s, err := parseBenchFlags(c)
+	if err != nil {
+		return err
+	}
+	samples, format, err := loadEvalData(c, s.dataPath)
+	if err != nil {
+		return err
+	}
+	s.dataForm = format
+	samples, err = datasets.Select(samples, datasets.BySubset, s.modalities)
+	if err != nil {
+		return inputErr(fmt.Errorf("bench: %s: %w", s.dataPath, err))
+	}
+	reqs := benchRequests(interleaveModalities(samples, s.n), s.prompt)
+
+	cfg, err := onnxConfig(c)
+	if err != nil {
+		return err
+	}
+	cfg.Sampling = runners.SeedPreset()
+	cfg.Sampling.MaxNewTokens, cfg.Sampling.MinNewTokens = s.maxNew, s.minNew
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	rep := &bench.Report{Created: time.Now().UTC(), Settings: s.reportSettings(len(reqs))}
+	if len(reqs) < s.n {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the selected data hold %d samples, fewer than --n %d: each pass has %d requests", len(reqs), s.n, len(reqs)))
+	}
+	if !s.equalLengths {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("--min-new-tokens %d < --max-new-tokens %d: EOS may end requests early, so the two sides may generate different numbers of tokens; compare tokens/s, not samples/s", s.minNew, s.maxNew))
+	}
+
+	// The peer runs first: it fails fast (missing node, bad model) before
+	// the longer runner measurements.
+	var peer *bench.Result
+	if s.peer == peerTJS {
+		if peer, err = runTJSPeer(ctx, c.App.ErrWriter, s, reqs); err != nil {
+			return err
+		}
+	}
+
+	r, err := qwen2vl.Open(ctx, cfg)
+	if err != nil {
+		return inputErr(fmt.Errorf("bench: runner: %w", err))
+	}
+	defer r.Close()
+	for _, b := range s.batches {
+		name := fmt.Sprintf("medbench batch=%d", b)
+		fmt.Fprintf(c.App.ErrWriter, "bench: %s: %d requests, %d warmup + %d timed passes\n", name, len(reqs), s.warmup, s.repeats)
+		res, err := bench.Run(ctx, bench.Config{Name: name, Runner: r, Requests: reqs, Batch: b, Warmup: s.warmup, Repeats: s.repeats})
+		if err != nil {
+			return benchRunErr(err)
+		}
+		for i, p := range res.Passes {
+			if p.Errors > 0 {
+				return inputErr(fmt.Errorf("bench: %s: pass %d: %d of %d samples failed, first: %s", name, i+1, p.Errors, p.Samples, p.FirstError))
+			}
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	if peer != nil {
+		rep.Notes = append(rep.Notes, peerNotes(rep.Results, peer, s)...)
+		rep.Baseline = peer.Name
+		rep.Ratios = map[string][]bench.Ratio{}
+		for _, res := range rep.Results {
+			rep.Ratios[res.Name] = bench.Compare(res, peer)
+		}
+		rep.Results = append(rep.Results, peer)
+	}
+	if err := writeBenchReport(s.out, rep); err != nil {
+		return inputErr(err)
+	}
+	printBench(c.App.Writer, rep, s)
+	return nil
+}
+
+// benchRunErr maps a measurement error: an interruption is said as such.
+func benchRunErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return inputErr(fmt.Errorf("bench: interrupted: %w", err))
+	}
+	return inputErr(err)
+}
+
+// interleaveModalities takes up to n samples, one from each modality in
+// turn (file order within a modality), so that a short pass still mixes the
+// modalities as the full test set does.
+func interleaveModalities(samples []datasets.Sample, n int) []datasets.Sample {
+	var order []string
+	by := map[string][]datasets.Sample{}
+	for _, s := range samples {
+		if _, ok := by[s.Modality]; !ok {
+			order = append(order, s.Modality)
+		}
+		by[s.Modality] = append(by[s.Modality], s)
+	}
+	out := make([]datasets.Sample, 0, min(n, len(samples)))
+	for i := 0; len(out) < n && len(out) < len(samples); i++ {
+		for _, m := range order {
+			if i < len(by[m]) && len(out) < n {
+				out = append(out, by[m][i])
+			}
+		}
+	}
+	return out
+}
+
+// benchRequests renders the prompt for each sample, as `medbench eval` does.
+func benchRequests(samples []datasets.Sample, t datasets.Template) []runners.Request {
+	reqs := make([]runners.Request, len(samples))
+	for i, s := range samples {
+		n := max(len(s.ImagePaths), len(s.ImageBytes))
+		imgs := make([]runners.Image, n)
+		for j := range imgs {
+			if j < len(s.ImageBytes) && s.ImageBytes[j] != nil {
+				imgs[j].Bytes = s.ImageBytes[j]
+			}
+			if j < len(s.ImagePaths) {
+				imgs[j].Path = s.ImagePaths[j]
+			}
+		}
+		reqs[i] = runners.Request{ID: s.ID(), Prompt: t.Name, Images: imgs, Text: t.Render(s.Record.Problem)}
+	}
+	return reqs
+}
+
+// runTJSPeer measures transformers.js on the same requests.
+func runTJSPeer(ctx context.Context, log io.Writer, s benchSettings, reqs []runners.Request) (*bench.Result, error) {
+	tt := s.testtools
+	if tt == "" {
+		tt = "."
+	}
+	dir, err := bench.FindTestTools(tt)
+	if err != nil {
+		return nil, usageErr("bench: --peer tjs: %v; or use --peer none", err)
+	}
+	tmp, err := os.MkdirTemp("", "medbench-bench-*")
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("bench: %w", err))
+	}
+	defer os.RemoveAll(tmp)
+	cases, err := bench.TJSCases(reqs, tmp)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	p := bench.TJSPeer{TestTools: dir, Node: s.nodeExec, ModelDir: s.modelDir, DType: s.dtype, Device: s.device,
+		Threads: s.threads, Warmup: s.warmup, MaxNewTokens: s.maxNew, MinNewTokens: s.minNew}
+	pc, err := p.PeerConfig(ctx, "transformers.js batch=1", cases, filepath.Join(tmp, "cases.json"), s.repeats)
+	if err != nil {
+		if errors.Is(err, bench.ErrNoTJS) {
+			return nil, usageErr("bench: --peer tjs: %v; or use --peer none", err)
+		}
+		return nil, inputErr(err)
+	}
+	fmt.Fprintf(log, "bench: %s (%s): %d requests, %d processes of %d warmup + 1 timed pass\n", pc.Name, pc.Info.Runtime, len(cases), s.repeats, s.warmup)
+	res, err := bench.RunPeer(ctx, pc)
+	if err != nil {
+		return nil, benchRunErr(err)
+	}
+	for i, ps := range res.Passes {
+		if ps.Samples != len(cases) {
+			return nil, inputErr(fmt.Errorf("bench: %s: pass %d printed %d results for %d cases", pc.Name, i+1, ps.Samples, len(cases)))
+		}
+	}
+	return res, nil
+}
+
+// peerNotes checks that both sides did the same work per pass: the same
+// prompt tokens (image resizing may differ) and, with equal bounds, the same
+// generated tokens.
+func peerNotes(results []*bench.Result, peer *bench.Result, s benchSettings) []string {
+	var notes []string
+	if len(peer.Passes) == 0 {
+		return nil
+	}
+	pp := peer.Passes[0]
+	for _, r := range results {
+		if len(r.Passes) == 0 {
+			continue
+		}
+		p := r.Passes[0]
+		if p.PromptTokens != pp.PromptTokens {
+			notes = append(notes, fmt.Sprintf("%s: %d prompt tokens per pass, %s: %d (image resizing differs; the work per sample is not identical)",
+				r.Name, p.PromptTokens, peer.Name, pp.PromptTokens))
+		}
+		if s.equalLengths && p.GeneratedTokens != pp.GeneratedTokens {
+			notes = append(notes, fmt.Sprintf("%s: %d generated tokens per pass, %s: %d, although both were bounded to %d per request",
+				r.Name, p.GeneratedTokens, peer.Name, pp.GeneratedTokens, s.maxNew))
+		}
+	}
+	return notes
+}
+
+func (s benchSettings) reportSettings(requests int) map[string]any {
+	threads := any(s.threads)
+	if s.threads == 0 {
+		threads = "ORT default"
+	}
+	return map[string]any{
+		"data": s.dataPath, "format": s.dataForm, "model": s.modelDir, "requests": requests, "prompt": s.prompt.Name,
+		"batches": s.batches, "repeats": s.repeats, "warmup": s.warmup, "max_new_tokens": s.maxNew, "min_new_tokens": s.minNew,
+		"equal_lengths": s.equalLengths, "decoding": "greedy", "dtype": s.dtype, "device": s.device, "threads": threads, "peer": s.peer,
+	}
+}
+
+func writeBenchReport(path string, rep *bench.Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+// printBench writes the results table, the ratios and the notes.
+func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
+	threads := "ORT default"
+	if s.threads > 0 {
+		threads = strconv.Itoa(s.threads)
+	}
+	fmt.Fprintf(w, "%v requests, prompt %s, %d..%d new tokens (greedy), %s on %s, intra-op threads %s (both sides), %d timed passes after %d warmup\n",
+		rep.Settings["requests"], s.prompt.Name, s.minNew, s.maxNew, s.dtype, s.device, threads, s.repeats, s.warmup)
+	if len(rep.Results) > 0 {
+		m := rep.Results[0].Machine
+		fmt.Fprintf(w, "machine: %s/%s, %d CPUs, %s\n", m.OS, m.Arch, m.CPUs, m.Go)
+	}
+	t := table.NewWriter()
+	t.SetOutputMirror(w)
+	t.AppendHeader(table.Row{"Configuration", "Samples/s median [min–max]", "Tokens/s median", "Spread %", "p50 ms", "p90 ms", "Load avg 1m"})
+	for _, r := range rep.Results {
+		load := "n/a"
+		if r.Load != nil {
+			load = fmt.Sprintf("%.2f→%.2f", r.Load.Before[0], r.Load.After[0])
+		}
+		t.AppendRow(table.Row{r.Name,
+			fmt.Sprintf("%.3f [%.3f–%.3f]", r.SamplesPerSec.Median, r.SamplesPerSec.Min, r.SamplesPerSec.Max),
+			fmt.Sprintf("%.1f", r.TokensPerSec.Median), fmt.Sprintf("%.1f", r.SamplesPerSec.SpreadPct),
+			fmt.Sprintf("%.1f", r.P50MS), fmt.Sprintf("%.1f", r.P90MS), load})
+	}
+	t.SetStyle(table.StyleLight)
+	t.Render()
+	for _, r := range rep.Results {
+		ratios, ok := rep.Ratios[r.Name]
+		if !ok {
+			continue
+		}
+		parts := make([]string, 0, len(ratios))
+		for _, x := range ratios {
+			parts = append(parts, fmt.Sprintf("%s %.2f× [%.2f–%.2f]", x.Metric, x.Median, x.Low, x.High))
+		}
+		fmt.Fprintf(w, "%s vs %s: %s\n", r.Name, rep.Baseline, strings.Join(parts, ", "))
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	fmt.Fprintf(w, "results in %s\n", s.out)
+}
