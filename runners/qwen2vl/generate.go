@@ -3,9 +3,11 @@ package qwen2vl
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"time"
+	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -362,6 +364,15 @@ func (r *Runner) mergeImages(rows []*genRow, ids []int64, S int, emb dbuf) error
 		pd = r.img.PatchDim()
 	}
 	merge2 := r.meta.tok.merge * r.meta.tok.merge
+	// Identical images in one batch (GRPO's G completions of a prompt) are
+	// encoded once.
+	type encoded struct {
+		pix  []float32
+		grid [3]int64
+		feat dbuf
+	}
+	seed := maphash.MakeSeed()
+	cache := map[uint64][]encoded{}
 	for b, row := range rows {
 		var slots []int
 		for s := 0; s < S; s++ {
@@ -376,9 +387,22 @@ func (r *Runner) mergeImages(rows []*genRow, ids []int64, S int, emb dbuf) error
 			if off+n*pd > len(row.prep.PixelValues) {
 				return fmt.Errorf("qwen2vl: sample %d image %d: %d pixel values for grid %v", row.idx, i, len(row.prep.PixelValues)-off, g)
 			}
-			feat, err := r.runVision(row.prep.PixelValues[off:off+n*pd], g, nTok)
-			if err != nil {
-				return fmt.Errorf("qwen2vl: sample %d image %d: %w", row.idx, i, err)
+			pix := row.prep.PixelValues[off : off+n*pd]
+			h := maphash.Bytes(seed, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(pix))), 4*len(pix)))
+			var feat dbuf
+			found := false
+			for _, e := range cache[h] {
+				if e.grid == g && slices.Equal(e.pix, pix) {
+					feat, found = e.feat, true
+					break
+				}
+			}
+			if !found {
+				var err error
+				if feat, err = r.runVision(pix, g, nTok); err != nil {
+					return fmt.Errorf("qwen2vl: sample %d image %d: %w", row.idx, i, err)
+				}
+				cache[h] = append(cache[h], encoded{pix, g, feat})
 			}
 			off += n * pd
 			if k+nTok > len(slots) {

@@ -417,3 +417,37 @@ func TestGenerateSmoke(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// GRPO-style batches repeat one prompt with different seeds: the image is
+// encoded once per batch and every row equals its own run alone.
+func TestRepeatedPromptBatch(t *testing.T) {
+	s := runners.Sampling{DoSample: true, Temperature: 1.4, TopP: 0.95, RepetitionPenalty: 1, MaxNewTokens: 12}
+	r := openTiny(t, "fp32", s, nil)
+	base := mixedRequests(t, 2)
+	var reqs []runners.Request
+	for g := 0; g < 4; g++ {
+		for _, q := range base {
+			q.ID = fmt.Sprintf("%s-%d", q.ID, g)
+			q.Seed = uint64(100 + g)
+			reqs = append(reqs, q)
+		}
+	}
+	batch, err := r.Generate(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[string]bool{}
+	for i, q := range reqs {
+		one, err := r.Generate(context.Background(), []runners.Request{q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(batch[i].TokenIDs, one[0].TokenIDs) {
+			t.Errorf("request %s: batch %v, alone %v", q.ID, batch[i].TokenIDs, one[0].TokenIDs)
+		}
+		distinct[fmt.Sprint(batch[i].TokenIDs)] = true
+	}
+	if len(distinct) < 4 {
+		t.Errorf("only %d distinct completions from 8 seeded rows", len(distinct))
+	}
+}
