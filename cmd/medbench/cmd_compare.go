@@ -25,7 +25,7 @@ func compareCommand() *cli.Command {
 			"Holm adjustment across modalities, the minimum detectable difference (MDE) at --alpha\n" +
 			"and --power for that n and discordance, and a verdict at --alpha on the Holm p-value.\n" +
 			"Arms over different item sets are compared on their intersection, and the output says\n" +
-			"so; paired items must have the same question and answer.\n\n" +
+			"so; paired items must have the same question, options, image and answer.\n\n" +
 			"Prints the table and the first --top discordant items; with --out DIR also writes\n" +
 			"compare.md, discordant.md and discordant.csv (every discordant item with both outputs).\n" +
 			"Exit status 0, or 1 with --fail-on-worse when B is significantly worse in some modality;\n" +
