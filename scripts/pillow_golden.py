@@ -390,6 +390,35 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
+def smart_resize_table(rng, n=600):
+    """qwen_vl_utils.smart_resize on random sizes and bounds, ties (sides of
+    28k + 14) and near-200:1 shapes: [h, w, min_pixels, max_pixels, h', w']
+    with h' = w' = 0 where it raises."""
+    rows = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            h, w = rng.integers(1, 5000), rng.integers(1, 5000)
+        elif kind == 1:  # exact ties for round()
+            h, w = 28 * rng.integers(0, 60) + 14, 28 * rng.integers(0, 60) + rng.choice([14, 0, 13, 15])
+        elif kind == 2:  # around the 200:1 limit
+            s = rng.integers(1, 30)
+            h, w = s, s * 200 + rng.integers(-3, 4)
+        else:
+            h, w = rng.integers(1, 80), rng.integers(1, 80)
+        if rng.random() < 0.5:
+            h, w = w, h
+        h, w = max(h, 1), max(w, 1)
+        minp = rng.choice([MIN_PIXELS, 0, 28 * 28, rng.integers(1, 100) * 784])
+        maxp = rng.choice([MAX_PIXELS, 401408, 200704, max(minp, rng.integers(1, 2000) * 784)])
+        try:
+            hh, ww = smart_resize(h, w, min_pixels=minp, max_pixels=maxp)
+        except ValueError:
+            hh, ww = 0, 0
+        rows.append([h, w, minp, maxp, hh, ww])
+    return rows
+
+
 def f32(x):
     """x rounded to IEEE float32 (as a Python float)."""
     return struct.unpack("<f", struct.pack("<f", x))[0]
@@ -527,7 +556,8 @@ def main():
         e.update({"resized": out, "resized_height": rh, "resized_width": rw})
         entries.append(e)
     index = {"generator": "scripts/pillow_golden.py", "seed": args.seed, "pillow": PIL.__version__,
-             "images": entries, "normalize": normalize_table(), "cmyk2rgb": cmyk_table(Rng(args.seed + 1000))}
+             "images": entries, "normalize": normalize_table(), "cmyk2rgb": cmyk_table(Rng(args.seed + 1000)),
+             "smart_resize": smart_resize_table(Rng(args.seed + 2000))}
     with open(os.path.join(args.out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
     print(f"wrote {len(entries)} images to {args.out} (Pillow {PIL.__version__})", file=sys.stderr)

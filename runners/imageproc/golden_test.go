@@ -26,7 +26,8 @@ type goldenIndex struct {
 		HF            [3][256]uint32 `json:"hf"`
 		TJS           [3][256]uint32 `json:"tjs"`
 	} `json:"normalize"`
-	CMYK2RGB [][7]int `json:"cmyk2rgb"`
+	CMYK2RGB    [][7]int `json:"cmyk2rgb"`
+	SmartResize [][6]int `json:"smart_resize"`
 }
 
 type goldenImage struct {
@@ -266,6 +267,33 @@ func TestGoldenNormalize(t *testing.T) {
 		}
 	}
 	t.Logf("HF and transformers.js normalisation differ on %d of 768 values", differ)
+}
+
+// TestGoldenSmartResize checks SmartResize against qwen_vl_utils'
+// smart_resize run by Python on random sizes, round() ties and shapes near
+// the 200:1 limit. Python returning a zero side (an image PIL cannot
+// resize to) must be an error here.
+func TestGoldenSmartResize(t *testing.T) {
+	_, idx := loadGolden(t)
+	if len(idx.SmartResize) == 0 {
+		t.Fatal("golden index has no smart_resize table")
+	}
+	for _, r := range idx.SmartResize {
+		h, w, minp, maxp, wantH, wantW := r[0], r[1], r[2], r[3], r[4], r[5]
+		gotH, gotW, err := SmartResize(h, w, minp, maxp, 28)
+		switch {
+		case wantH == 0 && wantW == 0:
+			if !errors.Is(err, ErrAspectRatio) {
+				t.Errorf("SmartResize(%d, %d, %d, %d) = %d, %d, %v; Python raised the aspect-ratio error", h, w, minp, maxp, gotH, gotW, err)
+			}
+		case wantH <= 0 || wantW <= 0:
+			if err == nil {
+				t.Errorf("SmartResize(%d, %d, %d, %d) = %d, %d; Python gave the empty size %d, %d", h, w, minp, maxp, gotH, gotW, wantH, wantW)
+			}
+		case err != nil || gotH != wantH || gotW != wantW:
+			t.Errorf("SmartResize(%d, %d, %d, %d) = %d, %d, %v; Python %d, %d", h, w, minp, maxp, gotH, gotW, err, wantH, wantW)
+		}
+	}
 }
 
 // TestGoldenCMYK checks cmyk2rgb against Pillow's CMYK → RGB conversion.
