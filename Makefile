@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
 RACE_PKGS := ./records/... ./evaluate/... ./bench/...
 FUZZTIME ?= 30s
 
-.PHONY: all setup setup-cuda testtools build test vet fuzz bench demo clean
+.PHONY: all setup setup-cuda testtools build test vet fuzz bench demo golden-fixture clean
 
 all: build
 
@@ -50,6 +50,10 @@ fuzz: setup
 ## bench: Go benchmarks
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+
+## golden-fixture: regenerate golden/fixture-synthetic.json from a real eval of the tiny fixture
+golden-fixture: setup
+	MEDBENCH_BLESS=1 $(GO) test -count=1 -run TestFixtureGolden ./cmd/medbench
 
 ## demo: the whole job on the built-in fixture model and synthetic data
 demo: setup build
