@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -313,9 +314,16 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 	start := time.Now()
 	res := make([]runners.Result, len(reqs))
 	var rows []*genRow
+	prepared := map[string]*Prepared{} // identical requests (GRPO groups) prepare once
 	for i, q := range reqs {
 		res[i].ID = q.ID
-		p, err := r.Prepare(q)
+		key := prepareKey(q)
+		p, err := prepared[key], error(nil)
+		if p == nil {
+			if p, err = r.Prepare(q); err == nil {
+				prepared[key] = p
+			}
+		}
 		if err != nil {
 			res[i].Err = err
 			res[i].FinishReason = "error"
@@ -344,6 +352,21 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 		}
 	}
 	return res, nil
+}
+
+// prepareKey identifies a request's inputs: its text and its images by
+// path, or by the identity of their byte slices.
+func prepareKey(q runners.Request) string {
+	var b strings.Builder
+	b.WriteString(q.Text)
+	for _, im := range q.Images {
+		if im.Bytes != nil {
+			fmt.Fprintf(&b, "\x00b%p/%d", unsafe.SliceData(im.Bytes), len(im.Bytes))
+		} else {
+			fmt.Fprintf(&b, "\x00p%s", im.Path)
+		}
+	}
+	return b.String()
 }
 
 // Info describes the runner: model, device, runtime, file hashes and
