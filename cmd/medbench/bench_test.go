@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/medbench/medbench/bench"
+	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/runners/fixture"
+	"github.com/medbench/medbench/runners/ortlib"
+)
+
+// benchFixture writes the tiny fixture model and a synthetic dataset of 6
+// records whose images are 56×56 (a multiple of 28 inside the pixel bounds,
+// so that medbench and transformers.js feed the same number of image tokens).
+func benchFixture(t *testing.T) (model, data string) {
+	t.Helper()
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	dir := t.TempDir()
+	model = filepath.Join(dir, "model")
+	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := evalRun(t, "dataset", "synth", "--out", filepath.Join(dir, "data"), "--n", "6", "--seed", "4",
+		"--min-side", "56", "--max-side", "56", "--modes", "rgb,gray", "--formats", "png,jpeg")
+	if code != 0 {
+		t.Fatalf("dataset synth: exit %d: %s%s", code, out, errOut)
+	}
+	return model, filepath.Join(dir, "data", "dataset.json")
+}
+
+func readBenchReport(t *testing.T, path string) bench.Report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rep
+}
+
+// TestBenchCLI runs `medbench bench` on the tiny fixture: one result per
+// batch size with positive rates and exactly max-new-tokens generated per
+// request; with transformers.js (when node and testtools/node_modules are
+// installed) a peer result doing the same work and finite ratios against it.
+// The file is what `medbench report --bench` reads.
+func TestBenchCLI(t *testing.T) {
+	model, data := benchFixture(t)
+	_, tjsErr := bench.FindTestTools(".")
+	peer := "tjs"
+	if tjsErr != nil {
+		t.Logf("transformers.js peer part skipped: %v", tjsErr)
+		peer = "none"
+	}
+	out := filepath.Join(t.TempDir(), "bench.json")
+	code, stdout, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "4", "--batch", "1,2",
+		"--repeats", "1", "--warmup", "0", "--max-new-tokens", "4", "--threads", "1", "--peer", peer, "--out", out)
+	if code != 0 {
+		t.Fatalf("bench: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	rep := readBenchReport(t, out)
+	wantResults := 2
+	if peer == "tjs" {
+		wantResults = 3
+	}
+	if len(rep.Results) != wantResults {
+		t.Fatalf("%d results, want %d: %s", len(rep.Results), wantResults, stdout)
+	}
+	for i, b := range []int{1, 2} {
+		r := rep.Results[i]
+		if r.Batch != b || r.Requests != 4 || len(r.Passes) != 1 || r.Runner.Name != "qwen2vl-onnx" || r.Runner.Device != "cpu" {
+			t.Errorf("result %d: %s batch %d, %d requests, %d passes, runner %s on %s", i, r.Name, r.Batch, r.Requests, len(r.Passes), r.Runner.Name, r.Runner.Device)
+		}
+		if th, _ := r.Runner.Settings["threads"].(float64); th != 1 {
+			t.Errorf("%s: runner threads %v, want 1", r.Name, r.Runner.Settings["threads"])
+		}
+		p := r.Passes[0]
+		// 4 requests of 4 forced tokens each; 4/b batches timed.
+		if p.Samples != 4 || p.Errors != 0 || p.GeneratedTokens != 16 || p.PromptTokens <= 0 || len(p.BatchLatenciesMS) != 4/b {
+			t.Errorf("%s: pass %+v", r.Name, p)
+		}
+		if r.SamplesPerSec.Median <= 0 || r.TokensPerSec.Median <= 0 || math.Abs(r.TokensPerSec.Median/r.SamplesPerSec.Median-4) > 1e-9 || r.P50MS <= 0 {
+			t.Errorf("%s: samples/s %v tokens/s %v p50 %v", r.Name, r.SamplesPerSec, r.TokensPerSec, r.P50MS)
+		}
+		if !strings.Contains(stdout, r.Name) {
+			t.Errorf("table lacks %s:\n%s", r.Name, stdout)
+		}
+	}
+	if rep.Settings["max_new_tokens"] != 4.0 || rep.Settings["min_new_tokens"] != 4.0 || rep.Settings["equal_lengths"] != true || rep.Settings["threads"] != 1.0 {
+		t.Errorf("settings %v", rep.Settings)
+	}
+	if peer == "tjs" {
+		pr := rep.Results[2]
+		if rep.Baseline != pr.Name || pr.Runner.Name != "transformers.js" || pr.Batch != 1 || len(pr.Passes) != 1 ||
+			!strings.Contains(pr.Runner.Runtime, "onnxruntime-node") || pr.Runner.Settings["threads"] != 1.0 {
+			t.Errorf("peer result %s (baseline %s), runner %+v", pr.Name, rep.Baseline, pr.Runner)
+		}
+		pp, mp := pr.Passes[0], rep.Results[0].Passes[0]
+		if pp.Samples != 4 || pp.GeneratedTokens != 16 || pp.PromptTokens != mp.PromptTokens || pr.SamplesPerSec.Median <= 0 {
+			t.Errorf("peer pass %+v, medbench prompt tokens %d", pp, mp.PromptTokens)
+		}
+		if len(rep.Notes) != 0 {
+			t.Errorf("notes on equal work: %q", rep.Notes)
+		}
+		for _, r := range rep.Results[:2] {
+			ratios := rep.Ratios[r.Name]
+			if len(ratios) != 2 || ratios[0].Metric != "samples_per_sec" || !(ratios[0].Median > 0) || math.IsInf(ratios[0].Median, 0) {
+				t.Errorf("%s ratios %+v", r.Name, ratios)
+				continue
+			}
+			if want := r.SamplesPerSec.Median / pr.SamplesPerSec.Median; math.Abs(ratios[0].Median-want) > 1e-12*want {
+				t.Errorf("%s: ratio %v, want %v", r.Name, ratios[0].Median, want)
+			}
+			if !strings.Contains(stdout, r.Name+" vs "+pr.Name) {
+				t.Errorf("ratio line for %s missing:\n%s", r.Name, stdout)
+			}
+		}
+	} else if len(rep.Ratios) != 0 || rep.Baseline != "" {
+		t.Errorf("ratios without a peer: %v", rep.Ratios)
+	}
+	// `medbench report --bench` reads the file.
+	in, err := buildReportInput(context.Background(), reportArgs{Bench: out})
+	if err != nil || len(in.Bench) != wantResults || in.Bench[0].SamplesPerSec != rep.Results[0].SamplesPerSec.Median {
+		t.Errorf("report input from bench.json: %+v, %v", in, err)
+	}
+}
+
+// TestBenchNotes: --min-new-tokens below --max-new-tokens is noted
+// in the file, and --n above the data size measures what there is.
+func TestBenchNotes(t *testing.T) {
+	model, data := benchFixture(t)
+	out := filepath.Join(t.TempDir(), "bench.json")
+	code, stdout, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "9", "--batch", "3", "--modality", "MRI,CT",
+		"--repeats", "2", "--warmup", "0", "--max-new-tokens", "3", "--min-new-tokens", "1", "--threads", "1", "--peer", "none", "--out", out)
+	if code != 0 {
+		t.Fatalf("bench: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	rep := readBenchReport(t, out)
+	if len(rep.Results) != 1 || rep.Results[0].Requests != 4 || len(rep.Results[0].Passes) != 2 || rep.Results[0].SamplesPerSec.N != 2 {
+		t.Fatalf("results %+v", rep.Results)
+	}
+	if len(rep.Notes) != 2 || !strings.Contains(rep.Notes[0], "fewer than --n 9") || !strings.Contains(rep.Notes[1], "--min-new-tokens 1 < --max-new-tokens 3") {
+		t.Errorf("notes %q", rep.Notes)
+	}
+	if !strings.Contains(stdout, "note: ") {
+		t.Errorf("notes not printed:\n%s", stdout)
+	}
+}
+
+func TestInterleaveModalities(t *testing.T) {
+	var samples []datasets.Sample
+	for i, m := range []string{"MRI", "MRI", "MRI", "CT", "Xray", "Xray"} {
+		samples = append(samples, datasets.Sample{Index: i, Modality: m})
+	}
+	for _, tc := range []struct {
+		n    int
+		want []int
+	}{
+		{1, []int{0}},
+		{4, []int{0, 3, 4, 1}},
+		{5, []int{0, 3, 4, 1, 5}},
+		{10, []int{0, 3, 4, 1, 5, 2}},
+	} {
+		var got []int
+		for _, s := range interleaveModalities(samples, tc.n) {
+			got = append(got, s.Index)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("n=%d: %v, want %v", tc.n, got, tc.want)
+		}
+	}
+	reqs := benchRequests(samples[:1], datasets.Template{Name: "p", Text: "Q: {Question}!"})
+	if reqs[0].ID != "0" || reqs[0].Prompt != "p" || reqs[0].Text != "Q: !" || len(reqs[0].Images) != 0 {
+		t.Errorf("request %+v", reqs[0])
+	}
+	s := datasets.Sample{Index: 7, Record: datasets.Record{Problem: "which?"}, ImagePaths: []string{"a.png", "b.png"}, ImageBytes: [][]byte{nil, []byte("x")}}
+	r := benchRequests([]datasets.Sample{s}, datasets.Template{Name: "p", Text: "{Question}"})[0]
+	if r.Text != "which?" || len(r.Images) != 2 || r.Images[0].Path != "a.png" || r.Images[0].Bytes != nil || string(r.Images[1].Bytes) != "x" {
+		t.Errorf("request %+v", r)
+	}
+}
+
+func TestBenchUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "d.json")
+	os.WriteFile(data, []byte(`[]`), 0o644)
+	for _, tc := range []struct {
+		args []string
+		msg  string
+		code int
+	}{
+		{[]string{"--batch", "0"}, "--batch 0", exitUsage},
+		{[]string{"--batch", "2,2"}, "--batch 2 given twice", exitUsage},
+		{[]string{"--n", "0"}, "--n 0", exitUsage},
+		{[]string{"--repeats", "0"}, "--repeats 0", exitUsage},
+		{[]string{"--warmup", "-1"}, "--warmup -1", exitUsage},
+		{[]string{"--max-new-tokens", "4", "--min-new-tokens", "5"}, "--min-new-tokens 5", exitUsage},
+		{[]string{"--peer", "vllm"}, `--peer "vllm"`, exitUsage},
+		{[]string{"--device", "cuda:1", "--peer", "tjs"}, "use --peer none", exitUsage},
+		{[]string{"--prompt", "fancy"}, "unknown prompt", exitUsage},
+		{[]string{"--prompt", "x=" + filepath.Join(dir, "none.txt")}, "none.txt", exitUsage},
+		{[]string{"extra"}, "unexpected arguments", exitUsage},
+		{[]string{"--data", filepath.Join(dir, "missing.json")}, "missing.json", exitUsage},
+	} {
+		args := append([]string{"bench", "--model", dir, "--data", data, "--peer", "none"}, tc.args...)
+		code, _, stderr := evalRun(t, args...)
+		if code != tc.code || !strings.Contains(stderr, tc.msg) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want %d with %q", tc.args, code, stderr, tc.code, tc.msg)
+		}
+	}
+}
+
+// TestBenchPeerMissing: --peer tjs without a testtools folder is a usage
+// error naming the fix, before any measurement.
+func TestBenchPeerMissing(t *testing.T) {
+	model, data := benchFixture(t)
+	code, _, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "1", "--batch", "1", "--repeats", "1",
+		"--testtools", t.TempDir(), "--out", filepath.Join(t.TempDir(), "b.json"))
+	if code != exitUsage || !strings.Contains(stderr, "make testtools") || !strings.Contains(stderr, "--peer none") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
