@@ -149,7 +149,8 @@ func conformanceCorpus() []string {
 		"a\u2028 b", "x\u00a0\u00a0y", "'", "''s", "'S'T'RE'VE'M'LL'D", "don't DON'T Don'T we'll WE'LL",
 		strings.Repeat("a", 300), strings.Repeat(" ", 300) + "x", strings.Repeat("\n", 50), strings.Repeat("ab", 200),
 		strings.Repeat("中", 200), strings.Repeat("9", 50), strings.Repeat("!?", 150), strings.Repeat("🙂", 80),
-		strings.Repeat("e\u0301", 100), "<|im_start|>", "<|im_start|><|im_end|>", "<|im_start", "<<|endoftext|>>",
+		strings.Repeat("e\u0301", 100), "a" + strings.Repeat("\u0301", 40), "x" + strings.Repeat("\u0301\u0323\u0308", 15) + "y",
+		strings.Repeat("\u0344", 20), "\u1f82" + strings.Repeat("\u0345\u0300", 16), "<|im_start|>", "<|im_start|><|im_end|>", "<|im_start", "<<|endoftext|>>",
 	} {
 		add(s)
 	}

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -10,7 +11,10 @@ import (
 //go:generate node gen_unicode.mjs
 //go:generate go run ./internal/gennorm
 
-// NFC. golang.org/x/text implements Unicode 15.0, while the reference runs on
+// NFC. Two things keep x/text's NFC from matching ICU's everywhere. First,
+// x/text implements the Stream-Safe Text Format and breaks runs of more than
+// 30 non-starters with U+034F; such runs take nfcExtended. Second,
+// golang.org/x/text implements Unicode 15.0, while the reference runs on
 // a newer Unicode (normUnicodeVersion). By the Unicode normalization
 // stability policy, NFC of a string of 15.0 characters is the same in every
 // later version, and characters unassigned in 15.0 behave in x/text as
@@ -31,34 +35,109 @@ type decompEntry struct {
 
 type composeEntry struct{ a, b, c rune }
 
-// nfc returns s in Unicode Normalization Form C.
+// nfc returns s in Unicode Normalization Form C, as ICU (JavaScript's
+// String.prototype.normalize) computes it.
 func nfc(s string) string {
-	if needsExtendedNFC(s) {
-		return nfcExtended(s)
+	i := indexExtended(s)
+	if i < 0 {
+		return nfcXText(s)
 	}
+	// Only the segment around each newer character, between boundaries that
+	// nothing combines across, takes the extended path.
+	var b strings.Builder
+	b.Grow(len(s))
+	for i >= 0 {
+		start := i
+		for start > 0 {
+			r, n := utf8.DecodeLastRuneInString(s[:start])
+			start -= n
+			if isNFCBoundary(r) {
+				break
+			}
+		}
+		end := i
+		for end < len(s) {
+			_, n := utf8.DecodeRuneInString(s[end:])
+			end += n
+			if end < len(s) {
+				if r, _ := utf8.DecodeRuneInString(s[end:]); isNFCBoundary(r) {
+					break
+				}
+			}
+		}
+		b.WriteString(nfcXText(s[:start]))
+		b.WriteString(nfcExtended(s[start:end]))
+		s = s[end:]
+		i = indexExtended(s)
+	}
+	b.WriteString(nfcXText(s))
+	return b.String()
+}
+
+func nfcXText(s string) string {
 	if norm.NFC.IsNormalString(s) {
 		return s
 	}
 	return norm.NFC.String(s)
 }
 
-// needsExtendedNFC reports whether s holds a character of normTrigger.
-func needsExtendedNFC(s string) bool {
-	lo, hi := normTrigger[0], normTrigger[len(normTrigger)-1]
+// isNFCBoundary reports whether NFC never combines or reorders r with what
+// precedes it, so that NFC(xy) = NFC(x) NFC(y) when y starts with r.
+func isNFCBoundary(r rune) bool {
+	if r < utf8.RuneSelf {
+		return true
+	}
+	if isTrigger(r) {
+		return false
+	}
+	return norm.NFC.PropertiesString(string(r)).BoundaryBefore()
+}
+
+func isTrigger(r rune) bool {
+	if r < normTrigger[0] || r > normTrigger[len(normTrigger)-1] {
+		return false
+	}
+	_, ok := slices.BinarySearch(normTrigger, r)
+	return ok
+}
+
+// longMarkRun is the number of consecutive characters that may combine with
+// what precedes them (non-starters, and starters such as Jamo V/T that x/text
+// counts as non-starters) from which x/text's NFC could reach its
+// stream-safe limit of 30 non-starters and insert U+034F COMBINING GRAPHEME
+// JOINER, which ICU never does. A character counts for at most 3, as does
+// the boundary character before the run, so a shorter run stays below
+// 3 + 3*7 = 24.
+const longMarkRun = 8
+
+// indexExtended returns the byte index of the first place in s that x/text's
+// NFC would get wrong, or -1: a character of normTrigger, or the start of a
+// run of at least longMarkRun characters that may combine backwards.
+func indexExtended(s string) int {
+	run, runStart := 0, 0
 	for i := 0; i < len(s); {
 		if s[i] < utf8.RuneSelf {
+			run = 0
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		i += n
-		if r >= lo && r <= hi {
-			if _, ok := slices.BinarySearch(normTrigger, r); ok {
-				return true
-			}
+		if isTrigger(r) {
+			return i
 		}
+		if r >= 0x300 && !norm.NFC.PropertiesString(s[i:i+n]).BoundaryBefore() {
+			if run == 0 {
+				runStart = i
+			}
+			if run++; run >= longMarkRun {
+				return runStart
+			}
+		} else {
+			run = 0
+		}
+		i += n
 	}
-	return false
+	return -1
 }
 
 // combiningClass returns the canonical combining class of r.

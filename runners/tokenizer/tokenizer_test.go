@@ -293,6 +293,42 @@ func TestNFCExtendedMatchesXText(t *testing.T) {
 			t.Fatalf("nfcExtended(%+q) = %+q, x/text %+q", s, got, want)
 		}
 	}
+	// nfc applies the extended path segment-wise; it must equal applying it
+	// to the whole string.
+	recent := append([]rune("a é\u0301\u0323<中\u3099"), normTrigger...)
+	for _, c := range newCompose {
+		recent = append(recent, c.a, c.b)
+	}
+	for range 20000 {
+		rs := make([]rune, 1+r.IntN(12))
+		for i := range rs {
+			switch r.IntN(3) {
+			case 0:
+				rs[i] = marks[r.IntN(len(marks))]
+			case 1:
+				rs[i] = bases[r.IntN(len(bases))]
+			default:
+				rs[i] = recent[r.IntN(len(recent))]
+			}
+		}
+		s := string(rs)
+		if got, want := nfc(s), nfcExtended(s); got != want {
+			t.Fatalf("nfc(%+q) = %+q, nfcExtended %+q", s, got, want)
+		}
+	}
+	// Long runs of combining marks: ICU reorders them all, x/text would break
+	// them with U+034F after 30 non-starters.
+	for range 200 {
+		rs := []rune{bases[r.IntN(len(bases))]}
+		for range 8 + r.IntN(60) {
+			rs = append(rs, marks[r.IntN(len(marks))])
+		}
+		s := string(rs)
+		got := nfc(s)
+		if strings.ContainsRune(got, '\u034f') || got != nfcExtended(s) {
+			t.Fatalf("nfc(%+q) = %+q", s, got)
+		}
+	}
 	// A Unicode 16 composition x/text does not know: TULU-TIGALARI
 	// U+113C2 U+113C2 → U+113C5.
 	if got := nfc("\U000113c2\U000113c2"); got != "\U000113c5" {
