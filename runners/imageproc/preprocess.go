@@ -63,7 +63,7 @@ func PreprocessRGB(src *RGB, cfg Config) (*Processed, error) {
 	h, w := resized.H, resized.W
 	gh, gw := h/cfg.PatchSize, w/cfg.PatchSize
 	p := &Processed{
-		PixelValues: Patchify(Normalize(resized, cfg), h, w, cfg),
+		PixelValues: patchifyRGB(resized, cfg),
 		GridTHW:     [3]int64{1, int64(gh), int64(gw)},
 		Height:      h,
 		Width:       w,
@@ -110,6 +110,18 @@ func ResizeImage(src *RGB, cfg Config) (*RGB, error) {
 func Normalize(img *RGB, cfg Config) []float32 {
 	n := img.W * img.H
 	out := make([]float32, 3*n)
+	lut := normLUT(cfg)
+	for i := 0; i < n; i++ {
+		px := img.Pix[3*i : 3*i+3]
+		out[i] = lut[0][px[0]]
+		out[n+i] = lut[1][px[1]]
+		out[2*n+i] = lut[2][px[2]]
+	}
+	return out
+}
+
+// normLUT tabulates Normalize for every byte value and channel.
+func normLUT(cfg Config) *[3][256]float32 {
 	var lut [3][256]float32
 	mean64, std64 := cfg.tjsMeanStd()
 	for c := range 3 {
@@ -122,11 +134,42 @@ func Normalize(img *RGB, cfg Config) []float32 {
 			}
 		}
 	}
-	for i := 0; i < n; i++ {
-		px := img.Pix[3*i : 3*i+3]
-		out[i] = lut[0][px[0]]
-		out[n+i] = lut[1][px[1]]
-		out[2*n+i] = lut[2][px[2]]
+	return &lut
+}
+
+// patchifyRGB is Patchify(Normalize(img, cfg), img.H, img.W, cfg) in one
+// pass, without the intermediate planes.
+func patchifyRGB(img *RGB, cfg Config) []float32 {
+	lut := normLUT(cfg)
+	ps, ms, ts := cfg.PatchSize, cfg.MergeSize, cfg.TemporalPatchSize
+	h, w := img.H, img.W
+	gh, gw := h/ps, w/ps
+	out := make([]float32, gh*gw*3*ts*ps*ps)
+	o := 0
+	for bh := 0; bh < gh/ms; bh++ {
+		for bw := 0; bw < gw/ms; bw++ {
+			for mh := 0; mh < ms; mh++ {
+				for mw := 0; mw < ms; mw++ {
+					row0, col0 := (bh*ms+mh)*ps, (bw*ms+mw)*ps
+					for c := 0; c < 3; c++ {
+						l := &lut[c]
+						start := o
+						for py := 0; py < ps; py++ {
+							px := img.Pix[3*((row0+py)*w+col0)+c:]
+							dst := out[o : o+ps]
+							for x := range dst {
+								dst[x] = l[px[3*x]]
+							}
+							o += ps
+						}
+						for t := 1; t < ts; t++ {
+							copy(out[o:o+ps*ps], out[start:start+ps*ps])
+							o += ps * ps
+						}
+					}
+				}
+			}
+		}
 	}
 	return out
 }

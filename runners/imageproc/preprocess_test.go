@@ -74,6 +74,19 @@ func TestPatchifyMatchesHFReshape(t *testing.T) {
 		cfg := Config{PatchSize: tc.ps, TemporalPatchSize: tc.ts, MergeSize: tc.ms}
 		got := Patchify(planes, tc.h, tc.w, cfg)
 		want := hfPatchify(planes, 3, tc.h, tc.w, tc.ts, tc.ps, tc.ms)
+		// The fused path (bytes in, normalised patches out) on random bytes.
+		img := &RGB{W: tc.w, H: tc.h, Pix: make([]uint8, 3*tc.w*tc.h)}
+		for i := range img.Pix {
+			img.Pix[i] = uint8(rng.IntN(256))
+		}
+		ncfg := DefaultConfig()
+		ncfg.PatchSize, ncfg.TemporalPatchSize, ncfg.MergeSize = tc.ps, tc.ts, tc.ms
+		fused, ref := patchifyRGB(img, ncfg), hfPatchify(Normalize(img, ncfg), 3, tc.h, tc.w, tc.ts, tc.ps, tc.ms)
+		for i := range ref {
+			if fused[i] != ref[i] {
+				t.Fatalf("%+v: fused pixel_values[%d] = %g, want %g", tc, i, fused[i], ref[i])
+			}
+		}
 		if len(got) != len(want) {
 			t.Fatalf("%+v: %d values, want %d", tc, len(got), len(want))
 		}
