@@ -3,6 +3,7 @@ package imageproc
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Processed is one image ready for the Qwen2-VL vision encoder.
@@ -29,10 +30,23 @@ func PreprocessFile(path string, cfg Config) (*Processed, error) {
 	}
 	p, err := Preprocess(data, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, &fileError{path: path, err: err}
 	}
 	return p, nil
 }
+
+// fileError names the file an imageproc error is about:
+// "imageproc: FILE: decode png: ...".
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string {
+	return "imageproc: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "imageproc: ")
+}
+
+func (e *fileError) Unwrap() error { return e.err }
 
 // Preprocess decodes an encoded image and runs MedVLM-R1's preprocessing:
 // convert("RGB"), smart_resize and Pillow BICUBIC resize (ResizeImage),

@@ -157,7 +157,7 @@ func TestPreprocessErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := PreprocessFile(path, DefaultConfig())
-	if !errors.Is(err, ErrAspectRatio) || !strings.Contains(err.Error(), path) {
+	if !errors.Is(err, ErrAspectRatio) || !strings.HasPrefix(err.Error(), "imageproc: "+path+": ") || strings.Count(err.Error(), "imageproc:") != 1 {
 		t.Errorf("300:1 image: error %v, want ErrAspectRatio naming %s", err, path)
 	}
 	missing := filepath.Join(dir, "missing.png")
