@@ -5,18 +5,34 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // FuzzPreprocess: arbitrary bytes never panic; success yields consistent
 // shapes. Seeds are the small golden inputs of every format.
 func FuzzPreprocess(f *testing.F) {
+	// Small golden inputs, plus the smallest of each kind (JPEG and WebP
+	// included whatever their size).
 	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "inputs", "*"))
+	smallest := map[string]string{}
+	size := map[string]int64{}
 	for _, p := range files {
-		if st, err := os.Stat(p); err == nil && st.Size() < 8<<10 {
-			if data, err := os.ReadFile(p); err == nil {
-				f.Add(data)
-			}
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		kind := strings.SplitN(filepath.Base(p), "-", 2)[1]
+		if s, ok := size[kind]; !ok || st.Size() < s {
+			smallest[kind], size[kind] = p, st.Size()
+		}
+		if st.Size() < 8<<10 {
+			smallest[p] = p
+		}
+	}
+	for _, p := range smallest {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
 		}
 	}
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
