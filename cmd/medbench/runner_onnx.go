@@ -109,12 +109,8 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 	if cfg.DType == "" {
 		cfg.DType = "fp32"
 	}
-	ok := false
-	for _, d := range qwen2vl.DTypes() {
-		ok = ok || d == cfg.DType
-	}
-	if !ok {
-		return cfg, usageErr("--dtype %q: want one of %s", cfg.DType, strings.Join(qwen2vl.DTypes(), ", "))
+	if err := qwen2vl.CheckDType(cfg.DType); err != nil {
+		return cfg, usageErr("--dtype: %v", err)
 	}
 	if cfg.Threads < 0 {
 		return cfg, usageErr("--threads %d: want 0 (ONNX Runtime default) or more", cfg.Threads)
@@ -161,7 +157,7 @@ func toolsGenerateCommand() *cli.Command {
 			"multiples of 28 within the pixel bounds for transformers.js comparisons (it resizes differently).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout)"},
-			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "file variant: " + strings.Join(qwen2vl.DTypes(), ", ")},
+			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "file variant: " + strings.Join(qwen2vl.DTypes(), ", ") + "; or per session, e.g. q4,vision_encoder=fp16,embed_tokens=fp16"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu, cuda, cuda:N, or auto (CUDA if its provider loads, else CPU)"},
 			&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (0 = its default)"},
 			&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` (default $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0)"},

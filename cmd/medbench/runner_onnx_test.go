@@ -103,7 +103,7 @@ func TestONNXRunnerOpen(t *testing.T) {
 		code int
 	}{
 		{[]string{"--preset", "medvlm-r1"}, "--model", exitUsage},
-		{[]string{"--model", dir, "--dtype", "fp8"}, `--dtype "fp8"`, exitUsage},
+		{[]string{"--model", dir, "--dtype", "fp8"}, `unknown dtype "fp8"`, exitUsage},
 		{[]string{"--model", dir, "--threads", "-2"}, "--threads -2", exitUsage},
 		{[]string{"--model", dir + "/nope"}, "config.json", exitUsage},
 	} {

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// DTypeSuffixes maps --dtype to the file-name suffix of the onnx-community /
+// dtypeSuffixes maps --dtype to the file-name suffix of the onnx-community /
 // transformers.js layout: onnx/{session}{suffix}.onnx.
 var dtypeSuffixes = map[string]string{
 	"fp32": "", "fp16": "_fp16", "q8": "_quantized", "quantized": "_quantized",
@@ -34,19 +34,60 @@ const (
 	sessDecoder = "decoder_model_merged"
 )
 
-// modelFiles returns the three .onnx paths for a dtype.
-func modelFiles(dir, dtype string) (map[string]string, error) {
-	if dtype == "" {
-		dtype = "fp32"
+// parseDType resolves a --dtype spec to a file suffix per session. The spec
+// is one dtype for all three files ("fp32", "q4f16", ...) or a
+// comma-separated list of a default dtype and session=dtype overrides, as
+// transformers.js's per-session dtype objects allow, e.g.
+// "q4,vision_encoder=fp16,embed_tokens=fp16".
+func parseDType(spec string) (map[string]string, error) {
+	if spec == "" {
+		spec = "fp32"
 	}
-	suf, ok := dtypeSuffixes[dtype]
-	if !ok {
-		return nil, fmt.Errorf("qwen2vl: unknown dtype %q (want one of %s)", dtype, strings.Join(DTypes(), ", "))
+	out := map[string]string{}
+	def, hasDef := "", false
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		sess, dt, per := strings.Cut(item, "=")
+		if !per {
+			sess, dt = "", item
+		}
+		suf, ok := dtypeSuffixes[dt]
+		if !ok {
+			return nil, fmt.Errorf("qwen2vl: unknown dtype %q in %q (want one of %s, optionally per session: DTYPE,SESSION=DTYPE)", dt, spec, strings.Join(DTypes(), ", "))
+		}
+		switch sess {
+		case "":
+			if hasDef {
+				return nil, fmt.Errorf("qwen2vl: dtype %q: two default dtypes", spec)
+			}
+			def, hasDef = suf, true
+		case sessVision, sessEmbed, sessDecoder:
+			if _, dup := out[sess]; dup {
+				return nil, fmt.Errorf("qwen2vl: dtype %q: %s given twice", spec, sess)
+			}
+			out[sess] = suf
+		default:
+			return nil, fmt.Errorf("qwen2vl: dtype %q: unknown session %q (want %s, %s or %s)", spec, sess, sessVision, sessEmbed, sessDecoder)
+		}
+	}
+	for _, s := range []string{sessVision, sessEmbed, sessDecoder} {
+		if _, ok := out[s]; !ok {
+			out[s] = def // "" = fp32 when no default was given
+		}
+	}
+	return out, nil
+}
+
+// modelFiles returns the three .onnx paths for a dtype spec (parseDType).
+func modelFiles(dir, dtype string) (map[string]string, error) {
+	sufs, err := parseDType(dtype)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]string{}
 	var missing []string
 	for _, s := range []string{sessVision, sessEmbed, sessDecoder} {
-		p := filepath.Join(dir, "onnx", s+suf+".onnx")
+		p := filepath.Join(dir, "onnx", s+sufs[s]+".onnx")
 		if _, err := os.Stat(p); err != nil {
 			missing = append(missing, p)
 		}
@@ -182,4 +223,10 @@ func loadMeta(dir string) (*modelMeta, error) {
 		m.tok.pad = m.eos[0]
 	}
 	return m, nil
+}
+
+// CheckDType validates a --dtype spec (see Config.DType) without a model.
+func CheckDType(spec string) error {
+	_, err := parseDType(spec)
+	return err
 }

@@ -43,7 +43,8 @@ type Config struct {
 	// ModelDir holds config.json, tokenizer.json, ... and onnx/.
 	ModelDir string
 	// DType picks the file suffix: fp32 (default), fp16, q8 (quantized),
-	// int8, uint8, q4, q4f16, bnb4.
+	// int8, uint8, q4, q4f16, bnb4; or per session, a default plus
+	// overrides: "q4,vision_encoder=fp16,embed_tokens=fp16".
 	DType string
 	// Device is cpu (default), cuda, cuda:N, or auto (CUDA when the provider
 	// loads, else CPU, said in Info).

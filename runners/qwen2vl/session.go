@@ -107,15 +107,15 @@ func readLayout(files map[string]string, meta *modelMeta) (*layout, error) {
 	vi, vo := byName(vin), byName(vout)
 	pv, gt, fe := vi["pixel_values"], vi["grid_thw"], vo["image_features"]
 	if len(pv.Dims) != 2 || !isFloat(pv.Elem) {
-		bad(vp, "pixel_values is %s, want float32/float16 [num_patches, patch_dim]", pv)
+		bad(vp, "%s: want float32/float16 [num_patches, patch_dim]", pv)
 	} else {
 		lay.pixelDT, lay.patchDim = pv.Elem, int(pv.Dims[1])
 	}
 	if len(gt.Dims) != 2 || gt.Elem != onnxInt64 {
-		bad(vp, "grid_thw is %s, want int64 [num_images, 3]", gt)
+		bad(vp, "%s: want int64 [num_images, 3]", gt)
 	}
 	if len(fe.Dims) != 2 || !isFloat(fe.Elem) {
-		bad(vp, "image_features is %s, want float [num_tokens, hidden]", fe)
+		bad(vp, "%s: want float [num_tokens, hidden]", fe)
 	} else {
 		lay.featDT = fe.Elem
 	}
@@ -132,11 +132,11 @@ func readLayout(files map[string]string, meta *modelMeta) (*layout, error) {
 		return nil, err
 	}
 	if ii := byName(ein)["input_ids"]; ii.Elem != onnxInt64 || len(ii.Dims) != 2 {
-		bad(ep, "input_ids is %s, want int64 [batch, seq]", ii)
+		bad(ep, "%s: want int64 [batch, seq]", ii)
 	}
 	ie := byName(eout)["inputs_embeds"]
 	if len(ie.Dims) != 3 || !isFloat(ie.Elem) {
-		bad(ep, "inputs_embeds is %s, want float [batch, seq, hidden]", ie)
+		bad(ep, "%s: want float [batch, seq, hidden]", ie)
 	} else {
 		lay.embedDT = ie.Elem
 		lay.hidden = int(ie.Dims[2])
@@ -168,20 +168,20 @@ func readLayout(files map[string]string, meta *modelMeta) (*layout, error) {
 	di, do := byName(din), byName(dout)
 	if x, ok := di["num_logits_to_keep"]; ok {
 		if x.Elem != onnxInt64 || len(x.Dims) != 0 {
-			bad(dp, "num_logits_to_keep is %s, want an int64 scalar", x)
+			bad(dp, "%s: want an int64 scalar", x)
 		}
 		lay.logitsToKeep = true
 	}
 	if x := di["inputs_embeds"]; x.Elem != lay.embedDT || len(x.Dims) != 3 {
-		bad(dp, "inputs_embeds is %s, want %s [batch, seq, hidden] as embed_tokens gives", x, elemName(lay.embedDT))
+		bad(dp, "%s: want %s [batch, seq, hidden] as embed_tokens gives", x, elemName(lay.embedDT))
 	} else if x.Dims[2] > 0 && int(x.Dims[2]) != lay.hidden {
 		bad(dp, "inputs_embeds hidden size %d, embed_tokens gives %d", x.Dims[2], lay.hidden)
 	}
 	if x := di["attention_mask"]; x.Elem != onnxInt64 || len(x.Dims) != 2 {
-		bad(dp, "attention_mask is %s, want int64 [batch, total_seq]", x)
+		bad(dp, "%s: want int64 [batch, total_seq]", x)
 	}
 	if x := di["position_ids"]; x.Elem != onnxInt64 || len(x.Dims) != 3 || (x.Dims[0] != 3 && x.Dims[0] != -1) {
-		bad(dp, "position_ids is %s, want int64 [3, batch, seq] (M-RoPE)", x)
+		bad(dp, "%s: want int64 [3, batch, seq] (M-RoPE)", x)
 	}
 	lg := do["logits"]
 	vocab := meta.cfg.VocabSize
@@ -189,7 +189,7 @@ func readLayout(files map[string]string, meta *modelMeta) (*layout, error) {
 		vocab = int(lg.Dims[2])
 	}
 	if len(lg.Dims) != 3 || !isFloat(lg.Elem) || vocab <= 0 {
-		bad(dp, "logits is %s, want float [batch, seq, vocab] with a fixed vocab (or vocab_size in config.json)", lg)
+		bad(dp, "%s: want float [batch, seq, vocab] with a fixed vocab (or vocab_size in config.json)", lg)
 	} else {
 		lay.logitsDT, lay.vocab = lg.Elem, vocab
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,6 +140,8 @@ func TestOpenErrors(t *testing.T) {
 		}, nil, []string{"tokenizer.json maps <|vision_end|>"}},
 		{"dtype files missing", nil, func(c *Config) { c.DType = "q4" }, []string{"has no q4 files", "decoder_model_merged_q4.onnx"}},
 		{"unknown dtype", nil, func(c *Config) { c.DType = "fp8" }, []string{`unknown dtype "fp8"`}},
+		{"bad session", nil, func(c *Config) { c.DType = "fp32,lm_head=fp16" }, []string{`unknown session "lm_head"`}},
+		{"embed and decoder dtypes differ", func(d string) { writeFP16(t, d) }, func(c *Config) { c.DType = "fp32,embed_tokens=fp16" }, []string{"inputs_embeds float32", "want float16 [batch, seq, hidden] as embed_tokens gives"}},
 		{"bad sampling", nil, func(c *Config) { c.Sampling.MaxNewTokens = 0 }, []string{"max_new_tokens"}},
 		{"bad device", nil, func(c *Config) { c.Device = "tpu" }, []string{`device "tpu"`}},
 	} {
@@ -182,5 +185,76 @@ func TestInfo(t *testing.T) {
 	}
 	if eos, _ := info.Settings["eos_token_ids"].([]int); len(eos) != 2 {
 		t.Errorf("eos %v", info.Settings["eos_token_ids"])
+	}
+}
+
+// writeFP16 adds the fp16 files of the same fixture (seed 1) to dir.
+func writeFP16(t *testing.T, dir string) {
+	t.Helper()
+	fp16 := tinyModel(t, "fp16")
+	for _, s := range []string{sessVision, sessEmbed, sessDecoder} {
+		b, err := os.ReadFile(filepath.Join(fp16, "onnx", s+"_fp16.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "onnx", s+"_fp16.onnx"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestParseDType(t *testing.T) {
+	got, err := parseDType("q4, vision_encoder=fp16,embed_tokens=fp16")
+	if err != nil || got[sessVision] != "_fp16" || got[sessEmbed] != "_fp16" || got[sessDecoder] != "_q4" {
+		t.Fatalf("%v %v", got, err)
+	}
+	got, err = parseDType("decoder_model_merged=quantized")
+	if err != nil || got[sessVision] != "" || got[sessDecoder] != "_quantized" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"fp32,fp16", "fp32,vision_encoder=fp16,vision_encoder=q4", "x=fp16", "fp64"} {
+		if _, err := parseDType(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// A float16 vision encoder feeding float32 embeddings (per-session dtypes):
+// its features are converted in the merge.
+func TestMixedDTypes(t *testing.T) {
+	dir := copyDir(t, tinyModel(t, "fp32"))
+	writeFP16(t, dir)
+	s := greedy(12)
+	s.RepetitionPenalty = 2
+	reqs := mixedRequests(t, 3)
+	want, err := openTiny(t, "fp32", s, nil).Generate(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(context.Background(), Config{ModelDir: dir, DType: "fp32,vision_encoder=fp16", Sampling: s, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.lay.featDT != onnxFloat16 || r.lay.embedDT != onnxFloat {
+		t.Fatalf("feature dtype %s, embed dtype %s", elemName(r.lay.featDT), elemName(r.lay.embedDT))
+	}
+	got, err := r.Generate(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := 0
+	for i := range reqs {
+		if got[i].Err != nil || len(got[i].TokenIDs) != 12 {
+			t.Fatalf("request %d: %+v", i, got[i])
+		}
+		if slices.Equal(got[i].TokenIDs, want[i].TokenIDs) {
+			same++
+		}
+	}
+	// float16 image features differ from float32 ones by rounding only: the
+	// random-weight model's tokens mostly agree.
+	if same == 0 {
+		t.Errorf("no request matches the fp32 tokens: features were not converted?")
 	}
 }
