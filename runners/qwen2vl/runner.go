@@ -109,6 +109,8 @@ type Runner struct {
 	info     runners.Info
 }
 
+var _ runners.Runner = (*Runner)(nil)
+
 // Open loads the model directory: JSON configs, tokenizer, and the three
 // ONNX sessions for the dtype and device, after checking the graphs' inputs
 // and outputs against the Qwen2-VL layout.
