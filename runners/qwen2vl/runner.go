@@ -12,6 +12,13 @@
 // through pre-allocated ping-pong buffers, EOS ids from
 // generation_config.json, and sampling in Hugging Face's processor order
 // (package sample).
+//
+// Devices: cpu, cuda[:N] (ORT's CUDA execution provider from
+// `make setup-cuda`: CUDA 13 and cuDNN 9 must be on LD_LIBRARY_PATH) and
+// auto. The KV cache lives in host buffers on every device, so a CUDA step
+// copies it to and from the GPU (onnxruntime_go cannot bind outputs to device
+// memory); TestCUDAMatchesCPU (MEDBENCH_TEST_CUDA=1) checks the CUDA path on
+// a GPU machine.
 package qwen2vl
 
 import (
