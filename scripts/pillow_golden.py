@@ -180,6 +180,30 @@ def rows16(samples, w, h):
     return [raw[y * n:(y + 1) * n] for y in range(h)]
 
 
+def raw_tiff16(w, h, spp, samples, big_endian):
+    """A minimal uncompressed 16-bit TIFF (gray or RGB) written by hand:
+    Pillow cannot write 16-bit RGB, nor choose the byte order."""
+    e = ">" if big_endian else "<"
+    data = struct.pack(e + "%dH" % len(samples), *samples)
+    n = 10
+    ifd = 8
+    bps = ifd + 2 + 12 * n + 4
+    start = bps + (2 * spp if spp > 2 else 0)
+    tags = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, spp, bps if spp > 2 else 16), (259, 3, 1, 1),
+            (262, 3, 1, 2 if spp == 3 else 1), (273, 4, 1, start), (277, 3, 1, spp), (278, 3, 1, h),
+            (279, 4, 1, len(data)), (284, 3, 1, 1)]
+    out = (b"MM\x00\x2a" if big_endian else b"II\x2a\x00") + struct.pack(e + "I", ifd) + struct.pack(e + "H", n)
+    for tag, typ, count, value in tags:
+        if typ == 3 and count == 1:
+            out += struct.pack(e + "HHIHH", tag, typ, count, value, 0)
+        else:
+            out += struct.pack(e + "HHII", tag, typ, count, value)
+    out += struct.pack(e + "I", 0)
+    if spp > 2:
+        out += struct.pack(e + "%dH" % spp, *([16] * spp))
+    return out + data
+
+
 def png16(rng, h, w, mode, ctype, trns=None):
     return raw_png(w, h, rows16(to16(rng, content(rng, h, w, mode)), w, h), ctype, 16, trns)
 
@@ -233,6 +257,10 @@ def encode(rng, kind, h, w):
     elif kind == "bmp-P":
         palette_image(rng, h, w, int(rng.integers(2, 256))).save(buf, "BMP")
         return buf.getvalue(), "bmp"
+    elif kind in ("tiff-I16B-raw", "tiff-RGB16-raw"):
+        mode, spp = ("L", 1) if kind == "tiff-I16B-raw" else ("RGB", 3)
+        big = kind == "tiff-I16B-raw" or rng.random() < 0.5
+        return raw_tiff16(w, h, spp, to16(rng, content(rng, h, w, mode)), big), "tiff"
     elif kind.startswith("tiff-"):
         mode, comp = kind.split("-")[1:]
         comp = {"raw": None, "lzw": "tiff_lzw", "deflate": "tiff_adobe_deflate", "packbits": "packbits"}[comp]
@@ -330,7 +358,7 @@ LOSSLESS_KINDS = [
     "bmp-RGB", "bmp-L", "bmp-P",
     "tiff-RGB-raw", "tiff-L-lzw", "tiff-RGBA-deflate", "tiff-I16-raw", "tiff-RGB-lzw", "tiff-RGB-packbits",
     "gif-P", "gif-L", "gif-P-trns", "gif-offset", "gif-offset-trns",
-    "png-L4", "png-L-trns", "png-P4", "bmp-RGBA", "bmp-1",
+    "png-L4", "png-L-trns", "png-P4", "bmp-RGBA", "bmp-1", "tiff-I16B-raw", "tiff-RGB16-raw",
     "webp-lossless", "webp-lossless-RGBA",
 ]
 LOSSY_KINDS = ["jpeg-420", "jpeg-422", "jpeg-444", "jpeg-gray", "jpeg-progressive", "jpeg-cmyk",
