@@ -46,6 +46,7 @@ type SFTConfig struct {
 	MinPixels   int
 	MaxPixels   int
 	Threads     int
+	ORTLib      string
 	Backend     string
 	Freeze      []string
 
@@ -106,7 +107,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: cfg.ModelDir, Threads: cfg.Threads, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels,
+	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: cfg.ModelDir, Threads: cfg.Threads, ORTLib: cfg.ORTLib, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels,
 		Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 1}})
 	if err != nil {
 		return nil, err
@@ -158,7 +159,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		return nil, fmt.Errorf("grpo: %w", err)
 	}
 	defer mf.Close()
-	s := &session{cfg: &Config{Out: cfg.Out, Threads: cfg.Threads, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels,
+	s := &session{cfg: &Config{Out: cfg.Out, Threads: cfg.Threads, ORTLib: cfg.ORTLib, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels,
 		EvalSamples: cfg.EvalSamples, EvalTemplate: cfg.EvalTemplate, EvalMaxNewTokens: cfg.EvalMaxNewTokens, Seed: cfg.Seed}, eng: eng}
 	res := &Result{McNemarP: nan()}
 	if len(cfg.EvalSamples) > 0 {

@@ -73,6 +73,7 @@ type Config struct {
 	Resume  bool
 	Freeze  []string // initializer-name patterns not to train ("<session>/<name>")
 	Threads int      // ONNX Runtime intra-op threads (0: default)
+	ORTLib  string   // ONNX Runtime library ("" = ortlib's search)
 	Backend string   // GoMLX backend ("" = DefaultBackend)
 	// Log receives one progress line per step (nil: silent).
 	Log io.Writer
@@ -190,7 +191,7 @@ func (s *session) openRunner(ctx context.Context, dir string, sampling runners.S
 		s.runner = nil
 	}
 	r, err := qwen2vl.Open(ctx, qwen2vl.Config{
-		ModelDir: dir, Threads: s.cfg.Threads, Sampling: sampling,
+		ModelDir: dir, Threads: s.cfg.Threads, ORTLib: s.cfg.ORTLib, Sampling: sampling,
 		MinPixels: s.cfg.MinPixels, MaxPixels: s.cfg.MaxPixels,
 	})
 	if err != nil {
@@ -537,6 +538,7 @@ func fillDefaults(c *Config, d Config) {
 		setInt(&c.Epochs, d.Epochs)
 	}
 	setF(&c.LR, d.LR)
+	setF(&c.Beta, d.Beta)
 	setF(&c.MaxGradNorm, d.MaxGradNorm)
 	setF(&c.EpsilonLow, d.EpsilonLow)
 	setF(&c.EpsilonHigh, d.EpsilonHigh)
@@ -573,7 +575,7 @@ func nan() float64 { var z float64; return z / z }
 // accuracy and per-sample correctness in sample order.
 func (s *session) eval(ctx context.Context, dir, name string) (float64, []bool, error) {
 	c := s.cfg
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: dir, Threads: c.Threads, MinPixels: c.MinPixels, MaxPixels: c.MaxPixels,
+	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: dir, Threads: c.Threads, ORTLib: c.ORTLib, MinPixels: c.MinPixels, MaxPixels: c.MaxPixels,
 		Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: c.EvalMaxNewTokens, Seed: c.Seed}})
 	if err != nil {
 		return 0, nil, err
