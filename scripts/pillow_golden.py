@@ -386,16 +386,16 @@ def size_plan(rng, n_lossless, n_lossy):
             l = int(s * rng.uniform(60, 150))
             h, w = (s, l) if rng.random() < 0.5 else (l, s)
         elif r == 2:  # downscale forced by a small fetch_image max_pixels (one resize)
-            h, w = rng.integers(120, 420), rng.integers(120, 420)
+            h, w = rng.integers(100, 340), rng.integers(100, 340)
             b = bounds(fetch_max=int(rng.integers(6, 40)) * 28 * 28)
         elif r == 3:  # mild sizes near multiples of 28 (round half even)
             h = int(rng.integers(1, 12)) * 28 + int(rng.choice([0, 13, 14, 15, 27]))
             w = int(rng.integers(1, 12)) * 28 + int(rng.choice([0, 13, 14, 15, 27]))
         elif r == 4:  # a small processor max_pixels: resized twice
-            h, w = rng.integers(120, 420), rng.integers(120, 420)
+            h, w = rng.integers(100, 340), rng.integers(100, 340)
             b = bounds(max_pixels=int(rng.integers(6, 40)) * 28 * 28)
         else:
-            h, w = rng.integers(20, 240), rng.integers(20, 240)
+            h, w = rng.integers(20, 200), rng.integers(20, 200)
         plan.append((kind, int(h), int(w), b))
     # a few larger images (~1200 px) with MedVLM-R1's training max_pixels
     # (401408) or half of it in the processor config: resized twice
