@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/medbench/medbench/golden"
+	"github.com/medbench/medbench/records"
+)
+
+func init() { register(demoCommand) }
+
+// demoStage is one step of the demo: a medbench command line, run in-process
+// exactly as a user would type it, skipped when its output already exists.
+type demoStage struct {
+	Title string
+	Args  []string
+	// Output is the file whose presence means the stage is done ("" = always run).
+	Output string
+	// OKCodes are the exit codes that let the demo go on (default: 0).
+	OKCodes []int
+}
+
+// demoPlan lists the stages for an output directory. Every command here is
+// the same one the README shows.
+func demoPlan(out, goldenFile string, threads int) []demoStage {
+	p := func(parts ...string) string { return filepath.Join(append([]string{out}, parts...)...) }
+	th := fmt.Sprint(threads)
+	model := p("model")
+	sft, grpoDir := p("train", "sft"), p("train", "grpo")
+	trained := filepath.Join(grpoDir, "final")
+	evalArgs := func(modelDir, runDir string) []string {
+		return []string{"eval", "--model", modelDir, "--data", p("data", "test", "dataset.json"), "--modality", "all",
+			"--prompt", "simple,complex", "--policy", "strict,lenient", "--preset", "medvlm-r1", "--max-new-tokens", "32",
+			"--batch", "8", "--threads", th, "--out", runDir}
+	}
+	return []demoStage{
+		{Title: "write the tiny Qwen2-VL fixture model (ONNX, written from Go)",
+			Args: []string{"model", "fixture", "--preset", "tiny", "--seed", "1", "--out", model}, Output: filepath.Join(model, "config.json")},
+		{Title: "check the model layout", Args: []string{"model", "inspect", model}},
+		{Title: "synthesize the test set (all modalities; the answer is where the lesion is)",
+			Args:   []string{"dataset", "synth", "--out", p("data", "test"), "--n", "96", "--seed", "12", "--max-side", "56"},
+			Output: p("data", "test", "dataset.json")},
+		{Title: "synthesize the training set (disjoint seed)",
+			Args:   []string{"dataset", "synth", "--out", p("data", "train"), "--n", "192", "--seed", "11", "--max-side", "56"},
+			Output: p("data", "train", "dataset.json")},
+		{Title: "validate both sets", Args: []string{"dataset", "validate", p("data", "test", "dataset.json")}},
+		{Title: "fixture golden: eval with the golden table's exact configuration",
+			Args:   []string{"dataset", "synth", "--out", p("data", "golden"), "--n", "30", "--seed", "4", "--max-side", "40"},
+			Output: p("data", "golden", "dataset.json")},
+		{Title: "fixture golden: run", Args: []string{"eval", "--data", p("data", "golden", "dataset.json"), "--model", model, "--out", p("runs", "golden"),
+			"--prompt", "simple,complex", "--policy", "strict,lenient", "--max-new-tokens", "16", "--threads", th},
+			Output: p("runs", "golden", records.SummaryFile)},
+		{Title: "fixture golden: check (CI gate; JUnit and Markdown summary)",
+			Args: []string{"check", "--run", p("runs", "golden"), "--golden", goldenFile, "--junit", p("runs", "golden", "junit.xml"),
+				"--summary", p("runs", "golden", "summary.md")}, OKCodes: []int{0, 1}},
+		{Title: "evaluate the untrained model (both prompts, both scoring policies)",
+			Args: evalArgs(model, p("runs", "before")), Output: p("runs", "before", records.SummaryFile)},
+		{Title: "prompt ablation: simple vs complex (paired)",
+			Args: []string{"compare", "--run", p("runs", "before"), "--prompts", "simple,complex", "--out", p("compare", "prompts")}},
+		{Title: "SFT: learn the output format with random answer letters",
+			Args: []string{"train", "sft", "--model", model, "--data", p("data", "train", "dataset.json"), "--out", sft,
+				"--answers", "random", "--epochs", "2", "--lr", "3e-3", "--threads", th}, Output: filepath.Join(sft, "final", "config.json")},
+		{Title: "GRPO: learn to read the image (accuracy + format rewards)",
+			Args: []string{"train", "grpo", "--model", filepath.Join(sft, "final"), "--data", p("data", "train", "dataset.json"),
+				"--eval-data", p("data", "test", "dataset.json"), "--out", grpoDir, "--num-generations", "4", "--prompts-per-step", "4",
+				"--grad-accum", "1", "--max-steps", "40", "--lr", "1e-3", "--max-completion-length", "24", "--eval-max-new-tokens", "32",
+				"--save-steps", "10", "--threads", th},
+			Output: filepath.Join(trained, "config.json")},
+		{Title: "evaluate the GRPO checkpoint with the same eval command",
+			Args: evalArgs(trained, p("runs", "after")), Output: p("runs", "after", records.SummaryFile)},
+		{Title: "before vs after GRPO (paired McNemar per modality)",
+			Args: []string{"compare", "--a", p("runs", "before"), "--b", p("runs", "after"), "--prompt", "complex", "--out", p("compare", "grpo")}},
+		{Title: "report (PDF, Markdown, plots, tables)",
+			Args: []string{"report", "--run", p("runs", "before"), "--run", p("runs", "after"), "--name", "untrained", "--name", "GRPO",
+				"--train", grpoDir, "--title", "medbench demo: tiny Qwen2-VL fixture, SFT then GRPO", "--out", p("report")}},
+	}
+}
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "run the whole job on the built-in fixture model and synthetic data",
+		Description: `Writes the tiny fixture model, synthesizes image-dependent data for every
+modality, evaluates both prompts under both scoring policies, checks the
+fixture's golden table, compares the prompts, trains (SFT for the format, then
+GRPO to read the image), evaluates the trained checkpoint, compares before and
+after, and writes a report. Every step is a medbench command, printed before it
+runs; a second run reuses the outputs that exist.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Value: "demo-out", Usage: "output directory"},
+			&cli.StringFlag{Name: "golden", Value: filepath.Join("golden", "fixture-synthetic.json"), Usage: "the fixture's golden table"},
+			&cli.IntFlag{Name: "threads", Value: 2, Usage: "ONNX Runtime intra-op threads"},
+			&cli.BoolFlag{Name: "fresh", Usage: "delete --out first instead of reusing it"},
+		},
+		Action: func(c *cli.Context) error {
+			out := c.String("out")
+			if c.Bool("fresh") {
+				if err := os.RemoveAll(out); err != nil {
+					return inputErr(err)
+				}
+			}
+			if _, err := os.Stat(c.String("golden")); err != nil {
+				return usageErr("demo: golden table %s: %v (run from the repository root, or pass --golden)", c.String("golden"), err)
+			}
+			return runDemo(c.App.Writer, demoPlan(out, c.String("golden"), c.Int("threads")), out, c.String("golden"))
+		},
+	}
+}
+
+func runDemo(w io.Writer, plan []demoStage, out, goldenFile string) error {
+	start := time.Now()
+	codes := make([]int, len(plan))
+	for i, st := range plan {
+		fmt.Fprintf(w, "\n==> [%d/%d] %s\n    medbench %s\n", i+1, len(plan), st.Title, shellJoin(st.Args))
+		if st.Output != "" {
+			if _, err := os.Stat(st.Output); err == nil {
+				fmt.Fprintf(w, "    (exists: %s — reused)\n", st.Output)
+				continue
+			}
+		}
+		t0 := time.Now()
+		code := run(append([]string{"medbench"}, st.Args...))
+		codes[i] = code
+		ok := code == 0
+		for _, c := range st.OKCodes {
+			ok = ok || c == code
+		}
+		fmt.Fprintf(w, "    exit %d in %s\n", code, time.Since(t0).Round(100*time.Millisecond))
+		if !ok {
+			return &exitError{code: exitUsage, err: fmt.Errorf("demo: step %d (%s) failed with exit %d; fix it and rerun `medbench demo` (finished steps are reused)", i+1, st.Title, code)}
+		}
+	}
+	fmt.Fprintf(w, "\n==> demo finished in %s\n", time.Since(start).Round(time.Second))
+	return demoSummary(w, out, goldenFile)
+}
+
+// demoSummary prints the verdicts and the accuracy before and after training.
+func demoSummary(w io.Writer, out, goldenFile string) error {
+	p := func(parts ...string) string { return filepath.Join(append([]string{out}, parts...)...) }
+	fmt.Fprintln(w, "\nSummary")
+	if run, err := records.ReadRun(p("runs", "golden")); err == nil {
+		if t, err := golden.Load(goldenFile); err == nil {
+			if vs, err := golden.CheckRun(run, t, golden.CheckOptions{}); err == nil {
+				fmt.Fprintf(w, "  fixture golden check:   %s  (%s)\n", golden.Count(vs), p("runs", "golden", "junit.xml"))
+			}
+		}
+	}
+	for _, r := range []struct{ name, dir string }{{"untrained", "before"}, {"after GRPO", "after"}} {
+		run, err := records.ReadRun(p("runs", r.dir))
+		if err != nil || run.Summary == nil {
+			continue
+		}
+		var parts []string
+		for _, cell := range run.Summary.Cells {
+			if cell.Prompt == "complex" && cell.Policy == "strict" {
+				parts = append(parts, fmt.Sprintf("%s %.1f%%", cell.Modality, 100*cell.Accuracy))
+			}
+		}
+		fmt.Fprintf(w, "  accuracy, %-11s %s  (complex prompt, strict scoring)\n", r.name+":", strings.Join(parts, ", "))
+	}
+	for _, f := range []struct{ what, path string }{
+		{"prompt ablation", p("compare", "prompts", "compare.md")},
+		{"before vs after", p("compare", "grpo", "compare.md")},
+		{"training log", p("train", "grpo", "metrics.jsonl")},
+		{"report (PDF)", p("report", "report.pdf")},
+		{"report (Markdown)", p("report", "report.md")},
+	} {
+		if _, err := os.Stat(f.path); err == nil {
+			fmt.Fprintf(w, "  %-18s %s\n", f.what+":", f.path)
+		}
+	}
+	return nil
+}
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$`\\()%&;|<>*?[]{}!#~") {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		} else {
+			q[i] = a
+		}
+	}
+	return strings.Join(q, " ")
+}
