@@ -35,12 +35,14 @@ func modelFixtureCommand() *cli.Command {
 			"tokenizer_config.json and onnx/{vision_encoder,embed_tokens,decoder_model_merged}{,_fp16}.onnx\n" +
 			"(ONNX IR 8, opset 17) with the real export's input/output names, dtypes and symbolic dims.\n" +
 			"Presets: tiny (trainable toy, trained byte-level BPE, under 3 MB), small (CPU benchmark model),\n" +
-			"qwen2vl-2b (Qwen2-VL-2B dimensions and real Qwen tokenizer, weights in .onnx_data files:\n" +
-			"about 10 GB for fp32, 5 GB for fp16). Same seed, identical bytes.",
+			"qwen2vl-2b (Qwen2-VL-2B dimensions and real Qwen tokenizer from testtools/, weights in\n" +
+			".onnx_data files: 4.6 GB fp16 (its default), 9.8 GB fp32). Same seed, identical bytes.\n" +
+			"The tied embedding is stored twice: embed_tokens' model.embed_tokens.weight and the\n" +
+			"decoder's lm_head.weight hold identical values.",
 		ArgsUsage: " ",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "preset", Value: "tiny", Usage: "model size: " + strings.Join(fixture.Presets(), ", ")},
-			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "fp32, or fp16 (float16 weights/activations/KV, files *_fp16.onnx)"},
+			&cli.StringFlag{Name: "dtype", Usage: "fp32, or fp16 (float16 weights/activations/KV, files *_fp16.onnx); default fp16 for qwen2vl-2b, fp32 otherwise"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the weights and the tokenizer corpus"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (created; existing files are overwritten)"},
 		},
@@ -49,6 +51,16 @@ func modelFixtureCommand() *cli.Command {
 				return usageErr("model fixture: unexpected argument %q", c.Args().First())
 			}
 			opts := fixture.Options{Preset: c.String("preset"), DType: c.String("dtype"), Seed: c.Uint64("seed")}
+			if opts.DType == "" {
+				d, err := fixture.DefaultDType(opts.Preset)
+				if err != nil {
+					return usageErr("model fixture: %v", err)
+				}
+				opts.DType = d
+			}
+			if _, err := fixture.Suffix(opts.DType); err != nil {
+				return usageErr("model fixture: %v", err)
+			}
 			if err := fixture.Write(c.Context, c.String("out"), opts); err != nil {
 				return inputErr(err)
 			}
