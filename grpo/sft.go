@@ -30,8 +30,10 @@ type SFTConfig struct {
 	// sample's answer letter (DefaultSFTCompletion).
 	Completion string
 	// Answers is "random" (a letter drawn uniformly from the sample's
-	// options, per epoch: the model learns the format, not the answers) or
-	// "solution" (the correct letter).
+	// options, per epoch: the model learns the format, not the answers),
+	// "all" (every option letter once per prompt and epoch: the format with
+	// an exactly uniform answer distribution, the best start for GRPO's
+	// exploration) or "solution" (the correct letter).
 	Answers string
 	// Completions, when set, gives the full target text by sample id and
 	// overrides Completion/Answers.
@@ -93,8 +95,8 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		return nil, fmt.Errorf("grpo: sft: model and output folders are required")
 	case len(cfg.Samples) == 0:
 		return nil, fmt.Errorf("grpo: sft: no samples")
-	case cfg.Answers != "random" && cfg.Answers != "solution":
-		return nil, fmt.Errorf("grpo: sft: answers %q: want random or solution", cfg.Answers)
+	case cfg.Answers != "random" && cfg.Answers != "solution" && cfg.Answers != "all":
+		return nil, fmt.Errorf("grpo: sft: answers %q: want random, all or solution", cfg.Answers)
 	case cfg.Epochs < 1 || cfg.Batch < 1 || cfg.LR < 0:
 		return nil, fmt.Errorf("grpo: sft: epochs, batch and learning rate must be positive")
 	case cfg.Completions == nil && !strings.Contains(cfg.Completion, "{answer}"):
@@ -131,25 +133,39 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		}
 		groups[i] = g
 	}
-	target := func(ep, i int) (string, error) {
+	targets := func(ep, i int) ([]string, error) {
 		sm := cfg.Samples[i]
 		if cfg.Completions != nil {
 			t, ok := cfg.Completions[sm.ID()]
 			if !ok {
-				return "", fmt.Errorf("grpo: sft: no completion for sample %s", sm.ID())
+				return nil, fmt.Errorf("grpo: sft: no completion for sample %s", sm.ID())
 			}
-			return t, nil
+			return []string{t}, nil
 		}
-		letter := sm.Record.Solution
-		if cfg.Answers == "random" {
-			n := len(sm.Record.Options)
+		n := len(sm.Record.Options)
+		var letters []string
+		switch cfg.Answers {
+		case "solution":
+			letters = []string{sm.Record.Solution}
+		case "random":
 			if n == 0 {
-				return "", fmt.Errorf("grpo: sft: sample %s has no options to draw a letter from", sm.ID())
+				return nil, fmt.Errorf("grpo: sft: sample %s has no options to draw a letter from", sm.ID())
 			}
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(ep)<<32|uint64(i)))
-			letter = datasets.Letter(rng.IntN(n))
+			letters = []string{datasets.Letter(rng.IntN(n))}
+		case "all":
+			if n == 0 {
+				return nil, fmt.Errorf("grpo: sft: sample %s has no options", sm.ID())
+			}
+			for k := 0; k < n; k++ {
+				letters = append(letters, datasets.Letter(k))
+			}
 		}
-		return strings.ReplaceAll(cfg.Completion, "{answer}", letter), nil
+		out := make([]string, len(letters))
+		for k, l := range letters {
+			out[k] = strings.ReplaceAll(cfg.Completion, "{answer}", l)
+		}
+		return out, nil
 	}
 	sched := schedule(len(cfg.Samples), min(cfg.Batch, len(cfg.Samples)), cfg.Epochs, cfg.Seed)
 	maxSteps := len(sched)
@@ -176,34 +192,40 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		batch := make([]Group, len(idx))
 		var logps [][]float64
 		for j, i := range idx {
-			text, err := target(ep, i)
+			texts, err := targets(ep, i)
 			if err != nil {
 				return nil, err
 			}
-			ids := tok.Encode(text)
-			comp := make([]int64, 0, len(ids)+1)
-			for _, id := range ids {
-				comp = append(comp, int64(id))
-			}
-			comp = append(comp, int64(eos[0]))
 			g := groups[i]
-			g.Completions = [][]int64{comp}
+			g.Completions = nil
+			for _, text := range texts {
+				ids := tok.Encode(text)
+				comp := make([]int64, 0, len(ids)+1)
+				for _, id := range ids {
+					comp = append(comp, int64(id))
+				}
+				comp = append(comp, int64(eos[0]))
+				g.Completions = append(g.Completions, comp)
+				logps = append(logps, make([]float64, len(comp))) // the loss gradient does not depend on them
+			}
 			batch[j] = g
-			logps = append(logps, make([]float64, len(comp))) // the loss gradient does not depend on them
 		}
 		_, grad, err := SFTLoss(logps)
 		if err != nil {
 			return nil, err
 		}
-		nll, ntok := 0.0, 0
-		for j, g := range batch {
-			lp, err := eng.Backward(ctx, g, grad[j:j+1])
+		nll, ntok, row := 0.0, 0, 0
+		for _, g := range batch {
+			lp, err := eng.Backward(ctx, g, grad[row:row+len(g.Completions)])
 			if err != nil {
 				return nil, err
 			}
-			for _, v := range lp[0] {
-				nll -= v
-				ntok++
+			row += len(g.Completions)
+			for _, l := range lp {
+				for _, v := range l {
+					nll -= v
+					ntok++
+				}
 			}
 		}
 		norm, err := eng.Step(LinearLR(cfg.LR, step, maxSteps, 0), cfg.MaxGradNorm)

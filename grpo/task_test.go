@@ -53,7 +53,7 @@ func TestTaskExperiment(t *testing.T) {
 	tmpl, _ := datasets.BuiltinTemplate("train")
 	etmpl, _ := datasets.BuiltinTemplate("complex")
 	sres, err := SFT(ctx, SFTConfig{ModelDir: model, Samples: train, Template: tmpl, Out: filepath.Join(dir, "sft"),
-		Epochs: envInt("SFT_EPOCHS", 2), Batch: 4, LR: envFloat("SFT_LR", 3e-3), Seed: 1, Log: testLog{t},
+		Epochs: envInt("SFT_EPOCHS", 2), Batch: 4, Answers: envStr("SFT_ANSWERS", "all"), LR: envFloat("SFT_LR", 3e-3), Seed: 1, Log: testLog{t},
 		EvalSamples: eval, EvalTemplate: etmpl, EvalMaxNewTokens: 24})
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +67,13 @@ func TestTaskExperiment(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("grpo: %+v", gres)
+}
+
+func envStr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 type testLog struct{ t *testing.T }

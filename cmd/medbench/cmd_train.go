@@ -195,7 +195,7 @@ func printTrainResult(res *grpo.Result) {
 func trainSFTCommand() *cli.Command {
 	flags := append(trainDataFlags(),
 		&cli.StringFlag{Name: "completion", Value: grpo.DefaultSFTCompletion, Usage: "target `TEXT`; {answer} is replaced by the answer letter (EOS appended)"},
-		&cli.StringFlag{Name: "answers", Value: "random", Usage: "answer letters `HOW`: random (uniform over the options: teaches the format, not the answers) or solution"},
+		&cli.StringFlag{Name: "answers", Value: "random", Usage: "answer letters `HOW`: random (one drawn per prompt and epoch: teaches the format, not the answers), all (every option once per prompt: the format with a uniform answer distribution) or solution"},
 		&cli.IntFlag{Name: "epochs", Value: 1, Usage: "passes over the data `N`"},
 		&cli.IntFlag{Name: "batch", Value: 4, Usage: "prompts per optimizer step `N`"},
 	)

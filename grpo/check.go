@@ -1,0 +1,62 @@
+package grpo
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/medbench/medbench/golden"
+)
+
+// StepMetrics merges a run's metrics lines by step (a later line adds to
+// or overrides an earlier one of the same step, e.g. the final eval).
+func StepMetrics(ms []Metrics) map[int]Metrics {
+	out := map[int]Metrics{}
+	for _, m := range ms {
+		s := m.Step()
+		if out[s] == nil {
+			out[s] = Metrics{}
+		}
+		for k, v := range m {
+			out[s][k] = v
+		}
+	}
+	return out
+}
+
+// TrainValues maps each row of a golden table to the training run's value
+// of its metric at its step (rows whose metric or step the run lacks are
+// absent, and golden.CheckValues reports them missing).
+func TrainValues(ms []Metrics, t *golden.Table) map[golden.Key]float64 {
+	by := StepMetrics(ms)
+	values := map[golden.Key]float64{}
+	for _, r := range t.Rows {
+		if m, ok := by[r.Step]; ok {
+			if v, ok := m[r.Metric]; ok {
+				values[r.Key] = v
+			}
+		}
+	}
+	return values
+}
+
+// CheckTrain compares the metrics.jsonl of a training output folder (or a
+// metrics.jsonl file itself) with a golden table: each row names a metric
+// (R1-V or TRL name, or eval_accuracy) and an optimizer step.
+func CheckTrain(dir, goldenPath string) ([]golden.Verdict, error) {
+	t, err := golden.Load(goldenPath)
+	if err != nil {
+		return nil, err
+	}
+	path := dir
+	if filepath.Base(dir) != MetricsFile {
+		path = filepath.Join(dir, MetricsFile)
+	}
+	ms, err := ReadMetrics(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("grpo: %s: no metrics", path)
+	}
+	return golden.CheckValues(TrainValues(ms, t), t), nil
+}
