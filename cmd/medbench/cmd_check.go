@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/medbench/medbench/golden"
+	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/records"
 	"github.com/urfave/cli/v2"
 )
@@ -34,10 +35,13 @@ func checkCommand() *cli.Command {
 			"modality × prompt × policy of the checked accuracy rows that the table does not gate.\n\n" +
 			"--junit writes JUnit XML with one testcase per golden cell. --summary appends a Markdown\n" +
 			"report, e.g. --summary \"$GITHUB_STEP_SUMMARY\" for a GitHub Actions job summary.\n\n" +
+			"--train DIR checks a training run instead (its metrics.jsonl; rows name a metric, R1-V\n" +
+			"or TRL name or eval_accuracy, and an optimizer step), e.g. golden/grpo-tiny.json.\n\n" +
 			"Subcommands write golden tables: bless (exact values from a run) and calibrate\n" +
 			"(tolerances from the spread of K runs with different seeds). File format: golden/FORMAT.md.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run record `DIR` to check"},
+			&cli.StringFlag{Name: "train", Usage: "training output `DIR` (its metrics.jsonl) to check instead of a run: rows name a metric and an optimizer step"},
 			&cli.StringFlag{Name: "golden", Usage: "golden table `FILE` (JSON)"},
 			&cli.StringFlag{Name: "baseline", Usage: "baseline run `DIR` for not_worse rows"},
 			&cli.StringFlag{Name: "model", Usage: "golden rows' model `NAME` (default: the table's only model)"},
@@ -55,34 +59,42 @@ func checkAction(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("check: unexpected arguments %q", c.Args().Slice())
 	}
-	runDir, goldenPath := c.String("run"), c.String("golden")
-	if runDir == "" || goldenPath == "" {
-		return usageErr("check: --run and --golden are required (see medbench check --help)")
+	runDir, trainDir, goldenPath := c.String("run"), c.String("train"), c.String("golden")
+	if (runDir == "") == (trainDir == "") || goldenPath == "" {
+		return usageErr("check: --golden and one of --run or --train are required (see medbench check --help)")
 	}
-	t, err := golden.Load(goldenPath)
-	if err != nil {
-		return inputErr(err)
-	}
-	run, err := readRun(runDir)
-	if err != nil {
-		return inputErr(err)
-	}
-	mp := c.Float64("max-parse-failure")
-	if !(mp >= 0 && mp <= 1) {
-		return usageErr("check: --max-parse-failure must be in [0, 1]")
-	}
-	opts := golden.CheckOptions{Model: c.String("model"), Dataset: c.String("dataset"), MaxParseFailureRate: mp}
-	if b := c.String("baseline"); b != "" {
-		if opts.Baseline, err = readRun(b); err != nil {
+	var vs []golden.Verdict
+	if trainDir != "" {
+		var err error
+		if vs, err = grpo.CheckTrain(trainDir, goldenPath); err != nil {
+			return inputErr(fmt.Errorf("check %s against %s: %w", trainDir, goldenPath, err))
+		}
+		runDir = trainDir
+	} else {
+		t, err := golden.Load(goldenPath)
+		if err != nil {
 			return inputErr(err)
 		}
-	}
-	vs, err := golden.CheckRun(run, t, opts)
-	if err != nil {
-		return inputErr(fmt.Errorf("check %s against %s: %w", runDir, goldenPath, err))
+		run, err := readRun(runDir)
+		if err != nil {
+			return inputErr(err)
+		}
+		mp := c.Float64("max-parse-failure")
+		if !(mp >= 0 && mp <= 1) {
+			return usageErr("check: --max-parse-failure must be in [0, 1]")
+		}
+		opts := golden.CheckOptions{Model: c.String("model"), Dataset: c.String("dataset"), MaxParseFailureRate: mp}
+		if b := c.String("baseline"); b != "" {
+			if opts.Baseline, err = readRun(b); err != nil {
+				return inputErr(err)
+			}
+		}
+		if vs, err = golden.CheckRun(run, t, opts); err != nil {
+			return inputErr(fmt.Errorf("check %s against %s: %w", runDir, goldenPath, err))
+		}
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "medbench check: run %s against %s\n", runDir, goldenPath)
+	fmt.Fprintf(w, "medbench check: %s against %s\n", runDir, goldenPath)
 	if err := golden.WriteText(w, vs); err != nil {
 		return inputErr(err)
 	}
