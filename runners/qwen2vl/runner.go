@@ -64,7 +64,13 @@ type Config struct {
 	// Sampling are the decoding settings (runners.SeedPreset for MedVLM-R1).
 	Sampling runners.Sampling
 	// MinPixels and MaxPixels override preprocessor_config.json (0 = keep).
+	// They bound the processor's resize; the qwen_vl_utils stage before it
+	// keeps its own defaults (3136, 12845056), as in MedVLM-R1's evaluation.
 	MinPixels, MaxPixels int
+	// SingleResize resizes once, at the processor's bounds, skipping the
+	// qwen_vl_utils stage: MedVLM-R1's trainer hands PIL images straight to
+	// the processor (with max_pixels 401408), so its rollouts see one resize.
+	SingleResize bool
 	// EOS overrides the stop ids (nil = generation_config.json).
 	EOS []int
 	// PrefillChunk caps the tokens per prefill decoder call (0 = 1024 when
@@ -161,6 +167,9 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 	}
 	if cfg.MaxPixels > 0 {
 		r.img.MaxPixels = cfg.MaxPixels
+	}
+	if cfg.SingleResize {
+		r.img.FetchMinPixels, r.img.FetchMaxPixels = r.img.MinPixels, r.img.MaxPixels
 	}
 	r.img.TJSNormalize = cfg.TJSNormalize
 	if err := r.img.Validate(); err != nil {
@@ -392,6 +401,8 @@ func (r *Runner) Info() runners.Info {
 			"pad_token_id":       r.meta.tok.pad,
 			"min_pixels":         r.img.MinPixels,
 			"max_pixels":         r.img.MaxPixels,
+			"fetch_min_pixels":   r.img.FetchMinPixels,
+			"fetch_max_pixels":   r.img.FetchMaxPixels,
 			"tjs_normalize":      r.img.TJSNormalize,
 			"num_logits_to_keep": r.lay.logitsToKeep,
 			"kv_dtype":           elemName(r.lay.kvDT),
