@@ -327,6 +327,16 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err := truncateMetrics(metricsPath, startStep); err != nil {
 		return nil, err
 	}
+	numTokens := 0.0
+	if startStep > 0 {
+		ms, err := ReadMetrics(metricsPath)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			numTokens = max(numTokens, m["num_tokens"])
+		}
+	}
 	mf, err := os.OpenFile(metricsPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("grpo: %w", err)
@@ -348,7 +358,6 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		logf(cfg.Log, "step %d: eval accuracy %.4f\n", startStep, acc)
 	}
-	numTokens := 0.0
 	scratch := filepath.Join(cfg.Out, ".current")
 	step := startStep
 	for gen := startStep / cfg.NumIterations; step < maxSteps; gen++ {
