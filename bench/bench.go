@@ -40,6 +40,9 @@ type Pass struct {
 	Errors           int       `json:"errors"`
 	// FirstError is the message of the pass's first failed sample.
 	FirstError string `json:"first_error,omitempty"`
+	// GenerateSeconds is a peer's self-reported time in its generate call
+	// alone (the sum of its "generate_ms"), when it reports one.
+	GenerateSeconds float64 `json:"generate_seconds,omitempty"`
 }
 
 // Stat summarizes repeated measurements.
@@ -193,7 +196,8 @@ func Quantile(xs []float64, q float64) float64 {
 // PeerConfig runs an external implementation (e.g. transformers.js) on the
 // same inputs. The command prints one JSON object per request on stdout with
 // "ids" (generated token ids) and, optionally, "ms" (its own generation time
-// for that request, excluding process start and model load) and
+// for that request, excluding process start and model load),
+// "generate_ms" (the part of it spent in the generate call) and
 // "prompt_tokens" (the request's prompt length). Without "ms" the wall time
 // of the whole command is used, which includes start-up.
 type PeerConfig struct {
@@ -262,6 +266,7 @@ func peerPass(ctx context.Context, cfg PeerConfig) (Pass, error) {
 		var rec struct {
 			IDs          []int    `json:"ids"`
 			MS           *float64 `json:"ms"`
+			GenerateMS   float64  `json:"generate_ms"`
 			PromptTokens int      `json:"prompt_tokens"`
 		}
 		if err := json.Unmarshal(b, &rec); err != nil {
@@ -270,6 +275,7 @@ func peerPass(ctx context.Context, cfg PeerConfig) (Pass, error) {
 		p.Samples++
 		p.GeneratedTokens += len(rec.IDs)
 		p.PromptTokens += rec.PromptTokens
+		p.GenerateSeconds += rec.GenerateMS / 1000
 		if rec.MS == nil {
 			timed = false
 		} else {

@@ -95,3 +95,37 @@ func (r *Ratio) UnmarshalJSON(b []byte) error {
 	*r = Ratio{Metric: j.Metric, Median: orNaN(j.Median), Low: orNaN(j.Low), High: orNaN(j.High)}
 	return nil
 }
+
+// Merge joins results of the same configuration measured in turns (e.g.
+// one pass at a time, interleaved with a peer's passes so that both see the
+// same machine load) into one result over all their passes. The load
+// average spans from the first part's reading to the last part's.
+func Merge(parts ...*Result) (*Result, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("bench: merge: no results")
+	}
+	first := parts[0]
+	out := *first
+	out.Passes = nil
+	out.Load = nil
+	if first.Load != nil {
+		l := *first.Load
+		out.Load = &l
+	}
+	for i, p := range parts {
+		if p.Name != first.Name || p.Batch != first.Batch || p.Requests != first.Requests {
+			return nil, fmt.Errorf("bench: merge: part %d is %s batch %d with %d requests, not %s batch %d with %d requests",
+				i, p.Name, p.Batch, p.Requests, first.Name, first.Batch, first.Requests)
+		}
+		out.Passes = append(out.Passes, p.Passes...)
+		if out.Load != nil {
+			if p.Load == nil {
+				out.Load = nil
+			} else {
+				out.Load.After = p.Load.After
+			}
+		}
+	}
+	out.summarize()
+	return &out, nil
+}

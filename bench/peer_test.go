@@ -99,7 +99,7 @@ func TestRunPeerPromptTokensAndInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := res.Passes[0]
-	if p.PromptTokens != 42 || p.GeneratedTokens != 4 || !slices.Equal(p.BatchLatenciesMS, []float64{50, 150}) || p.Seconds != 0.2 {
+	if p.PromptTokens != 42 || p.GeneratedTokens != 4 || !slices.Equal(p.BatchLatenciesMS, []float64{50, 150}) || p.Seconds != 0.2 || p.GenerateSeconds != 0.04 {
 		t.Errorf("pass %+v", p)
 	}
 	if res.Runner.Name != "transformers.js" || res.Runner.Device != "cpu" {
@@ -221,5 +221,46 @@ func TestTJSPeerConfig(t *testing.T) {
 	}
 	if _, err := p.PeerConfig(context.Background(), "tjs", nil, casesPath, 1); err == nil {
 		t.Error("no cases accepted")
+	}
+}
+
+func TestMerge(t *testing.T) {
+	part := func(sec float64, before, after float64) *Result {
+		r := &Result{Name: "x", Batch: 2, Requests: 4, Load: &Load{Before: [3]float64{before}, After: [3]float64{after}},
+			Passes: []Pass{{Seconds: sec, Samples: 4, GeneratedTokens: 40, BatchLatenciesMS: []float64{1000 * sec / 2, 1000 * sec / 2}}}}
+		r.summarize()
+		return r
+	}
+	m, err := Merge(part(1, 5, 6), part(2, 6, 7), part(4, 7, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// samples/s per pass: 4, 2, 1.
+	if len(m.Passes) != 3 || m.SamplesPerSec.Median != 2 || m.SamplesPerSec.Min != 1 || m.SamplesPerSec.Max != 4 || m.TokensPerSec.Median != 20 {
+		t.Errorf("merged %+v / %+v", m.SamplesPerSec, m.TokensPerSec)
+	}
+	// Latencies 500,500,1000,1000,2000,2000: p50 = 1000, p90 = 2000.
+	if m.P50MS != 1000 || m.P90MS != 2000 || m.LatencyMS.N != 6 {
+		t.Errorf("latency p50 %v p90 %v n %d", m.P50MS, m.P90MS, m.LatencyMS.N)
+	}
+	if m.Load == nil || m.Load.Before[0] != 5 || m.Load.After[0] != 8 {
+		t.Errorf("load %+v", m.Load)
+	}
+	first := part(1, 5, 6)
+	if _, err := Merge(first, first); err != nil || first.Load.After[0] != 6 || len(first.Passes) != 1 {
+		t.Errorf("Merge changed its input: %+v, %v", first, err)
+	}
+	noLoad := part(1, 0, 0)
+	noLoad.Load = nil
+	if m, err := Merge(part(1, 5, 6), noLoad); err != nil || m.Load != nil {
+		t.Errorf("load with a part lacking it: %+v, %v", m.Load, err)
+	}
+	other := part(1, 0, 0)
+	other.Batch = 3
+	if _, err := Merge(part(1, 0, 0), other); err == nil || !strings.Contains(err.Error(), "part 1 is x batch 3") {
+		t.Errorf("mismatched parts: %v", err)
+	}
+	if _, err := Merge(); err == nil {
+		t.Error("empty merge accepted")
 	}
 }

@@ -65,7 +65,7 @@ func TestBenchCLI(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
 	code, stdout, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "4", "--batch", "1,2",
-		"--repeats", "1", "--warmup", "0", "--max-new-tokens", "4", "--threads", "1", "--peer", peer, "--out", out)
+		"--repeats", "2", "--warmup", "1", "--max-new-tokens", "4", "--threads", "1", "--peer", peer, "--out", out)
 	if code != 0 {
 		t.Fatalf("bench: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -79,13 +79,13 @@ func TestBenchCLI(t *testing.T) {
 	}
 	for i, b := range []int{1, 2} {
 		r := rep.Results[i]
-		if r.Batch != b || r.Requests != 4 || len(r.Passes) != 1 || r.Runner.Name != "qwen2vl-onnx" || r.Runner.Device != "cpu" {
+		if r.Batch != b || r.Requests != 4 || len(r.Passes) != 2 || r.Runner.Name != "qwen2vl-onnx" || r.Runner.Device != "cpu" {
 			t.Errorf("result %d: %s batch %d, %d requests, %d passes, runner %s on %s", i, r.Name, r.Batch, r.Requests, len(r.Passes), r.Runner.Name, r.Runner.Device)
 		}
 		if th, _ := r.Runner.Settings["threads"].(float64); th != 1 {
 			t.Errorf("%s: runner threads %v, want 1", r.Name, r.Runner.Settings["threads"])
 		}
-		p := r.Passes[0]
+		p := r.Passes[1]
 		// 4 requests of 4 forced tokens each; 4/b batches timed.
 		if p.Samples != 4 || p.Errors != 0 || p.GeneratedTokens != 16 || p.PromptTokens <= 0 || len(p.BatchLatenciesMS) != 4/b {
 			t.Errorf("%s: pass %+v", r.Name, p)
@@ -102,13 +102,17 @@ func TestBenchCLI(t *testing.T) {
 	}
 	if peer == "tjs" {
 		pr := rep.Results[2]
-		if rep.Baseline != pr.Name || pr.Runner.Name != "transformers.js" || pr.Batch != 1 || len(pr.Passes) != 1 ||
+		if rep.Baseline != pr.Name || pr.Runner.Name != "transformers.js" || pr.Batch != 1 || len(pr.Passes) != 2 ||
 			!strings.Contains(pr.Runner.Runtime, "onnxruntime-node") || pr.Runner.Settings["threads"] != 1.0 {
 			t.Errorf("peer result %s (baseline %s), runner %+v", pr.Name, rep.Baseline, pr.Runner)
 		}
 		pp, mp := pr.Passes[0], rep.Results[0].Passes[0]
-		if pp.Samples != 4 || pp.GeneratedTokens != 16 || pp.PromptTokens != mp.PromptTokens || pr.SamplesPerSec.Median <= 0 {
+		if pp.Samples != 4 || pp.GeneratedTokens != 16 || pp.PromptTokens != mp.PromptTokens || pr.SamplesPerSec.Median <= 0 ||
+			!(pp.GenerateSeconds > 0 && pp.GenerateSeconds < pp.Seconds) {
 			t.Errorf("peer pass %+v, medbench prompt tokens %d", pp, mp.PromptTokens)
+		}
+		if !strings.Contains(stdout, pr.Name+": ") || !strings.Contains(stdout, "% of its timed request time is in generate()") {
+			t.Errorf("generate() share of the peer missing:\n%s", stdout)
 		}
 		if len(rep.Notes) != 0 {
 			t.Errorf("notes on equal work: %q", rep.Notes)

@@ -67,7 +67,9 @@ func benchCommand() *cli.Command {
 			"--repeats node processes; each loads the model, runs --warmup untimed passes and times every case\n" +
 			"from image read to decoded text, the scope of the runner's Generate call. Model load and process\n" +
 			"start are never timed. By default --min-new-tokens equals --max-new-tokens, so both sides generate\n" +
-			"exactly the same number of tokens and tokens/s compare per token.\n" +
+			"exactly the same number of tokens and tokens/s compare per token. The timed passes are interleaved\n" +
+			"in rounds (the peer's pass, then one pass per batch size) so that a shift in the machine's load\n" +
+			"touches every configuration alike; the runner's --warmup passes run in the first round.\n" +
 			"Prints per configuration samples/s (median [min-max]), tokens/s (median), the spread (IQR as % of\n" +
 			"the median), p50/p90 batch latency, and the ratios against the peer (>1: medbench is faster), and\n" +
 			"writes --out with every pass, the runner info, the load average and the ratios.\n" +
@@ -190,33 +192,69 @@ func benchAction(c *cli.Context) error {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("--min-new-tokens %d < --max-new-tokens %d: EOS may end requests early, so the two sides may generate different numbers of tokens; compare tokens/s, not samples/s", s.minNew, s.maxNew))
 	}
 
-	// The peer runs first: it fails fast (missing node, bad model) before
-	// the longer runner measurements.
-	var peer *bench.Result
+	// The peer is set up first: a missing node or testtools fails before
+	// any measurement.
+	var pc *bench.PeerConfig
 	if s.peer == peerTJS {
-		if peer, err = runTJSPeer(ctx, c.App.ErrWriter, s, reqs); err != nil {
+		tmp, err := os.MkdirTemp("", "medbench-bench-*")
+		if err != nil {
+			return inputErr(fmt.Errorf("bench: %w", err))
+		}
+		defer os.RemoveAll(tmp)
+		if pc, err = tjsPeerConfig(ctx, s, reqs, tmp); err != nil {
 			return err
 		}
+		fmt.Fprintf(c.App.ErrWriter, "bench: peer %s (%s)\n", pc.Name, pc.Info.Runtime)
 	}
-
 	r, err := qwen2vl.Open(ctx, cfg)
 	if err != nil {
 		return inputErr(fmt.Errorf("bench: runner: %w", err))
 	}
 	defer r.Close()
-	for _, b := range s.batches {
-		name := fmt.Sprintf("medbench batch=%d", b)
-		fmt.Fprintf(c.App.ErrWriter, "bench: %s: %d requests, %d warmup + %d timed passes\n", name, len(reqs), s.warmup, s.repeats)
-		res, err := bench.Run(ctx, bench.Config{Name: name, Runner: r, Requests: reqs, Batch: b, Warmup: s.warmup, Repeats: s.repeats})
-		if err != nil {
-			return benchRunErr(err)
-		}
-		for i, p := range res.Passes {
-			if p.Errors > 0 {
-				return inputErr(fmt.Errorf("bench: %s: pass %d: %d of %d samples failed, first: %s", name, i+1, p.Errors, p.Samples, p.FirstError))
+
+	// Passes are interleaved, one round at a time (the peer's pass, then
+	// one pass per batch size), so that a change in the machine's load
+	// touches every configuration alike. The runner's warmup passes run in
+	// the first round; the peer runs its own in every process.
+	var peerParts []*bench.Result
+	parts := make([][]*bench.Result, len(s.batches))
+	for round := 0; round < s.repeats; round++ {
+		fmt.Fprintf(c.App.ErrWriter, "bench: round %d of %d: %d requests per configuration\n", round+1, s.repeats, len(reqs))
+		if pc != nil {
+			res, err := runPeerPass(ctx, *pc, len(reqs))
+			if err != nil {
+				return err
 			}
+			peerParts = append(peerParts, res)
+		}
+		for i, b := range s.batches {
+			warm := 0
+			if round == 0 {
+				warm = s.warmup
+			}
+			name := fmt.Sprintf("medbench batch=%d", b)
+			res, err := bench.Run(ctx, bench.Config{Name: name, Runner: r, Requests: reqs, Batch: b, Warmup: warm, Repeats: 1})
+			if err != nil {
+				return benchRunErr(err)
+			}
+			if p := res.Passes[0]; p.Errors > 0 {
+				return inputErr(fmt.Errorf("bench: %s: round %d: %d of %d samples failed, first: %s", name, round+1, p.Errors, p.Samples, p.FirstError))
+			}
+			parts[i] = append(parts[i], res)
+		}
+	}
+	for _, ps := range parts {
+		res, err := bench.Merge(ps...)
+		if err != nil {
+			return inputErr(err)
 		}
 		rep.Results = append(rep.Results, res)
+	}
+	var peer *bench.Result
+	if pc != nil {
+		if peer, err = bench.Merge(peerParts...); err != nil {
+			return inputErr(err)
+		}
 	}
 	if peer != nil {
 		rep.Notes = append(rep.Notes, peerNotes(rep.Results, peer, s)...)
@@ -284,8 +322,9 @@ func benchRequests(samples []datasets.Sample, t datasets.Template) []runners.Req
 	return reqs
 }
 
-// runTJSPeer measures transformers.js on the same requests.
-func runTJSPeer(ctx context.Context, log io.Writer, s benchSettings, reqs []runners.Request) (*bench.Result, error) {
+// tjsPeerConfig prepares the transformers.js peer on the same requests;
+// its case file and any embedded images go to tmp.
+func tjsPeerConfig(ctx context.Context, s benchSettings, reqs []runners.Request, tmp string) (*bench.PeerConfig, error) {
 	tt := s.testtools
 	if tt == "" {
 		tt = "."
@@ -294,33 +333,32 @@ func runTJSPeer(ctx context.Context, log io.Writer, s benchSettings, reqs []runn
 	if err != nil {
 		return nil, usageErr("bench: --peer tjs: %v; or use --peer none", err)
 	}
-	tmp, err := os.MkdirTemp("", "medbench-bench-*")
-	if err != nil {
-		return nil, inputErr(fmt.Errorf("bench: %w", err))
-	}
-	defer os.RemoveAll(tmp)
 	cases, err := bench.TJSCases(reqs, tmp)
 	if err != nil {
 		return nil, inputErr(err)
 	}
 	p := bench.TJSPeer{TestTools: dir, Node: s.nodeExec, ModelDir: s.modelDir, DType: s.dtype, Device: s.device,
 		Threads: s.threads, Warmup: s.warmup, MaxNewTokens: s.maxNew, MinNewTokens: s.minNew}
-	pc, err := p.PeerConfig(ctx, "transformers.js batch=1", cases, filepath.Join(tmp, "cases.json"), s.repeats)
+	pc, err := p.PeerConfig(ctx, "transformers.js batch=1", cases, filepath.Join(tmp, "cases.json"), 1)
 	if err != nil {
 		if errors.Is(err, bench.ErrNoTJS) {
 			return nil, usageErr("bench: --peer tjs: %v; or use --peer none", err)
 		}
 		return nil, inputErr(err)
 	}
-	fmt.Fprintf(log, "bench: %s (%s): %d requests, %d processes of %d warmup + 1 timed pass\n", pc.Name, pc.Info.Runtime, len(cases), s.repeats, s.warmup)
+	return &pc, nil
+}
+
+// runPeerPass runs one peer process (its warmup passes, then one timed
+// pass) and checks that it answered every case.
+func runPeerPass(ctx context.Context, pc bench.PeerConfig, cases int) (*bench.Result, error) {
+	pc.Repeats = 1
 	res, err := bench.RunPeer(ctx, pc)
 	if err != nil {
 		return nil, benchRunErr(err)
 	}
-	for i, ps := range res.Passes {
-		if ps.Samples != len(cases) {
-			return nil, inputErr(fmt.Errorf("bench: %s: pass %d printed %d results for %d cases", pc.Name, i+1, ps.Samples, len(cases)))
-		}
+	if p := res.Passes[0]; p.Samples != cases {
+		return nil, inputErr(fmt.Errorf("bench: %s printed %d results for %d cases", pc.Name, p.Samples, cases))
 	}
 	return res, nil
 }
@@ -411,6 +449,15 @@ func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
 			parts = append(parts, fmt.Sprintf("%s %.2f× [%.2f–%.2f]", x.Metric, x.Median, x.Low, x.High))
 		}
 		fmt.Fprintf(w, "%s vs %s: %s\n", r.Name, rep.Baseline, strings.Join(parts, ", "))
+	}
+	for _, r := range rep.Results {
+		var gen, all float64
+		for _, p := range r.Passes {
+			gen, all = gen+p.GenerateSeconds, all+p.Seconds
+		}
+		if gen > 0 && all > 0 {
+			fmt.Fprintf(w, "%s: %.0f%% of its timed request time is in generate(); the rest is image read, preprocessing, tokenization and decoding\n", r.Name, 100*gen/all)
+		}
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
