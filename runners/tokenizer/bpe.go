@@ -41,6 +41,27 @@ func (c *pieceCache) put(piece string, ids []int32) {
 	c.mu.Unlock()
 }
 
+// buildWhole finds the BPE tokens that encode to themselves: a piece equal to
+// one of them needs no merging, which makes most words of common text a
+// single look-up in an immutable map (no lock, no cache warm-up).
+func (t *Tokenizer) buildWhole() {
+	t.whole = make(map[string]int32, len(t.vocab))
+	var buf [64]int32
+	for i := range t.entries {
+		e := &t.entries[i]
+		if !e.present || e.added || len(e.bytes) < 2 || len(e.bytes) >= heapThreshold || t.vocab[e.token] != i {
+			continue
+		}
+		syms := buf[:0]
+		for _, b := range e.bytes {
+			syms = append(syms, t.byteID[b])
+		}
+		if out := t.mergeScanBytes(syms, string(e.bytes)); len(out) == 1 && int(out[0]) == i {
+			t.whole[string(e.bytes)] = int32(i)
+		}
+	}
+}
+
 // lookup returns rank<<32|merged for the pair (a, b), or noRank.
 func (t *Tokenizer) lookup(a, b int32) uint64 {
 	return t.merges.get(pairKey(a, b))
@@ -50,6 +71,9 @@ func (t *Tokenizer) lookup(a, b int32) uint64 {
 func (t *Tokenizer) encodePiece(ids []int, piece string) []int {
 	if len(piece) == 1 {
 		return t.emit(ids, t.byteID[piece[0]])
+	}
+	if id, ok := t.whole[piece]; ok {
+		return t.emit(ids, id)
 	}
 	if t.ignoreMerges {
 		if id, ok := t.vocab[byteLevelString([]byte(piece))]; ok {

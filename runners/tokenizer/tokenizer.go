@@ -36,10 +36,11 @@ type Tokenizer struct {
 
 	nfc          bool
 	ignoreMerges bool
-	byteID       [256]int32    // id of the one-byte symbol for each byte
-	merges       pairTable     // pair (a<<32|b) -> rank<<32 | merged id
-	bytePairs    []uint64      // merges of two single bytes, by b1<<8|b2
-	remap        map[int32]int // BPE id -> added id where their strings coincide
+	byteID       [256]int32       // id of the one-byte symbol for each byte
+	merges       pairTable        // pair (a<<32|b) -> rank<<32 | merged id
+	bytePairs    []uint64         // merges of two single bytes, by b1<<8|b2
+	remap        map[int32]int    // BPE id -> added id where their strings coincide
+	whole        map[string]int32 // raw bytes of each BPE token that BPE maps to itself
 	cache        *pieceCache
 }
 
@@ -238,6 +239,7 @@ func LoadBytes(b []byte) (*Tokenizer, error) {
 			raw = append(raw, ae)
 		}
 	}
+	t.buildWhole()
 	t.rawSplit = newSplitter(raw)
 	t.normSplit = newSplitter(norm)
 	// The reference maps every produced token string through the added-token
