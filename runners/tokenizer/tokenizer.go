@@ -6,6 +6,13 @@
 // symbols and merged by BPE rank. Decode is the ByteLevel decoder, with
 // invalid UTF-8 replaced by U+FFFD as the WHATWG decoder does.
 //
+// The reference is the JavaScript port (@huggingface/tokenizers, also bundled
+// in @huggingface/transformers) on Node's ICU, Unicode 17.0: the
+// pre-tokenizer's \p{L}, \p{N} and \s (White_Space) use generated Unicode
+// 17.0 tables (Go's unicode package is at 15.0), and NFC is ICU's (x/text's
+// NFC plus the characters added since Unicode 15.0, and without x/text's
+// stream-safe U+034F insertion). The tables are regenerated with go generate.
+//
 // Special-token ids are read from the file; nothing is hard-coded. A
 // *Tokenizer is immutable after loading apart from an internal, bounded,
 // mutex-guarded piece cache, so it is safe for concurrent use.
