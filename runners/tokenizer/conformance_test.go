@@ -219,3 +219,17 @@ func randomIDSequences(tok *Tokenizer, n int) [][]int {
 	}
 	return seqs
 }
+
+// TestUnicodeVersionMatchesReference: the generated property and
+// normalisation tables must be those of the Node.js the reference runs on.
+func TestUnicodeVersionMatchesReference(t *testing.T) {
+	node := requireNode(t)
+	out, err := exec.Command(node, "-p", "process.versions.unicode").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := strings.TrimSpace(string(out))
+	if v != unicodeVersion || v != normUnicodeVersion {
+		t.Fatalf("node has Unicode %s but the tables are for %s/%s: run `go generate ./runners/tokenizer` with this node", v, unicodeVersion, normUnicodeVersion)
+	}
+}
