@@ -60,7 +60,6 @@ func TestBenchCLI(t *testing.T) {
 	_, tjsErr := bench.FindTestTools(".")
 	peer := "tjs"
 	if tjsErr != nil {
-		t.Logf("transformers.js peer part skipped: %v", tjsErr)
 		peer = "none"
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
@@ -100,7 +99,7 @@ func TestBenchCLI(t *testing.T) {
 	if rep.Settings["max_new_tokens"] != 4.0 || rep.Settings["min_new_tokens"] != 4.0 || rep.Settings["equal_lengths"] != true || rep.Settings["threads"] != 1.0 {
 		t.Errorf("settings %v", rep.Settings)
 	}
-	if peer == "tjs" {
+	if len(rep.Results) == 3 {
 		pr := rep.Results[2]
 		if rep.Baseline != pr.Name || pr.Runner.Name != "transformers.js" || pr.Batch != 1 || len(pr.Passes) != 2 ||
 			!strings.Contains(pr.Runner.Runtime, "onnxruntime-node") || pr.Runner.Settings["threads"] != 1.0 {
@@ -137,6 +136,44 @@ func TestBenchCLI(t *testing.T) {
 	in, err := buildReportInput(context.Background(), reportArgs{Bench: out})
 	if err != nil || len(in.Bench) != wantResults || in.Bench[0].SamplesPerSec != rep.Results[0].SamplesPerSec.Median {
 		t.Errorf("report input from bench.json: %+v, %v", in, err)
+	}
+	if tjsErr != nil {
+		t.Skipf("transformers.js peer part skipped (medbench part passed): %v", tjsErr)
+	}
+}
+
+// TestBenchPeerFailures: a peer process that fails or answers too few cases
+// stops the bench with a one-line error (exit 2). A fake node stands in.
+func TestBenchPeerFailures(t *testing.T) {
+	model, data := benchFixture(t)
+	tt, err := bench.FindTestTools(".")
+	if err != nil {
+		t.Skipf("needs testtools/%s and node_modules: %v", bench.TJSScript, err)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, body, msg string
+	}{
+		{"crash", "echo 'tjs-bench: model exploded' >&2; exit 2", "model exploded"},
+		{"short", `echo '{"ids":[1,2,3,4],"ms":5}'`, "printed 1 results for 2 cases"},
+		{"garbage", "echo 'not json'", "stdout line 1"},
+	} {
+		node := filepath.Join(dir, tc.name)
+		script := "#!/bin/sh\nif [ \"$1\" = --version ]; then echo v0.0.0; exit 0; fi\n" + tc.body + "\n"
+		if err := os.WriteFile(node, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "2", "--batch", "1", "--repeats", "1",
+			"--max-new-tokens", "2", "--threads", "1", "--testtools", tt, "--node", node, "--out", filepath.Join(dir, tc.name+".json"))
+		// Progress lines come first; the error is the one last line.
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if code != exitUsage || !strings.HasPrefix(last, "medbench: bench: ") || !strings.Contains(last, tc.msg) || strings.Count(stderr, "medbench: ") != 1 {
+			t.Errorf("%s: exit %d, stderr %q; want %d with %q", tc.name, code, stderr, exitUsage, tc.msg)
+		}
+		if _, err := os.Stat(filepath.Join(dir, tc.name+".json")); err == nil {
+			t.Errorf("%s: results written although the peer failed", tc.name)
+		}
 	}
 }
 
