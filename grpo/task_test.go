@@ -61,7 +61,7 @@ func TestTaskExperiment(t *testing.T) {
 	t.Logf("sft: %+v", sres)
 	gres, err := Train(ctx, Config{ModelDir: sres.FinalDir, Samples: train, Template: tmpl, Out: filepath.Join(dir, "grpo"),
 		NumGenerations: envInt("G", 4), PromptsPerStep: envInt("PPS", 4), GradAccum: 1, MaxSteps: envInt("STEPS", 20),
-		LR: envFloat("LR", 1e-3), Beta: envFloat("BETA", 0.04), MaxCompletionLength: 24, Seed: 1, Log: testLog{t},
+		LR: envFloat("LR", 1e-3), WarmupSteps: envInt("WARMUP", 0), Beta: envFloat("BETA", 0.04), MaxCompletionLength: 24, Seed: 1, Log: testLog{t},
 		EvalSamples: eval, EvalTemplate: etmpl, EvalMaxNewTokens: 24, EvalSteps: envInt("EVAL_STEPS", 0), SaveSteps: 0})
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,10 @@ type Config struct {
 	GradAccum      int // micro-batches per optimizer step (2; divides PromptsPerStep)
 	Epochs         int // passes over Samples (2)
 	MaxSteps       int // stop after this many optimizer steps (0: Epochs)
+	// StopAfter ends the run after this many steps without changing the
+	// schedule (the LR still decays towards MaxSteps): a run's first steps,
+	// exactly. The final model is still written.
+	StopAfter int
 
 	LR            float64 // peak learning rate (1e-6), linear decay to 0 at the last step
 	WarmupSteps   int
@@ -360,7 +364,11 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	scratch := filepath.Join(cfg.Out, ".current")
 	step := startStep
-	for gen := startStep / cfg.NumIterations; step < maxSteps; gen++ {
+	stop := maxSteps
+	if cfg.StopAfter > 0 {
+		stop = min(stop, cfg.StopAfter)
+	}
+	for gen := startStep / cfg.NumIterations; step < stop; gen++ {
 		t0 := time.Now()
 		batch := make([]datasets.Sample, len(sched[gen]))
 		for i, j := range sched[gen] {
@@ -405,7 +413,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		var old [][][]float64
 		perMicro := cfg.PromptsPerStep / cfg.GradAccum
-		for it := 0; it < cfg.NumIterations && step < maxSteps; it++ {
+		for it := 0; it < cfg.NumIterations && step < stop; it++ {
 			var seqs []Sequence
 			entSum, entN := 0.0, 0
 			for gi, g := range groups {
@@ -461,7 +469,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 			if err := eng.Save(scratch); err != nil {
 				return nil, err
 			}
-			if cfg.EvalSteps > 0 && step%cfg.EvalSteps == 0 && step < maxSteps && len(cfg.EvalSamples) > 0 {
+			if cfg.EvalSteps > 0 && step%cfg.EvalSteps == 0 && step < stop && len(cfg.EvalSamples) > 0 {
 				acc, _, err := s.eval(ctx, scratch, "step-"+strconv.Itoa(step))
 				if err != nil {
 					return nil, err
@@ -473,7 +481,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 			}
 			logf(cfg.Log, "step %d/%d: reward %.3f (acc %.3f fmt %.3f) loss %.4f kl %.4f grad %.3f len %.1f %.1fs\n",
 				step, maxSteps, m["reward"], m["rewards/accuracy_reward"], m["rewards/format_reward"], m["loss"], m["kl"], norm, m["completion_length"], st.StepTime)
-			if cfg.SaveSteps > 0 && step%cfg.SaveSteps == 0 && step < maxSteps {
+			if cfg.SaveSteps > 0 && step%cfg.SaveSteps == 0 && step < stop {
 				if err := saveCheckpoint(eng, filepath.Join(cfg.Out, "checkpoints", "step-"+strconv.Itoa(step)), trainState{step, maxSteps, cfg.Seed}); err != nil {
 					return nil, err
 				}
@@ -694,7 +702,7 @@ func writeManifest(c Config, maxSteps int, funcs []RewardFunc) error {
 	m := map[string]any{
 		"model": c.ModelDir, "samples": len(c.Samples), "template": c.Template.Name,
 		"num_generations": c.NumGenerations, "prompts_per_step": c.PromptsPerStep, "gradient_accumulation_steps": c.GradAccum,
-		"epochs": c.Epochs, "max_steps": maxSteps, "learning_rate": c.LR, "warmup_steps": c.WarmupSteps, "beta": c.Beta,
+		"epochs": c.Epochs, "max_steps": maxSteps, "stop_after": c.StopAfter, "learning_rate": c.LR, "warmup_steps": c.WarmupSteps, "beta": c.Beta,
 		"weight_decay": c.WeightDecay, "max_grad_norm": c.MaxGradNorm, "loss_type": c.LossType,
 		"epsilon_low": c.EpsilonLow, "epsilon_high": c.EpsilonHigh, "num_iterations": c.NumIterations,
 		"scale_rewards": c.ScaleRewards, "reward_funcs": names(funcs), "max_prompt_length": c.MaxPromptLength,
