@@ -87,8 +87,11 @@ func TestDecodeStepAllocations(t *testing.T) {
 	// 4 rows × 2 layers × 2 (k,v) × 2 sets × 2 heads × 16 dims × 4 B × 64.
 	kvExtra := float64(4*2*2*2*2*16*4) * steps
 	t.Logf("per decode step: %.1f allocs, %.0f bytes (batch 4)", perStepAllocs, perStepBytes-kvExtra/steps)
-	if perStepAllocs > 80 {
-		t.Errorf("%.1f allocations per decode step, want a small constant", perStepAllocs)
+	// 35.6 measured: onnxruntime_go's tensor wrappers (NewTensor, Shape.Clone,
+	// GetInternals) and Run's value arrays, for 2 layers × (k, v) × (past,
+	// present) plus embeds, mask, positions and logits.
+	if perStepAllocs > 45 {
+		t.Errorf("%.1f allocations per decode step, want ≤ 45 (onnxruntime_go wrappers only)", perStepAllocs)
 	}
 	if perStepBytes-kvExtra/steps > 8<<10 {
 		t.Errorf("%.0f bytes per decode step beyond the KV buffers: data-sized copies?", perStepBytes-kvExtra/steps)

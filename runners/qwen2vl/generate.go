@@ -86,7 +86,13 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		}
 	}
 	cur := 0 // sets[cur] holds the cache (past)
-	kvShape := func(b, l int) ort.Shape { return ort.NewShape(int64(b), int64(KV), int64(l), int64(HD)) }
+	// One scratch shape for every KV tensor: onnxruntime_go clones the shape
+	// into each tensor it makes, so reusing it saves an allocation per tensor.
+	kvScratch := make(ort.Shape, 4)
+	kvShape := func(b, l int) ort.Shape {
+		kvScratch[0], kvScratch[1], kvScratch[2], kvScratch[3] = int64(b), int64(KV), int64(l), int64(HD)
+		return kvScratch
+	}
 	past := make([]ort.Value, 2*NL)
 	present := make([]ort.Value, 2*NL)
 	defer destroy(past)
