@@ -96,7 +96,7 @@ func modelInspectCommand() *cli.Command {
 			files.SetTitle(fmt.Sprintf("%s (%s)", dir, dtype))
 			files.AppendHeader(table.Row{"file", "IR", "opset", "producer", "parameters", "weights", "external data", "nodes"})
 			var ios []table.Writer
-			for _, s := range fixture.Sessions {
+			for _, s := range fixture.Sessions() {
 				path, _ := fixture.ONNXPath(dir, s, dtype)
 				rel, _ := filepath.Rel(dir, path)
 				if _, err := os.Stat(path); err != nil {
