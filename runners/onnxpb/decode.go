@@ -409,8 +409,14 @@ func ReadInitializers(path string) ([]Tensor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("onnxpb: %s: tensor %s: %w", path, t.Name, err)
 		}
-		t.Raw = make([]byte, t.External.Length)
-		_, err = f.ReadAt(t.Raw, t.External.Offset)
+		st, err := f.Stat()
+		if err == nil && t.External.Offset+t.External.Length > st.Size() {
+			err = fmt.Errorf("%s has %d bytes, tensor needs %d", t.External.Location, st.Size(), t.External.Offset+t.External.Length)
+		}
+		if err == nil {
+			t.Raw = make([]byte, t.External.Length)
+			_, err = f.ReadAt(t.Raw, t.External.Offset)
+		}
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("onnxpb: %s: tensor %s: external data: %w", path, t.Name, err)
