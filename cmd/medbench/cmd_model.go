@@ -81,13 +81,16 @@ func modelInspectCommand() *cli.Command {
 			"mismatch is listed), 2 when the directory cannot be read.",
 		ArgsUsage: "DIR",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "file variant to inspect: fp32 or fp16 (*_fp16.onnx)"},
+			&cli.StringFlag{Name: "dtype", Usage: "file variant to inspect: fp32 or fp16 (*_fp16.onnx); default: fp32, or fp16 when only *_fp16.onnx decoder files are present"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("model inspect: want exactly one model directory, got %d arguments", c.NArg())
 			}
 			dir, dtype := c.Args().First(), c.String("dtype")
+			if dtype == "" {
+				dtype = detectDType(dir)
+			}
 			if _, err := fixture.Suffix(dtype); err != nil {
 				return usageErr("model inspect: %v", err)
 			}
@@ -147,6 +150,20 @@ func modelInspectCommand() *cli.Command {
 			return failErr(nil)
 		},
 	}
+}
+
+// detectDType picks fp16 when the directory has an fp16 decoder but no fp32
+// one, fp32 otherwise.
+func detectDType(dir string) string {
+	exists := func(dtype string) bool {
+		p, _ := fixture.ONNXPath(dir, "decoder_model_merged", dtype)
+		_, err := os.Stat(p)
+		return err == nil
+	}
+	if !exists("fp32") && exists("fp16") {
+		return "fp16"
+	}
+	return "fp32"
 }
 
 func dimsText(dims []onnxpb.Dim) string {

@@ -47,6 +47,16 @@ func TestModelFixtureAndInspect(t *testing.T) {
 		}
 	}
 
+	// An fp16-only directory is inspected as fp16 by default.
+	dir16 := filepath.Join(t.TempDir(), "tiny16")
+	if code, _, errOut := modelRun(t, "model", "fixture", "--dtype", "fp16", "--out", dir16); code != 0 {
+		t.Fatalf("fixture fp16: exit %d: %s", code, errOut)
+	}
+	if code, out, _ := modelRun(t, "model", "inspect", dir16); code != 0 || !strings.Contains(out, "decoder_model_merged_fp16.onnx") ||
+		!strings.Contains(out, "| in  | inputs_embeds           | float16 |") || !strings.Contains(out, "compatible with the medbench Qwen2-VL runner (fp16)") {
+		t.Errorf("fp16 inspect: exit %d\n%s", code, out)
+	}
+
 	// The fp16 files are absent: incompatible, exit 1, every file listed.
 	code, out, _ = modelRun(t, "model", "inspect", "--dtype", "fp16", dir)
 	if code != 1 || strings.Count(out, "expected file, found none") != 3 || !strings.Contains(out, "INCOMPATIBLE") {
