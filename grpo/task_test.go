@@ -39,14 +39,25 @@ func TestTaskExperiment(t *testing.T) {
 	if err := fixture.Write(ctx, model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	path, err := datasets.Synth(ctx, datasets.SynthOptions{Out: filepath.Join(dir, "data"), N: envInt("N", 48), Seed: 7,
-		MinSide: 56, MaxSide: 56, Formats: []string{"png"}, Modes: []string{"gray"}, YesNoEvery: -1, Modalities: []string{"MRI"}})
+	var path string
+	var err error
+	if os.Getenv("QUADRANT") == "" {
+		path, err = SynthBrightness(filepath.Join(dir, "data"), envInt("N", 48), 7)
+	} else {
+		path, err = datasets.Synth(ctx, datasets.SynthOptions{Out: filepath.Join(dir, "data"), N: envInt("N", 48), Seed: 7,
+			MinSide: 56, MaxSide: 56, Formats: []string{"png"}, Modes: []string{"gray"}, YesNoEvery: -1, Modalities: []string{"MRI"}})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	all, err := datasets.LoadJSON(path, filepath.Join(dir, "data"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv("QUADRANT") != "" && os.Getenv("SHUFFLED") == "" {
+		if all, err = CanonicalOptions(all, datasets.QuadrantOptions); err != nil {
+			t.Fatal(err)
+		}
 	}
 	nEval := envInt("NEVAL", 16)
 	train, eval := all[nEval:], all[:nEval]
