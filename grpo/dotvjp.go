@@ -17,17 +17,18 @@ import (
 // ~50× faster). It is installed into GoMLX's VJPRegistration once per
 // process (installDotVJP); the original stays the fallback for degenerate
 // shapes, and TestMatmulVJP checks both agree.
+//
+// These two variables are the package's only global state: GoMLX's VJP
+// registry is itself process-wide.
 var (
-	installOnce     sync.Once
-	originalDotVJP  VJP
-	installedDotVJP bool
+	installOnce    sync.Once
+	originalDotVJP VJP
 )
 
 func installDotVJP() {
 	installOnce.Do(func() {
 		originalDotVJP = VJPRegistration[NodeTypeDotGeneral]
 		VJPRegistration[NodeTypeDotGeneral] = matmulVJP
-		installedDotVJP = true
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -721,9 +720,6 @@ func run(exec *mlctx.Exec, args []any) (out []*tensors.Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("grpo: GoMLX: %v", r)
-			if os.Getenv("GRPO_DEBUG") != "" {
-				fmt.Fprintf(os.Stderr, "%s\n", debug.Stack())
-			}
 		}
 	}()
 	out, err = exec.Exec(args...)

@@ -38,7 +38,10 @@ func envStr(name, def string) string {
 
 type testLog struct{ t *testing.T }
 
-func (l testLog) Write(b []byte) (int, error) { l.t.Log(strings.TrimRight(string(b), "\n")); return len(b), nil }
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
 
 // TestAccuracyRise is the accuracy-rise task: SFT teaches the tiny fixture
 // the answer format with every letter (so it knows the format, not the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -166,17 +167,15 @@ func sampleSeed(seed uint64, step int, id string, i int) uint64 {
 
 func request(s datasets.Sample, t datasets.Template, id string, seed uint64) runners.Request {
 	req := runners.Request{ID: id, Prompt: t.Name, Text: t.Render(s.Record.Problem), Seed: seed}
-	for i, p := range s.ImagePaths {
-		im := runners.Image{Path: p}
-		if i < len(s.ImageBytes) && s.ImageBytes[i] != nil {
-			im.Bytes = s.ImageBytes[i]
+	for i := range max(len(s.ImagePaths), len(s.ImageBytes)) {
+		var im runners.Image
+		if i < len(s.ImagePaths) {
+			im.Path = s.ImagePaths[i]
+		}
+		if i < len(s.ImageBytes) {
+			im.Bytes = s.ImageBytes[i] // embedded bytes win
 		}
 		req.Images = append(req.Images, im)
-	}
-	if len(req.Images) == 0 {
-		for _, b := range s.ImageBytes {
-			req.Images = append(req.Images, runners.Image{Bytes: b})
-		}
 	}
 	return req
 }
@@ -585,7 +584,7 @@ func fillDefaults(c *Config, d Config) {
 	}
 }
 
-func nan() float64 { var z float64; return z / z }
+func nan() float64 { return math.NaN() }
 
 // eval scores EvalSamples greedily on a model dir with evaluate.Run (the
 // `medbench eval` loop) into Out/eval/<name>, returning the strict-policy
