@@ -21,7 +21,7 @@ const goldenPath = "../golden/grpo-tiny.json"
 const goldenSteps = 3
 
 // tinyRun is the deterministic tiny configuration behind golden/grpo-tiny.json:
-// the tiny fixture (seed 1), 24 SynthBrightness prompts (seed 7), SFT on
+// the tiny fixture (seed 1), 24 SynthCount prompts (seed 7), SFT on
 // the format with every answer letter (1 epoch, lr 3e-3), then GRPO with
 // G 4, 2 prompts per step in 2 micro-batches, lr 1e-3 decaying over 50
 // steps, β 0.04, completions of at most 24 tokens, seed 1, stopped after
@@ -30,7 +30,7 @@ func tinyRun(t *testing.T, stopAfter int) (out string, ms []Metrics) {
 	t.Helper()
 	model, _ := tinyModel(t)
 	dir := t.TempDir()
-	path, err := SynthBrightness(filepath.Join(dir, "data"), 24, 7)
+	path, err := SynthCount(filepath.Join(dir, "data"), 24, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestGoldenTiny(t *testing.T) {
 					t.Fatalf("step %d has no %s", step, m)
 				}
 				tab.Rows = append(tab.Rows, golden.Row{
-					Key:   golden.Key{Model: "fixture-tiny-seed1", Dataset: "synth-brightness-24-seed7", Modality: "train", Prompt: "train", Policy: "grpo", Metric: m, Step: step},
+					Key:   golden.Key{Model: "fixture-tiny-seed1", Dataset: "synth-count-24-seed7", Modality: "train", Prompt: "train", Policy: "grpo", Metric: m, Step: step},
 					Value: v, Tolerance: goldenTolerance(m),
 					Provenance: golden.Provenance{Source: "medbench grpo tinyRun, deterministic (seeded sampling, sequential GoMLX ops)", Verified: true},
 				})

@@ -50,7 +50,7 @@ func (l testLog) Write(b []byte) (int, error) {
 // test and a wall time under 10 minutes. It takes minutes, so it runs only
 // with MEDBENCH_GRPO_TASK=1; TASK_* variables override the demo settings
 // (TASK_DATA=quadrant uses datasets.Synth's quadrant question with
-// canonical option order instead of SynthBrightness).
+// canonical option order instead of SynthCount).
 func TestAccuracyRise(t *testing.T) {
 	if os.Getenv("MEDBENCH_GRPO_TASK") == "" {
 		t.Skip("set MEDBENCH_GRPO_TASK=1 to run the accuracy-rise task (minutes)")
@@ -68,11 +68,11 @@ func TestAccuracyRise(t *testing.T) {
 	n, nEval := envInt("TASK_N", 400), envInt("TASK_NEVAL", 40)
 	var path string
 	var err error
-	if envStr("TASK_DATA", "brightness") == "quadrant" {
+	if envStr("TASK_DATA", "count") == "quadrant" {
 		path, err = datasets.Synth(ctx, datasets.SynthOptions{Out: filepath.Join(dir, "data"), N: n, Seed: 7,
 			MinSide: 56, MaxSide: 56, Formats: []string{"png"}, Modes: []string{"gray"}, YesNoEvery: -1, Modalities: []string{"MRI"}})
 	} else {
-		path, err = SynthBrightness(filepath.Join(dir, "data"), n, 7)
+		path, err = SynthCount(filepath.Join(dir, "data"), n, 7)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestAccuracyRise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if envStr("TASK_DATA", "brightness") == "quadrant" {
+	if envStr("TASK_DATA", "count") == "quadrant" {
 		if all, err = CanonicalOptions(all, datasets.QuadrantOptions); err != nil {
 			t.Fatal(err)
 		}

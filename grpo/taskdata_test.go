@@ -9,13 +9,13 @@ import (
 	"github.com/medbench/medbench/datasets"
 )
 
-func TestSynthBrightness(t *testing.T) {
+func TestSynthCount(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	pa, err := SynthBrightness(a, 12, 3)
+	pa, err := SynthCount(a, 12, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, _ := SynthBrightness(b, 12, 3)
+	pb, _ := SynthCount(b, 12, 3)
 	ba, _ := os.ReadFile(pa)
 	bb, _ := os.ReadFile(pb)
 	if !bytes.Equal(ba, bb) {
@@ -43,7 +43,7 @@ func TestSynthBrightness(t *testing.T) {
 	if len(letters) < 3 {
 		t.Errorf("answers not spread: %v", letters)
 	}
-	if _, err := SynthBrightness(filepath.Join(a, "x"), 0, 1); err == nil {
+	if _, err := SynthCount(filepath.Join(a, "x"), 0, 1); err == nil {
 		t.Error("n = 0 accepted")
 	}
 }

@@ -28,11 +28,11 @@ func TestTrainCLI(t *testing.T) {
 	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	train, err := grpo.SynthBrightness(filepath.Join(dir, "train"), 8, 1)
+	train, err := grpo.SynthCount(filepath.Join(dir, "train"), 8, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eval, err := grpo.SynthBrightness(filepath.Join(dir, "eval"), 6, 2)
+	eval, err := grpo.SynthCount(filepath.Join(dir, "eval"), 6, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
