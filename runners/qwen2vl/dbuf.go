@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/medbench/medbench/runners/onnxpb"
 )
 
 // dbuf is a flat host buffer of float32 or float16 elements that ONNX Runtime
@@ -46,14 +48,14 @@ func (d dbuf) tensor(shape ort.Shape) (ort.Value, error) {
 
 func (d dbuf) get(i int) float32 {
 	if d.dt == onnxFloat16 {
-		return f16ToF32(binary.LittleEndian.Uint16(d.h[2*i:]))
+		return onnxpb.Float16ToFloat32(binary.LittleEndian.Uint16(d.h[2*i:]))
 	}
 	return d.f[i]
 }
 
 func (d dbuf) set(i int, v float32) {
 	if d.dt == onnxFloat16 {
-		binary.LittleEndian.PutUint16(d.h[2*i:], f32ToF16(v))
+		binary.LittleEndian.PutUint16(d.h[2*i:], onnxpb.Float16Bits(v))
 		return
 	}
 	d.f[i] = v
@@ -87,7 +89,7 @@ func (d dbuf) copyTo(dst dbuf, off, src, n int) {
 func (d dbuf) readF32(out []float32, src int) {
 	if d.dt == onnxFloat16 {
 		for i := range out {
-			out[i] = f16ToF32(binary.LittleEndian.Uint16(d.h[2*(src+i):]))
+			out[i] = onnxpb.Float16ToFloat32(binary.LittleEndian.Uint16(d.h[2*(src+i):]))
 		}
 		return
 	}

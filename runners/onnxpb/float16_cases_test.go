@@ -1,11 +1,11 @@
-package qwen2vl
+package onnxpb
 
 import (
 	"math"
 	"testing"
 )
 
-func TestHalfConversion(t *testing.T) {
+func TestFloat16Cases(t *testing.T) {
 	for _, tc := range []struct {
 		f float32
 		h uint16
@@ -17,8 +17,8 @@ func TestHalfConversion(t *testing.T) {
 		{1.00146484375, 0x3c02},     // tie → even (up)
 		{2.9802322387695312e-08, 0}, // half the smallest subnormal: tie → 0
 	} {
-		if got := f32ToF16(tc.f); got != tc.h {
-			t.Errorf("f32ToF16(%g) = %#04x, want %#04x", tc.f, got, tc.h)
+		if got := Float16Bits(tc.f); got != tc.h {
+			t.Errorf("Float16Bits(%g) = %#04x, want %#04x", tc.f, got, tc.h)
 		}
 	}
 	// every finite half round-trips exactly
@@ -26,12 +26,12 @@ func TestHalfConversion(t *testing.T) {
 		if h&0x7c00 == 0x7c00 {
 			continue
 		}
-		f := f16ToF32(uint16(h))
-		if back := f32ToF16(f); back != uint16(h) && !(f == 0 && back&0x7fff == 0) {
+		f := Float16ToFloat32(uint16(h))
+		if back := Float16Bits(f); back != uint16(h) && !(f == 0 && back&0x7fff == 0) {
 			t.Fatalf("%#04x -> %g -> %#04x", h, f, back)
 		}
 	}
-	if !math.IsNaN(float64(f16ToF32(f32ToF16(float32(math.NaN()))))) {
+	if !math.IsNaN(float64(Float16ToFloat32(Float16Bits(float32(math.NaN()))))) {
 		t.Error("NaN lost")
 	}
 }
