@@ -36,8 +36,31 @@ type ModelInfo struct {
 	ExternalBytes int64
 	// Ops counts nodes by op type (top-level graph only).
 	Ops map[string]int
+	// InitializerNames are the initializers' names, in file order. Older IR
+	// versions also list initializers among the graph inputs; RuntimeInputs
+	// leaves those out.
+	InitializerNames []string
 
 	externalEnd map[string]int64 // largest offset+length per external file
+}
+
+// RuntimeInputs are the graph inputs a caller must feed: the declared inputs
+// minus initializers listed among them (IR < 4 style).
+func (m *ModelInfo) RuntimeInputs() []ValueInfo {
+	if len(m.InitializerNames) == 0 {
+		return m.Inputs
+	}
+	inits := make(map[string]bool, len(m.InitializerNames))
+	for _, n := range m.InitializerNames {
+		inits[n] = true
+	}
+	var out []ValueInfo
+	for _, v := range m.Inputs {
+		if !inits[v.Name] {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Opset is the ai.onnx opset version (0 when not imported).
@@ -196,6 +219,7 @@ func decodeGraph(b []byte, info *ModelInfo, seenFile map[string]bool) error {
 				return fmt.Errorf("initializer: %w", err)
 			}
 			info.Initializers++
+			info.InitializerNames = append(info.InitializerNames, t.Name)
 			ne := t.NumElements()
 			info.Parameters += ne
 			info.WeightTypes[t.Type] += ne
