@@ -260,8 +260,9 @@ func findCell(r *records.Run, modality, prompt, policy string) (records.Cell, bo
 	return records.Cell{}, false
 }
 
-func accuracyPlot(in Input, names []string, policy string) (*plot.Plot, error) {
-	cats := modalities(in.Runs)
+// cellSeries builds one bar series per run × prompt over the modalities,
+// with value and interval (NaN: none) taken from each cell by get.
+func cellSeries(in Input, names []string, cats []string, policy string, get func(records.Cell) (v, lo, hi float64)) []barSeries {
 	var series []barSeries
 	for i, r := range in.Runs {
 		for _, prompt := range promptsOf(r) {
@@ -270,18 +271,23 @@ func accuracyPlot(in Input, names []string, policy string) (*plot.Plot, error) {
 				s.Label = names[i] + " · " + prompt
 			}
 			for _, m := range cats {
-				c, ok := findCell(r, m, prompt, policy)
-				if !ok {
-					s.Values, s.Lo, s.Hi = append(s.Values, math.NaN()), append(s.Lo, math.NaN()), append(s.Hi, math.NaN())
-					continue
+				v, lo, hi := math.NaN(), math.NaN(), math.NaN()
+				if c, ok := findCell(r, m, prompt, policy); ok {
+					v, lo, hi = get(c)
 				}
-				s.Values = append(s.Values, 100*c.Accuracy)
-				s.Lo = append(s.Lo, 100*c.WilsonLow)
-				s.Hi = append(s.Hi, 100*c.WilsonHigh)
+				s.Values, s.Lo, s.Hi = append(s.Values, v), append(s.Lo, lo), append(s.Hi, hi)
 			}
 			series = append(series, s)
 		}
 	}
+	return series
+}
+
+func accuracyPlot(in Input, names []string, policy string) (*plot.Plot, error) {
+	cats := modalities(in.Runs)
+	series := cellSeries(in, names, cats, policy, func(c records.Cell) (float64, float64, float64) {
+		return 100 * c.Accuracy, 100 * c.WilsonLow, 100 * c.WilsonHigh
+	})
 	var marks []mark
 	for _, g := range in.Golden {
 		if g.Policy != "" && g.Policy != policy {
@@ -299,26 +305,10 @@ func accuracyPlot(in Input, names []string, policy string) (*plot.Plot, error) {
 
 func parseFailurePlot(in Input, names []string) (*plot.Plot, error) {
 	cats := modalities(in.Runs)
-	ps := policies(in.Runs)
-	policy := ps[0]
-	var series []barSeries
-	for i, r := range in.Runs {
-		for _, prompt := range promptsOf(r) {
-			s := barSeries{Label: prompt}
-			if len(in.Runs) > 1 {
-				s.Label = names[i] + " · " + prompt
-			}
-			for _, m := range cats {
-				c, ok := findCell(r, m, prompt, policy)
-				if !ok {
-					s.Values = append(s.Values, math.NaN())
-					continue
-				}
-				s.Values = append(s.Values, 100*c.ParseFailureRate)
-			}
-			series = append(series, s)
-		}
-	}
+	policy := policies(in.Runs)[0]
+	series := cellSeries(in, names, cats, policy, func(c records.Cell) (float64, float64, float64) {
+		return 100 * c.ParseFailureRate, math.NaN(), math.NaN()
+	})
 	top := 0.0
 	for _, s := range series {
 		for _, v := range s.Values {
