@@ -474,6 +474,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 					return nil, err
 				}
 				m["eval_accuracy"] = acc
+				logf(cfg.Log, "step %d: eval accuracy %.4f\n", step, acc)
 			}
 			if err := WriteMetrics(mf, m); err != nil {
 				return nil, err
