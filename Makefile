@@ -5,8 +5,8 @@ BIN := bin/medbench
 ORT_LIB := .cache/ort/1.29.0/libonnxruntime.so.1
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
-# Packages whose code runs goroutines: tested with -race.
-RACE_PKGS := ./records/... ./evaluate/... ./bench/...
+# Packages that start goroutines or promise concurrent use: also tested with -race.
+RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./runners/tokenizer/...
 FUZZTIME ?= 30s
 
 .PHONY: all setup setup-cuda testtools build test vet fuzz bench demo golden-fixture clean
