@@ -65,7 +65,7 @@ func TestAccuracyRise(t *testing.T) {
 	if err := fixture.Write(ctx, model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	n, nEval := envInt("TASK_N", 400), envInt("TASK_NEVAL", 40)
+	n, nEval := envInt("TASK_N", 440), envInt("TASK_NEVAL", 40)
 	var path string
 	var err error
 	if envStr("TASK_DATA", "count") == "quadrant" {
@@ -89,7 +89,11 @@ func TestAccuracyRise(t *testing.T) {
 	train, eval := all[nEval:], all[:nEval]
 	tmpl, _ := datasets.BuiltinTemplate("train")
 	etmpl, _ := datasets.BuiltinTemplate("complex")
-	sres, err := SFT(ctx, SFTConfig{ModelDir: model, Samples: train, Template: tmpl, Out: filepath.Join(dir, "sft"),
+	sftN := len(train)
+	if n := envInt("TASK_SFT_N", 0); n > 0 && n < sftN {
+		sftN = n
+	}
+	sres, err := SFT(ctx, SFTConfig{ModelDir: model, Samples: train[:sftN], Template: tmpl, Out: filepath.Join(dir, "sft"),
 		Epochs: envInt("TASK_SFT_EPOCHS", 1), Batch: 4, Answers: envStr("TASK_SFT_ANSWERS", "all"), LR: envFloat("TASK_SFT_LR", 3e-3),
 		Seed: 1, Log: testLog{t}, EvalSamples: eval, EvalTemplate: etmpl, EvalMaxNewTokens: 24})
 	if err != nil {
@@ -97,10 +101,10 @@ func TestAccuracyRise(t *testing.T) {
 	}
 	out := filepath.Join(dir, "grpo")
 	res, err := Train(ctx, Config{ModelDir: sres.FinalDir, Samples: train, Template: tmpl, Out: out,
-		NumGenerations: envInt("TASK_G", 4), PromptsPerStep: envInt("TASK_PPS", 8), GradAccum: 1, MaxSteps: envInt("TASK_STEPS", 120),
-		LR: envFloat("TASK_LR", 1e-3), WarmupSteps: envInt("TASK_WARMUP", 5), Beta: envFloat("TASK_BETA", 0.1),
+		NumGenerations: envInt("TASK_G", 8), PromptsPerStep: envInt("TASK_PPS", 4), GradAccum: 1, MaxSteps: envInt("TASK_STEPS", 120),
+		LR: envFloat("TASK_LR", 1e-3), WarmupSteps: envInt("TASK_WARMUP", 5), Beta: envFloat("TASK_BETA", 0.2),
 		MaxCompletionLength: 24, Seed: 1, Log: testLog{t}, EvalSamples: eval, EvalTemplate: etmpl, EvalMaxNewTokens: 24,
-		EvalSteps: envInt("TASK_EVAL_STEPS", 40)})
+		EvalSteps: envInt("TASK_EVAL_STEPS", 30)})
 	if err != nil {
 		t.Fatal(err)
 	}
