@@ -80,26 +80,9 @@ func (o *SynthOptions) defaults() error {
 	if len(o.Modalities) == 0 {
 		o.Modalities = []string{MRI, CT, Xray}
 	}
-	mods := make([]string, 0, len(o.Modalities))
-	seen := map[string]bool{}
-	for _, m := range o.Modalities {
-		if m == "all" {
-			for _, c := range Modalities {
-				if !seen[c] {
-					seen[c] = true
-					mods = append(mods, c)
-				}
-			}
-			continue
-		}
-		c := ParseModality(m)
-		if _, ok := SubsetOf(c); !ok {
-			return fmt.Errorf("datasets: synth: unknown modality %q (known: %v)", m, Modalities)
-		}
-		if !seen[c] {
-			seen[c] = true
-			mods = append(mods, c)
-		}
+	mods, err := resolveModalities(o.Modalities)
+	if err != nil {
+		return fmt.Errorf("datasets: synth: %w", err)
 	}
 	o.Modalities = mods
 	if o.MinSide == 0 {
@@ -624,4 +607,31 @@ func synthLuminance(r *rand.Rand, it synthItem) []float64 {
 		}
 	}
 	return lum
+}
+
+// resolveModalities expands "all", canonicalizes names (ParseModality) and
+// drops repeats, keeping the given order.
+func resolveModalities(in []string) ([]string, error) {
+	mods := make([]string, 0, len(in))
+	seen := map[string]bool{}
+	for _, m := range in {
+		if m == "all" {
+			for _, c := range Modalities {
+				if !seen[c] {
+					seen[c] = true
+					mods = append(mods, c)
+				}
+			}
+			continue
+		}
+		c := ParseModality(m)
+		if _, ok := SubsetOf(c); !ok {
+			return nil, fmt.Errorf("unknown modality %q (known: %v)", m, Modalities)
+		}
+		if !seen[c] {
+			seen[c] = true
+			mods = append(mods, c)
+		}
+	}
+	return mods, nil
 }

@@ -30,7 +30,7 @@ func tinyRun(t *testing.T, stopAfter int) (out string, ms []Metrics) {
 	t.Helper()
 	model, _ := tinyModel(t)
 	dir := t.TempDir()
-	path, err := SynthCount(filepath.Join(dir, "data"), 24, 7)
+	path, err := datasets.SynthCount(t.Context(), filepath.Join(dir, "data"), 24, 7, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

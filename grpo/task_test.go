@@ -72,7 +72,7 @@ func TestAccuracyRise(t *testing.T) {
 		path, err = datasets.Synth(ctx, datasets.SynthOptions{Out: filepath.Join(dir, "data"), N: n, Seed: 7,
 			MinSide: 56, MaxSide: 56, Formats: []string{"png"}, Modes: []string{"gray"}, YesNoEvery: -1, Modalities: []string{"MRI"}})
 	} else {
-		path, err = SynthCount(filepath.Join(dir, "data"), n, 7)
+		path, err = datasets.SynthCount(t.Context(), filepath.Join(dir, "data"), n, 7, nil)
 	}
 	if err != nil {
 		t.Fatal(err)

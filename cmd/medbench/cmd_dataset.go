@@ -382,16 +382,20 @@ func datasetConvertCmd() *cli.Command {
 func datasetSynthCmd() *cli.Command {
 	return &cli.Command{
 		Name:  "synth",
-		Usage: "generate a synthetic dataset whose answers depend on the image (where is the bright lesion?)",
+		Usage: "generate a synthetic dataset whose answers depend on the image (where is the bright lesion? how many?)",
 		Description: "Writes OUT/dataset.json (seed schema, 4-space indent) and OUT/images/. Records come in equal\n" +
-			"blocks per modality (so N=900 with MRI,CT,Xray matches the seed's positional slices); most are\n" +
-			"4-option \"In which quadrant is the bright lesion?\" items, every 5th a 2-option presence item.\n" +
-			"Images cycle through gray, RGB, RGBA and 16-bit gray, PNG and JPEG; most are small, about one in\n" +
-			"16 is large; file names contain spaces, parentheses and '%'. Same seed, same bytes.",
+			"blocks per modality (so N=900 with MRI,CT,Xray matches the seed's positional slices).\n\n" +
+			"--task quadrant (default): most are 4-option \"In which quadrant is the bright lesion?\" items,\n" +
+			"every 5th a 2-option presence item. Images cycle through gray, RGB, RGBA and 16-bit gray, PNG and\n" +
+			"JPEG; most are small, about one in 16 is large; file names contain spaces, parentheses and '%'.\n\n" +
+			"--task count: 4-option \"How many lesions are there?\" items on 56×56 gray PNGs (one to four\n" +
+			"bright 14-pixel patches); the image flags do not apply. This is the task the tiny fixture model\n" +
+			"is trained on (its positional encoding cannot tell the quadrants apart). Same seed, same bytes.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR`"},
 			&cli.IntFlag{Name: "n", Required: true, Usage: "number of records `N` (also --n N)"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "random `SEED`: the same seed and options give byte-identical output"},
+			&cli.StringFlag{Name: "task", Value: "quadrant", Usage: "`TASK`: quadrant (where is the lesion) or count (how many lesions)"},
 			&cli.StringSliceFlag{Name: "modalities", Value: cli.NewStringSlice(datasets.MRI, datasets.CT, datasets.Xray), Usage: "modalities in block order (comma-separated, or all)"},
 			&cli.IntFlag{Name: "min-side", Value: 20, Usage: "smallest image width/height in pixels"},
 			&cli.IntFlag{Name: "max-side", Value: 2000, Usage: "largest image width/height in pixels"},
@@ -404,10 +408,19 @@ func datasetSynthCmd() *cli.Command {
 			} else if len(args) != 0 {
 				return usageErr("dataset synth: unexpected arguments %q", args)
 			}
-			p, err := datasets.Synth(c.Context, datasets.SynthOptions{
-				Out: c.String("out"), N: c.Int("n"), Seed: c.Uint64("seed"), Modalities: c.StringSlice("modalities"),
-				MinSide: c.Int("min-side"), MaxSide: c.Int("max-side"), Formats: c.StringSlice("formats"), Modes: c.StringSlice("modes"),
-			})
+			var p string
+			var err error
+			switch c.String("task") {
+			case "quadrant":
+				p, err = datasets.Synth(c.Context, datasets.SynthOptions{
+					Out: c.String("out"), N: c.Int("n"), Seed: c.Uint64("seed"), Modalities: c.StringSlice("modalities"),
+					MinSide: c.Int("min-side"), MaxSide: c.Int("max-side"), Formats: c.StringSlice("formats"), Modes: c.StringSlice("modes"),
+				})
+			case "count":
+				p, err = datasets.SynthCount(c.Context, c.String("out"), c.Int("n"), c.Uint64("seed"), c.StringSlice("modalities"))
+			default:
+				return usageErr("dataset synth: --task %q: want quadrant or count", c.String("task"))
+			}
 			if err != nil {
 				return inputErr(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners/fixture"
@@ -28,11 +29,11 @@ func TestTrainCLI(t *testing.T) {
 	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	train, err := grpo.SynthCount(filepath.Join(dir, "train"), 8, 1)
+	train, err := datasets.SynthCount(t.Context(), filepath.Join(dir, "train"), 8, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eval, err := grpo.SynthCount(filepath.Join(dir, "eval"), 6, 2)
+	eval, err := datasets.SynthCount(t.Context(), filepath.Join(dir, "eval"), 6, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
