@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
 RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./runners/tokenizer/...
 FUZZTIME ?= 30s
 
-.PHONY: all setup setup-cuda testtools build test vet fuzz bench demo golden-fixture clean
+.PHONY: all setup setup-cuda testtools build test vet fuzz bench demo golden-fixture grpo-task clean
 
 all: build
 
@@ -54,6 +54,10 @@ bench: setup
 ## golden-fixture: regenerate golden/fixture-synthetic.json from a real eval of the tiny fixture
 golden-fixture: setup
 	MEDBENCH_BLESS=1 $(GO) test -count=1 -run TestFixtureGolden ./cmd/medbench
+
+## grpo-task: the GRPO accuracy-rise task on the tiny fixture (minutes; not part of make test)
+grpo-task: setup
+	MEDBENCH_GRPO_TASK=1 $(GO) test -count=1 -v -timeout 20m -run TestAccuracyRise ./grpo
 
 ## demo: the whole job on the built-in fixture model and synthetic data
 demo: setup build
