@@ -90,7 +90,7 @@ func loadDataset(c *cli.Context, path string) ([]datasets.Sample, error) {
 // datasetArgs returns the positional arguments, applying any flags that
 // follow them: urfave/cli stops parsing flags at the first argument, but the
 // documented usage is "validate FILE --images DIR". "--" ends flag parsing.
-func datasetArgs(c *cli.Context) ([]string, error) {
+func positionalArgs(c *cli.Context) ([]string, error) {
 	raw := c.Args().Slice()
 	var pos []string
 	for i := 0; i < len(raw); i++ {
@@ -106,23 +106,34 @@ func datasetArgs(c *cli.Context) ([]string, error) {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(tok, "-"), "=")
 		f := lookupFlag(c.Command.Flags, name)
 		if f == nil {
-			return nil, usageErr("%s: flag provided but not defined: %s", "dataset "+c.Command.Name, tok)
+			return nil, usageErr("%s: flag provided but not defined: %s", commandPath(c), tok)
 		}
 		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
 			value, hasValue = "true", true
 		}
 		if !hasValue {
 			if i+1 >= len(raw) {
-				return nil, usageErr("%s: flag needs an argument: %s", "dataset "+c.Command.Name, tok)
+				return nil, usageErr("%s: flag needs an argument: %s", commandPath(c), tok)
 			}
 			i++
 			value = raw[i]
 		}
 		if err := c.Set(f.Names()[0], value); err != nil {
-			return nil, usageErr("%s: invalid value %q for flag %s: %v", "dataset "+c.Command.Name, value, tok, err)
+			return nil, usageErr("%s: invalid value %q for flag %s: %v", commandPath(c), value, tok, err)
 		}
 	}
 	return pos, nil
+}
+
+// commandPath names the running command as a user typed it ("dataset validate").
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 func lookupFlag(flags []cli.Flag, name string) cli.Flag {
@@ -137,12 +148,12 @@ func lookupFlag(flags []cli.Flag, name string) cli.Flag {
 }
 
 func oneArg(c *cli.Context, what string) (string, error) {
-	args, err := datasetArgs(c)
+	args, err := positionalArgs(c)
 	if err != nil {
 		return "", err
 	}
 	if len(args) != 1 {
-		return "", usageErr("%s: want one %s argument, got %d", "dataset "+c.Command.Name, what, len(args))
+		return "", usageErr("%s: want one %s argument, got %d", commandPath(c), what, len(args))
 	}
 	return args[0], nil
 }
@@ -350,7 +361,7 @@ func datasetConvertCmd() *cli.Command {
 			&cli.BoolFlag{Name: "embed-images", Usage: "JSON -> parquet: embed the image bytes"},
 		}, columnFlags()...),
 		Action: func(c *cli.Context) error {
-			args, err := datasetArgs(c)
+			args, err := positionalArgs(c)
 			if err != nil {
 				return err
 			}
@@ -403,7 +414,7 @@ func datasetSynthCmd() *cli.Command {
 			&cli.StringSliceFlag{Name: "modes", Value: cli.NewStringSlice(datasets.ModeGray, datasets.ModeRGB, datasets.ModeRGBA, datasets.ModeGray16), Usage: "image modes: gray, rgb, rgba, gray16"},
 		},
 		Action: func(c *cli.Context) error {
-			if args, err := datasetArgs(c); err != nil {
+			if args, err := positionalArgs(c); err != nil {
 				return err
 			} else if len(args) != 0 {
 				return usageErr("dataset synth: unexpected arguments %q", args)

@@ -84,10 +84,14 @@ func modelInspectCommand() *cli.Command {
 			&cli.StringFlag{Name: "dtype", Usage: "file variant to inspect: fp32 or fp16 (*_fp16.onnx); default: fp32, or fp16 when only *_fp16.onnx decoder files are present"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usageErr("model inspect: want exactly one model directory, got %d arguments", c.NArg())
+			args, err := positionalArgs(c) // flags may also follow DIR
+			if err != nil {
+				return err
 			}
-			dir, dtype := c.Args().First(), c.String("dtype")
+			if len(args) != 1 {
+				return usageErr("model inspect: want exactly one model directory, got %d arguments", len(args))
+			}
+			dir, dtype := args[0], c.String("dtype")
 			if dtype == "" {
 				dtype = detectDType(dir)
 			}
