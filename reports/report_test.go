@@ -248,3 +248,42 @@ func TestFitTruncates(t *testing.T) {
 		t.Errorf("clean = %q", got)
 	}
 }
+
+// TestSingleRunAndTrainOnly covers the report's two smallest shapes: one run
+// (no comparison across runs, but the prompt ablation plots still apply when
+// given) and a training directory alone (curves only, no gallery).
+func TestSingleRunAndTrainOnly(t *testing.T) {
+	full := fullInput(t, 12)
+	one := Input{Title: "one run", Version: "t", Runs: full.Runs[:1], RunNames: []string{"only"}}
+	out := t.TempDir()
+	res, err := Write(context.Background(), one, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "plots", "accuracy_across_runs.png")); err == nil {
+		t.Error("a single run got an across-runs plot")
+	}
+	md, _ := os.ReadFile(res.Markdown)
+	for _, want := range []string{"MRI", "CT", "Xray", "Sample gallery", "plots/accuracy_strict.png"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("single-run report.md lacks %q", want)
+		}
+	}
+	if res.Pages < 3 {
+		t.Errorf("single-run report has %d pages", res.Pages)
+	}
+
+	train := Input{Title: "training", Version: "t", Train: full.Train}
+	tout := t.TempDir()
+	tr, err := Write(context.Background(), train, tout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Plots) < 8 {
+		t.Errorf("training-only report has %d plots, want one per logged metric (≥ 8)", len(tr.Plots))
+	}
+	tmd, _ := os.ReadFile(tr.Markdown)
+	if strings.Contains(string(tmd), "Sample gallery") || !strings.Contains(string(tmd), "train_reward.png") {
+		t.Errorf("training-only report.md:\n%s", tmd)
+	}
+}
