@@ -46,8 +46,10 @@ type Config struct {
 	// exactly. The final model is still written.
 	StopAfter int
 
-	LR            float64 // peak learning rate (1e-6), linear decay to 0 at the last step
-	WarmupSteps   int
+	LR          float64 // peak learning rate (1e-6), linear decay to 0 at the last step
+	WarmupSteps int
+	// LRScheduler is the schedule after warmup ("": linear decay to 0).
+	LRScheduler   LRScheduler
 	Beta          float64 // KL weight (0.04); negative means 0
 	WeightDecay   float64 // AdamW weight decay (0)
 	MaxGradNorm   float64 // gradient clipping (1.0)
@@ -120,6 +122,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("grpo: max prompt and completion lengths must be positive")
 	}
 	if _, err := ParseLossType(string(c.LossType)); err != nil {
+		return err
+	}
+	if _, err := ParseLRScheduler(string(c.LRScheduler)); err != nil {
 		return err
 	}
 	if _, err := ParseScaleRewards(string(c.ScaleRewards)); err != nil {
@@ -449,14 +454,14 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 					return nil, err
 				}
 			}
-			norm, err := eng.Step(LinearLR(cfg.LR, step, maxSteps, cfg.WarmupSteps), cfg.MaxGradNorm)
+			norm, err := eng.Step(ScheduledLR(cfg.LRScheduler, cfg.LR, step, maxSteps, cfg.WarmupSteps), cfg.MaxGradNorm)
 			if err != nil {
 				return nil, fmt.Errorf("grpo: step %d: %w", step+1, err)
 			}
 			step++
 			st := StepStats{
 				Step: step, Epoch: float64(step) / float64(stepsPerEpoch*cfg.NumIterations), Loss: loss.Loss, GradNorm: norm,
-				LearningRate: LinearLR(cfg.LR, step, maxSteps, cfg.WarmupSteps),
+				LearningRate: ScheduledLR(cfg.LRScheduler, cfg.LR, step, maxSteps, cfg.WarmupSteps),
 				Names:        names(funcs), Rewards: perFunc, GroupStd: adv.GroupStd, FracZeroStd: adv.FracZeroStd,
 				Lengths: lens, Terminated: term, KL: loss.KL, ClipLow: loss.MicroClipLow, ClipHigh: loss.MicroClipHigh,
 				ClipRegion: loss.ClipRegion, NumTokens: numTokens, StepTime: time.Since(t0).Seconds(),
@@ -702,7 +707,7 @@ func writeManifest(c Config, maxSteps int, funcs []RewardFunc) error {
 	m := map[string]any{
 		"model": c.ModelDir, "samples": len(c.Samples), "template": c.Template.Name,
 		"num_generations": c.NumGenerations, "prompts_per_step": c.PromptsPerStep, "gradient_accumulation_steps": c.GradAccum,
-		"epochs": c.Epochs, "max_steps": maxSteps, "stop_after": c.StopAfter, "learning_rate": c.LR, "warmup_steps": c.WarmupSteps, "beta": c.Beta,
+		"epochs": c.Epochs, "max_steps": maxSteps, "stop_after": c.StopAfter, "learning_rate": c.LR, "warmup_steps": c.WarmupSteps, "lr_scheduler": sched(c.LRScheduler), "beta": c.Beta,
 		"weight_decay": c.WeightDecay, "max_grad_norm": c.MaxGradNorm, "loss_type": c.LossType,
 		"epsilon_low": c.EpsilonLow, "epsilon_high": c.EpsilonHigh, "num_iterations": c.NumIterations,
 		"scale_rewards": c.ScaleRewards, "reward_funcs": names(funcs), "max_prompt_length": c.MaxPromptLength,
@@ -760,4 +765,12 @@ func (e *Engine) LoadOptimizer(path string) error {
 		e.opt.M, e.opt.V = map[string][]float64{}, map[string][]float64{}
 	}
 	return nil
+}
+
+// sched is the scheduler name a manifest records ("" is linear).
+func sched(k LRScheduler) LRScheduler {
+	if k == "" {
+		return LRLinear
+	}
+	return k
 }

@@ -102,6 +102,7 @@ func trainGRPOCommand() *cli.Command {
 		&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "passes over the data `N`"},
 		&cli.IntFlag{Name: "max-steps", Usage: "stop after `N` optimizer steps (0 = --epochs); the LR decays to 0 at the last step"},
 		&cli.IntFlag{Name: "warmup-steps", Usage: "linear warmup `N` steps"},
+		&cli.StringFlag{Name: "lr-scheduler", Value: string(grpo.LRLinear), Usage: "learning-rate schedule `KIND` after warmup: linear (decay to 0 at the last step: the seed), constant or cosine (TRL's lr_scheduler_type)"},
 		&cli.Float64Flag{Name: "beta", Value: d.Beta, Usage: "KL weight `BETA` (k3 estimator against the frozen initial model; 0 disables the reference)"},
 		&cli.StringFlag{Name: "loss-type", Value: string(d.LossType), Usage: "loss aggregation `TYPE`: grpo (per-sequence token mean, then mean: the seed), bnpo, dr_grpo, dapo (TRL)"},
 		&cli.Float64Flag{Name: "epsilon", Value: d.EpsilonLow, Usage: "ratio clipping `EPS` (low bound; matters only with --num-iterations > 1)"},
@@ -140,6 +141,10 @@ func trainGRPOCommand() *cli.Command {
 			if err != nil {
 				return usageErr("--loss-type: %v", err)
 			}
+			sched, err := grpo.ParseLRScheduler(c.String("lr-scheduler"))
+			if err != nil {
+				return usageErr("--lr-scheduler: %v", err)
+			}
 			sr, err := grpo.ParseScaleRewards(c.String("scale-rewards"))
 			if err != nil {
 				return usageErr("--scale-rewards: %v", err)
@@ -159,7 +164,7 @@ func trainGRPOCommand() *cli.Command {
 			cfg := grpo.Config{
 				ModelDir: c.String("model"), Samples: samples, Template: tr, Out: c.String("out"),
 				NumGenerations: c.Int("num-generations"), PromptsPerStep: c.Int("prompts-per-step"), GradAccum: c.Int("grad-accum"),
-				Epochs: c.Int("epochs"), MaxSteps: c.Int("max-steps"), LR: lr, WarmupSteps: c.Int("warmup-steps"), Beta: beta,
+				Epochs: c.Int("epochs"), MaxSteps: c.Int("max-steps"), LR: lr, WarmupSteps: c.Int("warmup-steps"), LRScheduler: sched, Beta: beta,
 				WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"), LossType: lt,
 				EpsilonLow: c.Float64("epsilon"), EpsilonHigh: epsHigh, NumIterations: c.Int("num-iterations"), ScaleRewards: sr,
 				Rewards: c.StringSlice("reward"), MaxPromptLength: c.Int("max-prompt-length"), MaxCompletionLength: c.Int("max-completion-length"),
