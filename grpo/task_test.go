@@ -36,6 +36,17 @@ func envStr(name, def string) string {
 	return def
 }
 
+// taskTemplateText is the accuracy-rise task's short instruction (also the
+// demo's template): the seed's templates spend ~100 tokens on instructions
+// that every rollout and backward pass pays for, while the format reward
+// only needs the tags named.
+const taskTemplateText = "{Question}\nReply <think>...</think><answer>letter</answer>"
+
+// taskCompletion is the task's SFT completion: the format with a short think
+// text, so that rollouts stay short; {answer} is the letter SFT's Answers
+// mode picks (never the correct one on purpose).
+const taskCompletion = "<think>Count.</think>\n<answer>{answer}</answer>"
+
 type testLog struct{ t *testing.T }
 
 func (l testLog) Write(b []byte) (int, error) {
@@ -50,7 +61,13 @@ func (l testLog) Write(b []byte) (int, error) {
 // test and a wall time under 10 minutes. It takes minutes, so it runs only
 // with MEDBENCH_GRPO_TASK=1; TASK_* variables override the demo settings
 // (TASK_DATA=quadrant uses datasets.Synth's quadrant question with
-// canonical option order instead of SynthCount).
+// canonical option order instead of SynthCount; TASK_TEMPLATE=seed uses the
+// seed's train/complex templates instead of the short one).
+//
+// Best measured default (2-core machine): G 4 × 8 prompts, lr 1e-3 constant
+// after 5 warmup steps, β 0.2, 250 steps, short template: eval 0.175 → 0.55
+// (McNemar p 0.006), reward 1.25 → 1.46, 8m21s — short of 0.80: accuracy
+// plateaus at 0.55 from step 100.
 func TestAccuracyRise(t *testing.T) {
 	if os.Getenv("MEDBENCH_GRPO_TASK") == "" {
 		t.Skip("set MEDBENCH_GRPO_TASK=1 to run the accuracy-rise task (minutes)")
@@ -89,22 +106,28 @@ func TestAccuracyRise(t *testing.T) {
 	train, eval := all[nEval:], all[:nEval]
 	tmpl, _ := datasets.BuiltinTemplate("train")
 	etmpl, _ := datasets.BuiltinTemplate("complex")
+	if envStr("TASK_TEMPLATE", "short") == "short" {
+		// One short instruction for SFT, GRPO and eval: every rollout and
+		// backward pass pays for the prompt's tokens.
+		tmpl = datasets.Template{Name: "short", Text: taskTemplateText}
+		etmpl = tmpl
+	}
 	sftN := len(train)
 	if n := envInt("TASK_SFT_N", 0); n > 0 && n < sftN {
 		sftN = n
 	}
 	sres, err := SFT(ctx, SFTConfig{ModelDir: model, Samples: train[:sftN], Template: tmpl, Out: filepath.Join(dir, "sft"),
-		Epochs: envInt("TASK_SFT_EPOCHS", 1), Batch: 4, Answers: envStr("TASK_SFT_ANSWERS", "all"), LR: envFloat("TASK_SFT_LR", 3e-3),
+		Epochs: envInt("TASK_SFT_EPOCHS", 1), Batch: 4, Answers: envStr("TASK_SFT_ANSWERS", "all"), Completion: envStr("TASK_COMPLETION", taskCompletion), LR: envFloat("TASK_SFT_LR", 3e-3),
 		Seed: 1, Log: testLog{t}, EvalSamples: eval, EvalTemplate: etmpl, EvalMaxNewTokens: 24})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "grpo")
 	res, err := Train(ctx, Config{ModelDir: sres.FinalDir, Samples: train, Template: tmpl, Out: out,
-		NumGenerations: envInt("TASK_G", 8), PromptsPerStep: envInt("TASK_PPS", 4), GradAccum: 1, MaxSteps: envInt("TASK_STEPS", 120),
-		LR: envFloat("TASK_LR", 1e-3), WarmupSteps: envInt("TASK_WARMUP", 5), Beta: envFloat("TASK_BETA", 0.2),
+		NumGenerations: envInt("TASK_G", 4), PromptsPerStep: envInt("TASK_PPS", 8), GradAccum: 1, MaxSteps: envInt("TASK_STEPS", 250),
+		LR: envFloat("TASK_LR", 1e-3), LRScheduler: LRScheduler(envStr("TASK_SCHED", "constant")), WarmupSteps: envInt("TASK_WARMUP", 5), Beta: envFloat("TASK_BETA", 0.2), LossType: LossType(envStr("TASK_LOSS", "grpo")), ScaleRewards: ScaleRewards(envStr("TASK_SCALE", "group")),
 		MaxCompletionLength: 24, Seed: 1, Log: testLog{t}, EvalSamples: eval, EvalTemplate: etmpl, EvalMaxNewTokens: 24,
-		EvalSteps: envInt("TASK_EVAL_STEPS", 30)})
+		EvalSteps: envInt("TASK_EVAL_STEPS", 50)})
 	if err != nil {
 		t.Fatal(err)
 	}
