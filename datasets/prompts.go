@@ -25,18 +25,25 @@ const (
 	TrainText   = "\n        {Question} \n        Your task: \n        1. Think through the question step by step, enclose your reasoning process in <think>...</think> tags. \n        2. Then provide the correct single-letter choice (A, B, C, D,...) inside <answer>...</answer> tags.\n        3. No extra information or text outside of these tags.\n        "
 )
 
+// ShortText is not the seed's: a one-line think-then-answer instruction for
+// small models, whose training cost grows with the prompt length (the tiny
+// fixture's GRPO task and the demo train and evaluate with it).
+const ShortText = "{Question}\nReply <think>...</think><answer>letter</answer>"
+
 // Built-in templates by name.
 var builtinTemplates = map[string]string{
 	"simple":  SimpleText,
 	"complex": ComplexText,
 	"train":   TrainText,
+	"short":   ShortText,
 }
 
-// BuiltinTemplate returns the named seed template (simple, complex, train).
+// BuiltinTemplate returns a built-in template: the seed's simple, complex
+// and train, or short.
 func BuiltinTemplate(name string) (Template, error) {
 	t, ok := builtinTemplates[name]
 	if !ok {
-		return Template{}, fmt.Errorf("datasets: unknown prompt %q (built-in: simple, complex, train; or name=FILE for a custom template)", name)
+		return Template{}, fmt.Errorf("datasets: unknown prompt %q (built-in: simple, complex, train, short; or name=FILE for a custom template)", name)
 	}
 	return Template{Name: name, Text: t}, nil
 }

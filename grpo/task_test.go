@@ -40,7 +40,8 @@ func envStr(name, def string) string {
 // demo's template): the seed's templates spend ~100 tokens on instructions
 // that every rollout and backward pass pays for, while the format reward
 // only needs the tags named.
-const taskTemplateText = "{Question}\nReply <think>...</think><answer>letter</answer>"
+// taskTemplateText is the built-in short template (datasets.ShortText).
+const taskTemplateText = datasets.ShortText
 
 // taskCompletion is the task's SFT completion: the format with a short think
 // text, so that rollouts stay short; {answer} is the letter SFT's Answers

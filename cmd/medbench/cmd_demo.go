@@ -37,18 +37,18 @@ func demoPlan(out, goldenFile string, threads int) []demoStage {
 	trained := filepath.Join(grpoDir, "final")
 	evalArgs := func(modelDir, runDir string) []string {
 		return []string{"eval", "--model", modelDir, "--data", p("data", "test", "dataset.json"), "--modality", "all",
-			"--prompt", "simple,complex", "--policy", "strict,lenient", "--preset", "medvlm-r1", "--max-new-tokens", "32",
+			"--prompt", "simple,complex,short", "--policy", "strict,lenient", "--preset", "medvlm-r1", "--max-new-tokens", "32",
 			"--batch", "8", "--threads", th, "--out", runDir}
 	}
 	return []demoStage{
 		{Title: "write the tiny Qwen2-VL fixture model (ONNX, written from Go)",
 			Args: []string{"model", "fixture", "--preset", "tiny", "--seed", "1", "--out", model}, Output: filepath.Join(model, "config.json")},
 		{Title: "check the model layout", Args: []string{"model", "inspect", model}},
-		{Title: "synthesize the test set (all modalities; the answer is where the lesion is)",
-			Args:   []string{"dataset", "synth", "--out", p("data", "test"), "--n", "96", "--seed", "12", "--max-side", "56"},
+		{Title: "synthesize the test set (all modalities; the answer is how many lesions the image shows)",
+			Args:   []string{"dataset", "synth", "--task", "count", "--out", p("data", "test"), "--n", "96", "--seed", "12", "--modalities", "all"},
 			Output: p("data", "test", "dataset.json")},
 		{Title: "synthesize the training set (disjoint seed)",
-			Args:   []string{"dataset", "synth", "--out", p("data", "train"), "--n", "192", "--seed", "11", "--max-side", "56"},
+			Args:   []string{"dataset", "synth", "--task", "count", "--out", p("data", "train"), "--n", "400", "--seed", "11", "--modalities", "all"},
 			Output: p("data", "train", "dataset.json")},
 		{Title: "validate both sets", Args: []string{"dataset", "validate", p("data", "test", "dataset.json")}},
 		{Title: "fixture golden: eval with the golden table's exact configuration",
@@ -64,22 +64,24 @@ func demoPlan(out, goldenFile string, threads int) []demoStage {
 			Args: evalArgs(model, p("runs", "before")), Output: p("runs", "before", records.SummaryFile)},
 		{Title: "prompt ablation: simple vs complex (paired)",
 			Args: []string{"compare", "--run", p("runs", "before"), "--prompts", "simple,complex", "--out", p("compare", "prompts")}},
-		{Title: "SFT: learn the output format with random answer letters",
+		{Title: "SFT: learn the output format with every answer letter (the format, not the answers)",
 			Args: []string{"train", "sft", "--model", model, "--data", p("data", "train", "dataset.json"), "--out", sft,
-				"--answers", "random", "--epochs", "2", "--lr", "3e-3", "--threads", th}, Output: filepath.Join(sft, "final", "config.json")},
-		{Title: "GRPO: learn to read the image (accuracy + format rewards)",
+				"--template", "short", "--completion", "<think>Count.</think>\n<answer>{answer}</answer>", "--answers", "all",
+				"--epochs", "1", "--lr", "3e-3", "--seed", "1", "--threads", th}, Output: filepath.Join(sft, "final", "config.json")},
+		{Title: "GRPO: learn to read the image (accuracy + format rewards; the accuracy-rise task's settings)",
 			Args: []string{"train", "grpo", "--model", filepath.Join(sft, "final"), "--data", p("data", "train", "dataset.json"),
-				"--eval-data", p("data", "test", "dataset.json"), "--out", grpoDir, "--num-generations", "4", "--prompts-per-step", "4",
-				"--grad-accum", "1", "--max-steps", "40", "--lr", "1e-3", "--max-completion-length", "24", "--eval-max-new-tokens", "32",
-				"--save-steps", "10", "--threads", th},
+				"--eval-data", p("data", "test", "dataset.json"), "--out", grpoDir, "--template", "short", "--eval-template", "short",
+				"--num-generations", "4", "--prompts-per-step", "8", "--grad-accum", "1", "--max-steps", "250", "--lr", "1e-3",
+				"--lr-scheduler", "cosine", "--warmup-steps", "5", "--beta", "0.2", "--max-completion-length", "24",
+				"--eval-max-new-tokens", "32", "--eval-steps", "50", "--save-steps", "50", "--seed", "1", "--threads", th},
 			Output: filepath.Join(trained, "config.json")},
 		{Title: "evaluate the GRPO checkpoint with the same eval command",
 			Args: evalArgs(trained, p("runs", "after")), Output: p("runs", "after", records.SummaryFile)},
 		{Title: "before vs after GRPO (paired McNemar per modality)",
-			Args: []string{"compare", "--a", p("runs", "before"), "--b", p("runs", "after"), "--prompt", "complex", "--out", p("compare", "grpo")}},
+			Args: []string{"compare", "--a", p("runs", "before"), "--b", p("runs", "after"), "--prompt", "short", "--out", p("compare", "grpo")}},
 		{Title: "report (PDF, Markdown, plots, tables)",
 			Args: []string{"report", "--run", p("runs", "before"), "--run", p("runs", "after"), "--name", "untrained", "--name", "GRPO",
-				"--train", grpoDir, "--title", "medbench demo: tiny Qwen2-VL fixture, SFT then GRPO", "--out", p("report")}},
+				"--prompt", "short", "--train", grpoDir, "--title", "medbench demo: tiny Qwen2-VL fixture, SFT then GRPO", "--out", p("report")}},
 	}
 }
 
@@ -159,11 +161,11 @@ func demoSummary(w io.Writer, out, goldenFile string) error {
 		}
 		var parts []string
 		for _, cell := range run.Summary.Cells {
-			if cell.Prompt == "complex" && cell.Policy == "strict" {
+			if cell.Prompt == "short" && cell.Policy == "strict" {
 				parts = append(parts, fmt.Sprintf("%s %.1f%%", cell.Modality, 100*cell.Accuracy))
 			}
 		}
-		fmt.Fprintf(w, "  accuracy, %-11s %s  (complex prompt, strict scoring)\n", r.name+":", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "  accuracy, %-11s %s  (short prompt, strict scoring)\n", r.name+":", strings.Join(parts, ", "))
 	}
 	for _, f := range []struct{ what, path string }{
 		{"prompt ablation", p("compare", "prompts", "compare.md")},

@@ -36,7 +36,7 @@ func trainDataFlags() []cli.Flag {
 		&cli.StringFlag{Name: "eval-data", Usage: "eval dataset `FILE`, scored greedily before, every --eval-steps and after training (default: none)"},
 		&cli.StringFlag{Name: "eval-images", Usage: "eval images root `DIR` (default: the eval file's folder)"},
 		&cli.IntFlag{Name: "eval-limit", Usage: "evaluate the first `N` eval records only (0 = all)"},
-		&cli.StringFlag{Name: "eval-template", Value: "complex", Usage: "eval prompt `NAME`: simple, complex, train or NAME=FILE"},
+		&cli.StringFlag{Name: "eval-template", Value: "complex", Usage: "eval prompt `NAME`: simple, complex, train, short or NAME=FILE"},
 		&cli.IntFlag{Name: "eval-max-new-tokens", Value: 512, Usage: "greedy eval decoding budget `N`"},
 		&cli.StringFlag{Name: "template", Value: "train", Usage: "training prompt `NAME`: train (the seed's 8-space template), complex, simple or NAME=FILE"},
 		&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR`: metrics.jsonl, checkpoints/step-N/, final/ (a model dir `medbench eval` runs), eval/, train_manifest.json"},
