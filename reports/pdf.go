@@ -289,8 +289,20 @@ func resolveImage(r *records.Run, p string) string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	if r != nil && r.Manifest.Dataset.Images != "" && !filepath.IsAbs(p) {
-		q := r.Manifest.Dataset.Images + string(os.PathSeparator) + p
+	if r == nil || filepath.IsAbs(p) {
+		return ""
+	}
+	// Record paths are relative to the images root, which defaults to the
+	// dataset file's folder (both as given on the eval command line).
+	roots := []string{r.Manifest.Dataset.Images}
+	if r.Manifest.Dataset.Path != "" {
+		roots = append(roots, filepath.Dir(r.Manifest.Dataset.Path))
+	}
+	for _, root := range roots {
+		if root == "" {
+			continue
+		}
+		q := root + string(os.PathSeparator) + p
 		if _, err := os.Stat(q); err == nil {
 			return q
 		}

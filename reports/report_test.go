@@ -287,3 +287,28 @@ func TestSingleRunAndTrainOnly(t *testing.T) {
 		t.Errorf("training-only report.md:\n%s", tmd)
 	}
 }
+
+// TestResolveImage: a record's relative image path resolves against the
+// manifest's images root, else against the dataset file's folder.
+func TestResolveImage(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "data", "images", "a b (1)%.png")
+	if err := os.MkdirAll(filepath.Dir(img), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &records.Run{Manifest: records.Manifest{Dataset: records.Dataset{Path: filepath.Join(dir, "data", "dataset.json")}}}
+	if got := resolveImage(r, "images/a b (1)%.png"); got != img {
+		t.Errorf("via the dataset folder: %q, want %q", got, img)
+	}
+	r.Manifest.Dataset.Images = filepath.Join(dir, "data")
+	r.Manifest.Dataset.Path = "elsewhere/dataset.json"
+	if got := resolveImage(r, "images/a b (1)%.png"); got != img {
+		t.Errorf("via the images root: %q", got)
+	}
+	if got := resolveImage(r, "images/missing.png"); got != "" {
+		t.Errorf("missing image resolved to %q", got)
+	}
+}
