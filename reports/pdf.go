@@ -317,12 +317,12 @@ func (d *pdfDoc) galleryItem(g galleryItem, run *records.Run) {
 		title = fmt.Sprintf("%s · %s · sample %s · discordant", g.Run, x.Modality, x.ID)
 		question, img = x.Question, x.Image
 		body = fmt.Sprintf("A (%s): %s\n\nB (%s): %s\n\nsolution: %s",
-			rightWrong(x.CorrectA), truncateRunes(x.OutputA, maxOutput/2), rightWrong(x.CorrectB), truncateRunes(x.OutputB, maxOutput/2), x.Solution)
+			rightWrong(x.CorrectA), compactOutput(x.OutputA, maxOutput/2), rightWrong(x.CorrectB), compactOutput(x.OutputB, maxOutput/2), x.Solution)
 	} else {
 		s := g.Sample
 		title = fmt.Sprintf("%s · %s · %s prompt · sample %s", g.Run, s.Modality, s.Prompt, s.ID)
 		question, img = s.Question, s.Image
-		body = fmt.Sprintf("output: %s\n\nextraction (%s): %s — %s", truncateRunes(s.Output, maxOutput), g.Policy, extractionText(s, g.Policy), correctText(s, g.Policy))
+		body = fmt.Sprintf("output: %s\n\nextraction (%s): %s — %s", compactOutput(s.Output, maxOutput), g.Policy, extractionText(s, g.Policy), correctText(s, g.Policy))
 	}
 	if d.GetY() > pageH-margin-60 {
 		d.AddPage()
@@ -433,4 +433,28 @@ func writePDF(ctx context.Context, path string, in Input, names []string, tables
 		return 0, fmt.Errorf("reports: write %s: %w", path, err)
 	}
 	return d.PageCount(), nil
+}
+
+// compactOutput shortens a model output for the gallery: runs of more than
+// two line breaks become one marker line, and the text is cut at n runes.
+func compactOutput(out string, n int) string {
+	var b strings.Builder
+	for i := 0; i < len(out); {
+		j := i
+		for j < len(out) && (out[j] == '\n' || out[j] == '\r') {
+			j++
+		}
+		if nl := strings.Count(out[i:j], "\n"); nl > 2 {
+			fmt.Fprintf(&b, "\n[%d line breaks]\n", nl)
+			i = j
+			continue
+		} else if j > i {
+			b.WriteString(out[i:j])
+			i = j
+			continue
+		}
+		b.WriteByte(out[i])
+		i++
+	}
+	return truncateRunes(b.String(), n)
 }

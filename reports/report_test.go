@@ -312,3 +312,19 @@ func TestResolveImage(t *testing.T) {
 		t.Errorf("missing image resolved to %q", got)
 	}
 }
+
+func TestCompactOutput(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"a\n\nb", "a\n\nb"},
+		{strings.Repeat("\n", 32), "\n[32 line breaks]\n"},
+		{"<think>x</think>\n\n\n\n<answer>B</answer>", "<think>x</think>\n[4 line breaks]\n<answer>B</answer>"},
+		{"über", "über"},
+	} {
+		if got := compactOutput(c.in, 100); got != c.want {
+			t.Errorf("compactOutput(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := compactOutput(strings.Repeat("x", 50), 10); got != strings.Repeat("x", 10)+"…" {
+		t.Errorf("not truncated: %q", got)
+	}
+}
