@@ -125,15 +125,7 @@ func trainGRPOCommand() *cli.Command {
 		UsageText: "medbench train grpo --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, err := loadTrainSamples(c, "data", "images", "limit")
-			if err != nil {
-				return err
-			}
-			evalSamples, err := loadTrainSamples(c, "eval-data", "eval-images", "eval-limit")
-			if err != nil {
-				return err
-			}
-			tr, ev, err := templates(c)
+			samples, evalSamples, tr, ev, err := trainInputs(c)
 			if err != nil {
 				return err
 			}
@@ -197,6 +189,19 @@ func printTrainResult(res *grpo.Result) {
 	}
 }
 
+// trainInputs loads what both trainers take: the training and eval samples
+// and the training and eval templates.
+func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Sample, tr, ev datasets.Template, err error) {
+	if samples, err = loadTrainSamples(c, "data", "images", "limit"); err != nil {
+		return
+	}
+	if evalSamples, err = loadTrainSamples(c, "eval-data", "eval-images", "eval-limit"); err != nil {
+		return
+	}
+	tr, ev, err = templates(c)
+	return
+}
+
 func trainSFTCommand() *cli.Command {
 	flags := append(trainDataFlags(),
 		&cli.StringFlag{Name: "completion", Value: grpo.DefaultSFTCompletion, Usage: "target `TEXT`; {answer} is replaced by the answer letter (EOS appended)"},
@@ -210,15 +215,7 @@ func trainSFTCommand() *cli.Command {
 		UsageText: "medbench train sft --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, err := loadTrainSamples(c, "data", "images", "limit")
-			if err != nil {
-				return err
-			}
-			evalSamples, err := loadTrainSamples(c, "eval-data", "eval-images", "eval-limit")
-			if err != nil {
-				return err
-			}
-			tr, ev, err := templates(c)
+			samples, evalSamples, tr, ev, err := trainInputs(c)
 			if err != nil {
 				return err
 			}
