@@ -29,7 +29,7 @@ func benchFixture(t *testing.T) (model, data string) {
 	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := evalRun(t, "dataset", "synth", "--out", filepath.Join(dir, "data"), "--n", "6", "--seed", "4",
+	code, out, errOut := cliRun(t, "dataset", "synth", "--out", filepath.Join(dir, "data"), "--n", "6", "--seed", "4",
 		"--min-side", "56", "--max-side", "56", "--modes", "rgb,gray", "--formats", "png,jpeg")
 	if code != 0 {
 		t.Fatalf("dataset synth: exit %d: %s%s", code, out, errOut)
@@ -63,7 +63,7 @@ func TestBenchCLI(t *testing.T) {
 		peer = "none"
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
-	code, stdout, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "4", "--batch", "1,2",
+	code, stdout, stderr := cliRun(t, "bench", "--model", model, "--data", data, "--n", "4", "--batch", "1,2",
 		"--repeats", "2", "--warmup", "1", "--max-new-tokens", "4", "--threads", "1", "--peer", peer, "--out", out)
 	if code != 0 {
 		t.Fatalf("bench: exit %d\n%s\n%s", code, stdout, stderr)
@@ -163,7 +163,7 @@ func TestBenchPeerFailures(t *testing.T) {
 		if err := os.WriteFile(node, []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		code, _, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "2", "--batch", "1", "--repeats", "1",
+		code, _, stderr := cliRun(t, "bench", "--model", model, "--data", data, "--n", "2", "--batch", "1", "--repeats", "1",
 			"--max-new-tokens", "2", "--threads", "1", "--testtools", tt, "--node", node, "--out", filepath.Join(dir, tc.name+".json"))
 		// Progress lines come first; the error is the one last line.
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
@@ -182,7 +182,7 @@ func TestBenchPeerFailures(t *testing.T) {
 func TestBenchNotes(t *testing.T) {
 	model, data := benchFixture(t)
 	out := filepath.Join(t.TempDir(), "bench.json")
-	code, stdout, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "9", "--batch", "3", "--modality", "MRI,CT",
+	code, stdout, stderr := cliRun(t, "bench", "--model", model, "--data", data, "--n", "9", "--batch", "3", "--modality", "MRI,CT",
 		"--repeats", "2", "--warmup", "0", "--max-new-tokens", "3", "--min-new-tokens", "1", "--threads", "1", "--peer", "none", "--out", out)
 	if code != 0 {
 		t.Fatalf("bench: exit %d\n%s\n%s", code, stdout, stderr)
@@ -255,7 +255,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"--data", filepath.Join(dir, "missing.json")}, "missing.json", exitUsage},
 	} {
 		args := append([]string{"bench", "--model", dir, "--data", data, "--peer", "none"}, tc.args...)
-		code, _, stderr := evalRun(t, args...)
+		code, _, stderr := cliRun(t, args...)
 		if code != tc.code || !strings.Contains(stderr, tc.msg) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want %d with %q", tc.args, code, stderr, tc.code, tc.msg)
 		}
@@ -266,7 +266,7 @@ func TestBenchUsageErrors(t *testing.T) {
 // error naming the fix, before any measurement.
 func TestBenchPeerMissing(t *testing.T) {
 	model, data := benchFixture(t)
-	code, _, stderr := evalRun(t, "bench", "--model", model, "--data", data, "--n", "1", "--batch", "1", "--repeats", "1",
+	code, _, stderr := cliRun(t, "bench", "--model", model, "--data", data, "--n", "1", "--batch", "1", "--repeats", "1",
 		"--testtools", t.TempDir(), "--out", filepath.Join(t.TempDir(), "b.json"))
 	if code != exitUsage || !strings.Contains(stderr, "make testtools") || !strings.Contains(stderr, "--peer none") {
 		t.Errorf("exit %d, stderr %q", code, stderr)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -101,18 +100,9 @@ func statsGolden(t *testing.T, tol float64, cells map[string][2]float64) string 
 // runCaptured runs the CLI in-process and returns its exit code and stdout.
 func runCaptured(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() { b, _ := io.ReadAll(r); done <- string(b) }()
-	code := run(append([]string{"medbench"}, args...))
-	w.Close()
-	os.Stdout = old
-	return code, <-done
+	code, out, errOut := cliRun(t, args...)
+	os.Stderr.WriteString(errOut)
+	return code, out
 }
 
 type junitDoc struct {

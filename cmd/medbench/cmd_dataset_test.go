@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,38 +10,10 @@ import (
 	"github.com/medbench/medbench/datasets"
 )
 
-// datasetRun runs the CLI in-process and returns the exit code, stdout and
-// stderr.
-func datasetRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	capture := func(f **os.File) (func() string, error) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			return nil, err
-		}
-		old := *f
-		*f = w
-		done := make(chan string)
-		go func() { b, _ := io.ReadAll(r); done <- string(b) }()
-		return func() string { w.Close(); *f = old; return <-done }, nil
-	}
-	stopOut, err := capture(&os.Stdout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopErr, err := capture(&os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := run(append([]string{"medbench"}, args...))
-	errOut := stopErr()
-	return code, stopOut(), errOut
-}
-
 func synthDir(t *testing.T, n int) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	code, out, errOut := datasetRun(t, "dataset", "synth", "--out", dir, "--n", itoaDS(n), "--seed", "7", "--max-side", "48")
+	code, out, errOut := cliRun(t, "dataset", "synth", "--out", dir, "--n", itoaDS(n), "--seed", "7", "--max-side", "48")
 	if code != 0 {
 		t.Fatalf("synth exit %d: %s %s", code, out, errOut)
 	}
@@ -53,7 +24,7 @@ func itoaDS(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestDatasetSynthThenValidate(t *testing.T) {
 	dir, p := synthDir(t, 15)
-	code, out, errOut := datasetRun(t, "dataset", "validate", p, "--images", dir)
+	code, out, errOut := cliRun(t, "dataset", "validate", p, "--images", dir)
 	if code != 0 || !strings.Contains(out, "ok") || errOut != "" {
 		t.Fatalf("validate of a fresh synth: exit %d, %q %q", code, out, errOut)
 	}
@@ -68,7 +39,7 @@ func TestDatasetSynthThenValidate(t *testing.T) {
 		b, _ := os.ReadFile(img)
 		os.Remove(img)
 		defer os.WriteFile(img, b, 0o644)
-		code, out, errOut := datasetRun(t, "dataset", "validate", p)
+		code, out, errOut := cliRun(t, "dataset", "validate", p)
 		if code != 1 || !strings.Contains(out, "record 3: field \"image\"") || !strings.Contains(out, "missing") {
 			t.Errorf("exit %d, stdout %q", code, out)
 		}
@@ -83,7 +54,7 @@ func TestDatasetSynthThenValidate(t *testing.T) {
 		if err := datasets.WriteRecords(q, bad); err != nil {
 			t.Fatal(err)
 		}
-		code, out, _ := datasetRun(t, "dataset", "validate", q, "--format", "json")
+		code, out, _ := cliRun(t, "dataset", "validate", q, "--format", "json")
 		var doc struct {
 			OK       bool
 			Problems []datasets.Problem
@@ -99,7 +70,7 @@ func TestDatasetSynthThenValidate(t *testing.T) {
 		q := filepath.Join(dir, "trunc.json")
 		cut := strings.Index(string(raw), recs[9].Image[0])
 		os.WriteFile(q, raw[:cut], 0o644)
-		code, out, _ := datasetRun(t, "dataset", "validate", q)
+		code, out, _ := cliRun(t, "dataset", "validate", q)
 		if code != 1 || !strings.Contains(out, "record 9: truncated JSON") || !strings.Contains(out, "byte offset") {
 			t.Errorf("exit %d, stdout %q", code, out)
 		}
@@ -132,7 +103,7 @@ func TestDatasetExit2(t *testing.T) {
 		{"synth no out", []string{"dataset", "synth", "--n", "3"}, "out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, errOut := datasetRun(t, tc.args...)
+			code, _, errOut := cliRun(t, tc.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut)
 			}
@@ -151,18 +122,18 @@ func TestDatasetUnknownSubset(t *testing.T) {
 	}
 	p := filepath.Join(dir, "d.json")
 	os.WriteFile(p, []byte(strings.Replace(string(raw), `"X-Ray"`, `"Endoscopy"`, 1)), 0o644)
-	code, _, errOut := datasetRun(t, "dataset", "stats", p)
+	code, _, errOut := cliRun(t, "dataset", "stats", p)
 	if code != 2 || !strings.Contains(errOut, "record 2") || !strings.Contains(errOut, `unknown subset "Endoscopy"`) || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	m := filepath.Join(dir, "map.json")
 	os.WriteFile(m, []byte(`{"Endoscopy": "Endoscopy"}`), 0o644)
-	code, out, errOut := datasetRun(t, "dataset", "stats", p, "--modality-map", m)
+	code, out, errOut := cliRun(t, "dataset", "stats", p, "--modality-map", m)
 	if code != 0 || !strings.Contains(out, "Endoscopy") {
 		t.Errorf("with map: exit %d %s %s", code, out, errOut)
 	}
 	// The flag also works before the subcommand.
-	code, out, errOut = datasetRun(t, "dataset", "--modality-map", m, "stats", p)
+	code, out, errOut = cliRun(t, "dataset", "--modality-map", m, "stats", p)
 	if code != 0 || !strings.Contains(out, "Endoscopy") {
 		t.Errorf("with map on the parent: exit %d %s %s", code, out, errOut)
 	}
@@ -170,7 +141,7 @@ func TestDatasetUnknownSubset(t *testing.T) {
 
 func TestDatasetStats(t *testing.T) {
 	_, p := synthDir(t, 15)
-	code, out, errOut := datasetRun(t, "dataset", "stats", p)
+	code, out, errOut := cliRun(t, "dataset", "stats", p)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -179,7 +150,7 @@ func TestDatasetStats(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", w, out)
 		}
 	}
-	code, out, _ = datasetRun(t, "dataset", "stats", p, "--format", "json", "--modalities", "CT")
+	code, out, _ = cliRun(t, "dataset", "stats", p, "--format", "json", "--modalities", "CT")
 	var doc struct {
 		Stats           datasets.Stats
 		SelectionsAgree bool `json:"selections_agree"`
@@ -196,18 +167,18 @@ func TestDatasetStats(t *testing.T) {
 func TestDatasetConvertRoundTrip(t *testing.T) {
 	dir, p := synthDir(t, 6)
 	pq := filepath.Join(t.TempDir(), "d.parquet")
-	if code, _, errOut := datasetRun(t, "dataset", "convert", p, pq, "--images", dir, "--embed-images"); code != 0 {
+	if code, _, errOut := cliRun(t, "dataset", "convert", p, pq, "--images", dir, "--embed-images"); code != 0 {
 		t.Fatalf("to parquet: %s", errOut)
 	}
-	if code, out, errOut := datasetRun(t, "dataset", "validate", pq); code != 0 {
+	if code, out, errOut := cliRun(t, "dataset", "validate", pq); code != 0 {
 		t.Fatalf("validate parquet: %d %s %s", code, out, errOut)
 	}
 	outDir := t.TempDir()
 	back := filepath.Join(outDir, "back.json")
-	if code, _, errOut := datasetRun(t, "dataset", "convert", pq, back); code != 0 {
+	if code, _, errOut := cliRun(t, "dataset", "convert", pq, back); code != 0 {
 		t.Fatalf("to json: %s", errOut)
 	}
-	if code, out, errOut := datasetRun(t, "dataset", "validate", back); code != 0 {
+	if code, out, errOut := cliRun(t, "dataset", "validate", back); code != 0 {
 		t.Fatalf("validate round trip: %d %s %s", code, out, errOut)
 	}
 	a, _ := datasets.ReadRecords(p)
@@ -218,7 +189,7 @@ func TestDatasetConvertRoundTrip(t *testing.T) {
 }
 
 func TestDatasetModalities(t *testing.T) {
-	code, out, _ := datasetRun(t, "dataset", "modalities")
+	code, out, _ := cliRun(t, "dataset", "modalities")
 	if code != 0 || !strings.Contains(out, `"MR (Mag-netic Resonance Imaging)"`) || !strings.Contains(out, `"OCT (Optical Coherence Tomography"`) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}

@@ -1,39 +1,18 @@
 package main
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// modelRun runs the CLI in-process, returning exit code, stdout and stderr.
-func modelRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	capture := func(f **os.File) func() string {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		old := *f
-		*f = w
-		done := make(chan string)
-		go func() { b, _ := io.ReadAll(r); done <- string(b) }()
-		return func() string { w.Close(); *f = old; return <-done }
-	}
-	stopOut, stopErr := capture(&os.Stdout), capture(&os.Stderr)
-	code := run(append([]string{"medbench"}, args...))
-	errOut := stopErr()
-	return code, stopOut(), errOut
-}
-
 func TestModelFixtureAndInspect(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tiny")
-	if code, _, errOut := modelRun(t, "model", "fixture", "--preset", "tiny", "--seed", "3", "--out", dir); code != 0 {
+	if code, _, errOut := cliRun(t, "model", "fixture", "--preset", "tiny", "--seed", "3", "--out", dir); code != 0 {
 		t.Fatalf("fixture: exit %d: %s", code, errOut)
 	}
-	code, out, errOut := modelRun(t, "model", "inspect", dir)
+	code, out, errOut := cliRun(t, "model", "inspect", dir)
 	if code != 0 {
 		t.Fatalf("inspect: exit %d: %s\n%s", code, errOut, out)
 	}
@@ -49,16 +28,16 @@ func TestModelFixtureAndInspect(t *testing.T) {
 
 	// An fp16-only directory is inspected as fp16 by default.
 	dir16 := filepath.Join(t.TempDir(), "tiny16")
-	if code, _, errOut := modelRun(t, "model", "fixture", "--dtype", "fp16", "--out", dir16); code != 0 {
+	if code, _, errOut := cliRun(t, "model", "fixture", "--dtype", "fp16", "--out", dir16); code != 0 {
 		t.Fatalf("fixture fp16: exit %d: %s", code, errOut)
 	}
-	if code, out, _ := modelRun(t, "model", "inspect", dir16); code != 0 || !strings.Contains(out, "decoder_model_merged_fp16.onnx") ||
+	if code, out, _ := cliRun(t, "model", "inspect", dir16); code != 0 || !strings.Contains(out, "decoder_model_merged_fp16.onnx") ||
 		!strings.Contains(out, "| in  | inputs_embeds           | float16 |") || !strings.Contains(out, "compatible with the medbench Qwen2-VL runner (fp16)") {
 		t.Errorf("fp16 inspect: exit %d\n%s", code, out)
 	}
 
 	// The fp16 files are absent: incompatible, exit 1, every file listed.
-	code, out, _ = modelRun(t, "model", "inspect", "--dtype", "fp16", dir)
+	code, out, _ = cliRun(t, "model", "inspect", "--dtype", "fp16", dir)
 	if code != 1 || strings.Count(out, "expected file, found none") != 3 || !strings.Contains(out, "INCOMPATIBLE") {
 		t.Errorf("fp16 inspect of an fp32 dir: exit %d\n%s", code, out)
 	}
@@ -66,12 +45,12 @@ func TestModelFixtureAndInspect(t *testing.T) {
 	cfg := filepath.Join(dir, "config.json")
 	b, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, []byte(strings.Replace(string(b), `"num_hidden_layers": 2`, `"num_hidden_layers": 3`, 1)), 0o644)
-	code, out, _ = modelRun(t, "model", "inspect", dir)
+	code, out, _ = cliRun(t, "model", "inspect", dir)
 	if code != 1 || !strings.Contains(out, "past_key_values.2.key: expected input float32") || !strings.Contains(out, "present.2.value: expected output") {
 		t.Errorf("3-layer config: exit %d\n%s", code, out)
 	}
 	os.WriteFile(filepath.Join(dir, "onnx", "vision_encoder.onnx"), []byte{0xff, 0xff}, 0o644)
-	if code, _, errOut := modelRun(t, "model", "inspect", dir); code != 2 || !strings.Contains(errOut, "vision_encoder.onnx") {
+	if code, _, errOut := cliRun(t, "model", "inspect", dir); code != 2 || !strings.Contains(errOut, "vision_encoder.onnx") {
 		t.Errorf("corrupt file: exit %d: %s", code, errOut)
 	}
 }
@@ -87,7 +66,7 @@ func TestModelUsageErrors(t *testing.T) {
 		{"model", "inspect", "--dtype", "bf16", out},
 		{"model", "inspect", filepath.Join(out, "missing")},
 	} {
-		code, _, errOut := modelRun(t, args...)
+		code, _, errOut := cliRun(t, args...)
 		if code != 2 || !strings.HasPrefix(errOut, "medbench: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,32 +20,11 @@ import (
 	"github.com/medbench/medbench/runners/ortlib"
 )
 
-// evalRun runs the CLI in-process and returns the exit code, stdout and stderr.
-func evalRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	capture := func(f **os.File) func() string {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		old := *f
-		*f = w
-		done := make(chan string)
-		go func() { b, _ := io.ReadAll(r); done <- string(b) }()
-		return func() string { w.Close(); *f = old; return <-done }
-	}
-	stopOut := capture(&os.Stdout)
-	stopErr := capture(&os.Stderr)
-	code := run(append([]string{"medbench"}, args...))
-	errOut := stopErr()
-	return code, stopOut(), errOut
-}
-
 // evalSynth makes a synthetic dataset of n records with `medbench dataset synth`.
 func evalSynth(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
-	code, out, errOut := evalRun(t, "dataset", "synth", "--out", dir, "--n", strconv.Itoa(n), "--seed", "3", "--max-side", "40")
+	code, out, errOut := cliRun(t, "dataset", "synth", "--out", dir, "--n", strconv.Itoa(n), "--seed", "3", "--max-side", "40")
 	if code != 0 {
 		t.Fatalf("dataset synth: exit %d: %s%s", code, out, errOut)
 	}
@@ -136,7 +114,7 @@ func TestEvalReplayEndToEnd(t *testing.T) {
 	data := evalSynth(t, 18)
 	outputs, want := writeOutputs(t, data)
 	out := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := evalRun(t, "eval", "--data", data, "--runner", "replay", "--outputs", outputs,
+	code, stdout, stderr := cliRun(t, "eval", "--data", data, "--runner", "replay", "--outputs", outputs,
 		"--out", out, "--batch", "4", "--prompt", "simple,complex")
 	if code != 0 {
 		t.Fatalf("eval: exit %d\n%s\n%s", code, stdout, stderr)
@@ -172,7 +150,7 @@ func TestEvalReplayEndToEnd(t *testing.T) {
 
 	// Re-score the seed-format files just written, one modality.
 	out2 := filepath.Join(t.TempDir(), "run2")
-	code, stdout, stderr = evalRun(t, "eval", "--data", data, "--runner", "replay", "--modality", "CT",
+	code, stdout, stderr = cliRun(t, "eval", "--data", data, "--runner", "replay", "--modality", "CT",
 		"--outputs", "complex="+filepath.Join(out, records.SeedFileName("CT", "complex"))+",simple="+filepath.Join(out, records.SeedFileName("CT", "simple")),
 		"--out", out2, "--policy", "strict")
 	if code != 0 {
@@ -196,23 +174,23 @@ func TestEvalParquetSource(t *testing.T) {
 	data := evalSynth(t, 6)
 	outputs, _ := writeOutputs(t, data)
 	pq := filepath.Join(t.TempDir(), "data.bin")
-	if code, _, stderr := evalRun(t, "dataset", "convert", "--embed-images", data, pq+".parquet"); code != 0 {
+	if code, _, stderr := cliRun(t, "dataset", "convert", "--embed-images", data, pq+".parquet"); code != 0 {
 		t.Fatalf("convert: %s", stderr)
 	}
 	os.Rename(pq+".parquet", pq)
 	ref := filepath.Join(t.TempDir(), "json")
-	if code, _, stderr := evalRun(t, "eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", ref); code != 0 {
+	if code, _, stderr := cliRun(t, "eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", ref); code != 0 {
 		t.Fatal(stderr)
 	}
 	out := filepath.Join(t.TempDir(), "pq")
-	if code, _, stderr := evalRun(t, "eval", "--data", pq, "--format", "parquet", "--runner", "replay", "--outputs", outputs, "--out", out); code != 0 {
+	if code, _, stderr := cliRun(t, "eval", "--data", pq, "--format", "parquet", "--runner", "replay", "--outputs", outputs, "--out", out); code != 0 {
 		t.Fatal(stderr)
 	}
 	a, b := readSummary(t, ref), readSummary(t, out)
 	if !reflect.DeepEqual(a.Cells, b.Cells) || len(a.Cells) == 0 {
 		t.Errorf("parquet summary differs:\n%+v\n%+v", b.Cells, a.Cells)
 	}
-	if code, _, stderr := evalRun(t, "eval", "--data", pq, "--runner", "replay", "--outputs", outputs, "--out", t.TempDir()); code != 2 || !strings.Contains(stderr, "data.bin") {
+	if code, _, stderr := cliRun(t, "eval", "--data", pq, "--runner", "replay", "--outputs", outputs, "--out", t.TempDir()); code != 2 || !strings.Contains(stderr, "data.bin") {
 		t.Errorf("parquet read as JSON: exit %d, %q", code, stderr)
 	}
 }
@@ -242,7 +220,7 @@ func TestEvalUsageAndInputErrors(t *testing.T) {
 		{"absent modality", []string{"eval", "--data", data, "--out", t.TempDir(), "--runner", "replay", "--outputs", outputs, "--modality", "Fundus"}, "Fundus"},
 	}
 	for _, c := range cases {
-		code, _, stderr := evalRun(t, c.args...)
+		code, _, stderr := cliRun(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
 		if code != 2 || len(lines) != 1 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%s: exit %d, stderr %q (want exit 2, one line containing %q)", c.name, code, stderr, c.want)
@@ -250,21 +228,21 @@ func TestEvalUsageAndInputErrors(t *testing.T) {
 	}
 	// A second run into the same directory needs --resume.
 	out := t.TempDir()
-	if code, _, stderr := evalRun(t, "eval", "--data", data, "--out", out, "--runner", "replay", "--outputs", outputs); code != 0 {
+	if code, _, stderr := cliRun(t, "eval", "--data", data, "--out", out, "--runner", "replay", "--outputs", outputs); code != 0 {
 		t.Fatal(stderr)
 	}
-	if code, _, stderr := evalRun(t, "eval", "--data", data, "--out", out, "--runner", "replay", "--outputs", outputs); code != 2 || !strings.Contains(stderr, "--resume") {
+	if code, _, stderr := cliRun(t, "eval", "--data", data, "--out", out, "--runner", "replay", "--outputs", outputs); code != 2 || !strings.Contains(stderr, "--resume") {
 		t.Errorf("rerun: exit %d, %q", code, stderr)
 	}
 	// Resuming with other prompts names the field.
-	if code, _, stderr := evalRun(t, "eval", "--data", data, "--out", out, "--runner", "replay", "--outputs", outputs, "--resume", "--prompt", "complex"); code != 2 || !strings.Contains(stderr, "prompts differs") {
+	if code, _, stderr := cliRun(t, "eval", "--data", data, "--out", out, "--runner", "replay", "--outputs", outputs, "--resume", "--prompt", "complex"); code != 2 || !strings.Contains(stderr, "prompts differs") {
 		t.Errorf("incompatible resume: exit %d, %q", code, stderr)
 	}
 	// A missing output is a per-sample failure, not a crash.
 	partial := filepath.Join(t.TempDir(), "partial.jsonl")
 	os.WriteFile(partial, []byte(`{"id":"0","prompt":"complex","output":"<answer>A</answer>"}`+"\n"), 0o644)
 	out3 := filepath.Join(t.TempDir(), "p")
-	if code, _, stderr := evalRun(t, "eval", "--data", data, "--out", out3, "--runner", "replay", "--outputs", partial, "--prompt", "complex"); code != 0 {
+	if code, _, stderr := cliRun(t, "eval", "--data", data, "--out", out3, "--runner", "replay", "--outputs", partial, "--prompt", "complex"); code != 0 {
 		t.Fatalf("partial outputs: exit %d %s", code, stderr)
 	}
 	if s := readSummary(t, out3); s.Errors != 5 || s.Samples != 6 {
@@ -290,7 +268,7 @@ func TestEvalSIGKILLResume(t *testing.T) {
 		return append([]string{"eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", out, "--batch", "2"}, extra...)
 	}
 	ref := filepath.Join(t.TempDir(), "ref")
-	if code, _, stderr := evalRun(t, args(ref)...); code != 0 {
+	if code, _, stderr := cliRun(t, args(ref)...); code != 0 {
 		t.Fatal(stderr)
 	}
 
@@ -377,7 +355,7 @@ func TestEvalONNXFixture(t *testing.T) {
 	data := evalSynth(t, 6)
 	runOnce := func(batch string) []records.Sample {
 		out := filepath.Join(t.TempDir(), "run")
-		code, stdout, stderr := evalRun(t, "eval", "--data", data, "--model", model, "--out", out, "--batch", batch,
+		code, stdout, stderr := cliRun(t, "eval", "--data", data, "--model", model, "--out", out, "--batch", batch,
 			"--prompt", "complex", "--limit", "1", "--do-sample", "--top-k", "20", "--max-new-tokens", "6", "--seed", "5", "--threads", "1")
 		if code != 0 {
 			t.Fatalf("eval --batch %s: exit %d\n%s\n%s", batch, code, stdout, stderr)
