@@ -130,7 +130,7 @@ type Engine struct {
 	opt     *AdamW
 	head    lmHead
 	// execs
-	logpExec, gradExec, refExec *mlctx.Exec
+	logpExec, gradExec, onPolicyExec, refExec *mlctx.Exec
 }
 
 // lmHead describes the decoder's LM head (last hidden state · W → logits),
@@ -223,16 +223,20 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err := e.collectParams(freeze); err != nil {
 		return nil, err
 	}
-	e.logpExec, err = mlctx.NewExecAny(backend, e.ctx, e.graphFn(false))
+	e.logpExec, err = mlctx.NewExecAny(backend, e.ctx, e.graphFn(graphLogProbs))
 	if err != nil {
 		return nil, fmt.Errorf("grpo: log-prob graph: %w", err)
 	}
-	e.gradExec, err = mlctx.NewExecAny(backend, e.ctx, e.graphFn(true))
+	e.gradExec, err = mlctx.NewExecAny(backend, e.ctx, e.graphFn(graphGrad))
 	if err != nil {
 		return nil, fmt.Errorf("grpo: gradient graph: %w", err)
 	}
+	e.onPolicyExec, err = mlctx.NewExecAny(backend, e.ctx, e.graphFn(graphOnPolicy))
+	if err != nil {
+		return nil, fmt.Errorf("grpo: on-policy gradient graph: %w", err)
+	}
 	if e.refCtx != nil {
-		if e.refExec, err = mlctx.NewExecAny(backend, e.refCtx, e.graphFn(false)); err != nil {
+		if e.refExec, err = mlctx.NewExecAny(backend, e.refCtx, e.graphFn(graphLogProbs)); err != nil {
 			return nil, fmt.Errorf("grpo: reference graph: %w", err)
 		}
 	}
@@ -567,7 +571,7 @@ const patchDim = 1176
 // P−1+k predicts completion token k. cpos [B,C] indexes those positions in
 // the flattened [B·S] rows, targets/coef [B,C] hold the tokens and
 // ∂Loss/∂logp (0 on padding).
-func (e *Engine) tensorsFor(g Group, coef [][]float64) (groupTensors, error) {
+func (e *Engine) tensorsFor(g Group, coef ...[][]float64) (groupTensors, error) {
 	P := len(g.PromptIDs)
 	if P == 0 {
 		return groupTensors{}, fmt.Errorf("grpo: empty prompt")
@@ -604,7 +608,10 @@ func (e *Engine) tensorsFor(g Group, coef [][]float64) (groupTensors, error) {
 	idx := make([]int32, B*S)
 	cpos := make([]int32, B*C)
 	targets := make([]int32, B*C)
-	co := make([]float32, B*C)
+	co := make([][]float32, len(coef))
+	for i := range co {
+		co[i] = make([]float32, B*C)
+	}
 	for b, c := range g.Completions {
 		row := b * S
 		feat := 0
@@ -644,8 +651,8 @@ func (e *Engine) tensorsFor(g Group, coef [][]float64) (groupTensors, error) {
 			if k < len(c) {
 				cpos[b*C+k] = int32(row + P - 1 + k)
 				targets[b*C+k] = int32(c[k])
-				if coef != nil {
-					co[b*C+k] = float32(coef[b][k])
+				for i, cf := range coef {
+					co[i][b*C+k] = float32(cf[b][k])
 				}
 			}
 		}
@@ -665,19 +672,34 @@ func (e *Engine) tensorsFor(g Group, coef [][]float64) (groupTensors, error) {
 		tensors.FromFlatDataAndDimensions(cpos, B, C),
 		tensors.FromFlatDataAndDimensions(targets, B, C),
 	}
-	if coef != nil {
-		args = append(args, tensors.FromFlatDataAndDimensions(co, B, C))
+	for _, c := range co {
+		args = append(args, tensors.FromFlatDataAndDimensions(c, B, C))
 	}
 	return groupTensors{args: args, C: C}, nil
 }
 
+// graphKind selects what graphFn computes beyond log-probs and entropies.
+type graphKind int
+
+const (
+	// graphLogProbs: log-probs and entropies only.
+	graphLogProbs graphKind = iota
+	// graphGrad: also ∂Σ(coef·logp)/∂θ for a given coef input [B,C].
+	graphGrad
+	// graphOnPolicy: also ∂Σ(coef·logp)/∂θ with coef = lin + klw·(1 −
+	// exp(ref − logp)) formed from this pass's log-probs (inputs lin, klw,
+	// ref [B,C]: OnPolicyCoefs), so that one pass replaces LogProbs then
+	// Backward on the policy that generated the batch.
+	graphOnPolicy
+)
+
 // graphFn builds the engine's computation: vision features merged into the
 // token embeddings, the decoder up to its last hidden state, the LM head on
 // the completion positions only, log-softmax, the targets' log-probs and
-// the entropies. With grad, it also returns ∂Σ(coef·logp)/∂θ for every
-// trained variable. No Slice is on the gradient path (simplego cannot
-// differentiate it): positions are selected with Gather.
-func (e *Engine) graphFn(grad bool) func(ctx *mlctx.Context, in []*Node) []*Node {
+// the entropies, plus the gradients kind asks for. No Slice is on the
+// gradient path (simplego cannot differentiate it): positions are selected
+// with Gather.
+func (e *Engine) graphFn(kind graphKind) func(ctx *mlctx.Context, in []*Node) []*Node {
 	return func(ctx *mlctx.Context, in []*Node) []*Node {
 		g := in[0].Graph()
 		pixels, grid, ids, mask, pos, sel, idx, cpos, targets := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]
@@ -701,8 +723,17 @@ func (e *Engine) graphFn(grad bool) func(ctx *mlctx.Context, in []*Node) []*Node
 		logp := ReduceSum(Mul(lsm, OneHot(targets, e.head.vocab, dtypes.Float32)), -1)
 		ent := Neg(ReduceSum(Mul(Exp(lsm), lsm), -1))
 		out := []*Node{StopGradient(logp), StopGradient(ent)}
-		if grad {
-			loss := ReduceAllSum(Mul(logp, in[9]))
+		if kind != graphLogProbs {
+			coef := in[9]
+			if kind == graphOnPolicy {
+				lin, klw, ref := in[9], in[10], in[11]
+				// d = ref − logp on tokens with a KL weight, 0 elsewhere
+				// (padding's logp is arbitrary: exp must not overflow there).
+				zero := ZerosLike(klw)
+				d := Where(NotEqual(klw, zero), Sub(ref, StopGradient(logp)), zero)
+				coef = Add(lin, Mul(klw, OneMinus(Exp(d))))
+			}
+			loss := ReduceAllSum(Mul(logp, StopGradient(coef)))
 			nodes := make([]*Node, 0, len(e.params))
 			for _, p := range e.params {
 				for _, v := range p.vars {
@@ -764,7 +795,7 @@ func (e *Engine) logProbs(ctx context.Context, exec *mlctx.Exec, g Group) (logp,
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	gt, err := e.tensorsFor(g, nil)
+	gt, err := e.tensorsFor(g)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -808,7 +839,58 @@ func (e *Engine) Backward(ctx context.Context, g Group, coef [][]float64) ([][]f
 	if err != nil {
 		return nil, err
 	}
-	k := 2
+	if err := e.accumulate(out[2:]); err != nil {
+		return nil, err
+	}
+	return logp, nil
+}
+
+// BackwardOnPolicy is LogProbs and Backward in one pass, for the policy
+// that generated the completions (importance ratio exactly 1): it
+// accumulates the gradient of Σ coef·logp with coef formed from this pass's
+// log-probs by c (OnPolicy, one per completion), and returns the log-probs
+// and entropies. The gradient equals Backward's with the coefficients Loss
+// computes from those log-probs (tested), at the cost of one forward pass
+// less.
+func (e *Engine) BackwardOnPolicy(ctx context.Context, g Group, c []OnPolicyCoefs) (logp, entropy [][]float64, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(c) != len(g.Completions) {
+		return nil, nil, fmt.Errorf("grpo: %d coefficient rows for %d completions", len(c), len(g.Completions))
+	}
+	lin, klw, ref := make([][]float64, len(c)), make([][]float64, len(c)), make([][]float64, len(c))
+	for b, cb := range c {
+		n := len(g.Completions[b])
+		if len(cb.Lin) != n || len(cb.KLW) != n || len(cb.Ref) != n {
+			return nil, nil, fmt.Errorf("grpo: completion %d: coefficients of %d/%d/%d tokens for %d tokens", b, len(cb.Lin), len(cb.KLW), len(cb.Ref), n)
+		}
+		lin[b], klw[b], ref[b] = cb.Lin, cb.KLW, cb.Ref
+	}
+	gt, err := e.tensorsFor(g, lin, klw, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := run(e.onPolicyExec, gt.args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if logp, err = perToken(out[0], g, gt.C); err != nil {
+		return nil, nil, err
+	}
+	if entropy, err = perToken(out[1], g, gt.C); err != nil {
+		return nil, nil, err
+	}
+	if err := e.accumulate(out[2:]); err != nil {
+		return nil, nil, err
+	}
+	return logp, entropy, nil
+}
+
+// accumulate adds one pass's parameter gradients (graph outputs in e.params
+// order, one per variable copy) to the accumulators.
+func (e *Engine) accumulate(grads []*tensors.Tensor) error {
+	k := 0
 	for _, p := range e.params {
 		acc := e.grads[p.name]
 		if acc == nil {
@@ -816,13 +898,13 @@ func (e *Engine) Backward(ctx context.Context, g Group, coef [][]float64) ([][]f
 			e.grads[p.name] = acc
 		}
 		for i := range p.vars {
-			gr, err := tensors.CopyFlatData[float32](out[k])
+			gr, err := tensors.CopyFlatData[float32](grads[k])
 			k++
 			if err != nil {
-				return nil, fmt.Errorf("grpo: gradient of %s: %w", p.name, err)
+				return fmt.Errorf("grpo: gradient of %s: %w", p.name, err)
 			}
 			if p.transp[i] {
-				d := out[k-1].Shape().Dimensions
+				d := grads[k-1].Shape().Dimensions
 				gr = transpose(gr, d[0], d[1])
 			}
 			for j, v := range gr {
@@ -831,7 +913,7 @@ func (e *Engine) Backward(ctx context.Context, g Group, coef [][]float64) ([][]f
 		}
 	}
 	e.nAccum++
-	return logp, nil
+	return nil
 }
 
 func (e *Engine) paramValues(p *param) []float32 {

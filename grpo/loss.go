@@ -118,18 +118,15 @@ func Loss(seqs []Sequence, cfg LossConfig) (LossResult, error) {
 	if cfg.EpsilonLow < 0 || cfg.EpsilonHigh < 0 {
 		return LossResult{}, fmt.Errorf("grpo: negative epsilon (%g, %g)", cfg.EpsilonLow, cfg.EpsilonHigh)
 	}
-	microSeqs := make([]int, nMicro)
-	microTok := make([]int, nMicro)
+	weights, err := tokenWeights(seqs, nMicro, cfg)
+	if err != nil {
+		return LossResult{}, err
+	}
 	totalTok := 0
+	microTok := make([]int, nMicro)
 	for _, s := range seqs {
-		microSeqs[s.Micro]++
 		microTok[s.Micro] += len(s.LogP)
 		totalTok += len(s.LogP)
-	}
-	for m, n := range microSeqs {
-		if n == 0 {
-			return LossResult{}, fmt.Errorf("grpo: micro-batch %d of %d is empty", m, nMicro)
-		}
 	}
 	res := LossResult{Grad: make([][]float64, len(seqs)), MicroClipLow: make([]float64, nMicro), MicroClipHigh: make([]float64, nMicro)}
 	var low, high, region int
@@ -137,22 +134,7 @@ func Loss(seqs []Sequence, cfg LossConfig) (LossResult, error) {
 	microHigh := make([]int, nMicro)
 	for i, s := range seqs {
 		n := len(s.LogP)
-		// weight is ∂Loss/∂l for each token of this sequence.
-		var weight float64
-		switch cfg.Type {
-		case LossGRPO:
-			if n > 0 {
-				weight = 1 / float64(n) / float64(microSeqs[s.Micro]) / float64(nMicro)
-			}
-		case LossBNPO:
-			weight = 1 / math.Max(float64(microTok[s.Micro]), 1) / float64(nMicro)
-		case LossDrGRPO:
-			weight = 1 / float64(microSeqs[s.Micro]*cfg.MaxCompletionLength) / float64(nMicro)
-		case LossDAPO:
-			weight = 1 / math.Max(float64(totalTok), 1)
-		default:
-			return LossResult{}, fmt.Errorf("grpo: unknown loss type %q", cfg.Type)
-		}
+		weight := weights[i]
 		g := make([]float64, n)
 		klSum := 0.0
 		hasRef := len(s.RefLogP) == n && n > 0
@@ -216,6 +198,94 @@ func Loss(seqs []Sequence, cfg LossConfig) (LossResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// tokenWeights returns, per sequence, ∂Loss/∂l of each of its tokens' loss
+// l under cfg.Type: the aggregation weight, which depends only on the
+// sequences' lengths and micro-batches.
+func tokenWeights(seqs []Sequence, nMicro int, cfg LossConfig) ([]float64, error) {
+	microSeqs := make([]int, nMicro)
+	microTok := make([]int, nMicro)
+	totalTok := 0
+	for _, s := range seqs {
+		microSeqs[s.Micro]++
+		microTok[s.Micro] += len(s.LogP)
+		totalTok += len(s.LogP)
+	}
+	for m, n := range microSeqs {
+		if n == 0 {
+			return nil, fmt.Errorf("grpo: micro-batch %d of %d is empty", m, nMicro)
+		}
+	}
+	w := make([]float64, len(seqs))
+	for i, s := range seqs {
+		n := len(s.LogP)
+		switch cfg.Type {
+		case LossGRPO:
+			if n > 0 {
+				w[i] = 1 / float64(n) / float64(microSeqs[s.Micro]) / float64(nMicro)
+			}
+		case LossBNPO:
+			w[i] = 1 / math.Max(float64(microTok[s.Micro]), 1) / float64(nMicro)
+		case LossDrGRPO:
+			w[i] = 1 / float64(microSeqs[s.Micro]*cfg.MaxCompletionLength) / float64(nMicro)
+		case LossDAPO:
+			w[i] = 1 / math.Max(float64(totalTok), 1)
+		default:
+			return nil, fmt.Errorf("grpo: unknown loss type %q", cfg.Type)
+		}
+	}
+	return w, nil
+}
+
+// OnPolicyCoefs are the inputs of Engine.BackwardOnPolicy for one sequence:
+// on the policy that generated the batch (ratio exactly 1) the loss
+// gradient of token t is Lin[t] + KLW[t]·(1 − exp(Ref[t] − logp[t])), so the
+// engine can form it from the log-probs of its own forward pass.
+type OnPolicyCoefs struct {
+	Lin, KLW, Ref []float64
+}
+
+// OnPolicy returns the OnPolicyCoefs of each sequence for cfg, given only
+// lengths (len(LogP) — the values are not read), advantages, micro-batches
+// and reference log-probs (needed when Beta ≠ 0). Loss on the same
+// sequences with their log-probs filled in has Grad equal to the
+// coefficients evaluated at those log-probs (tested).
+func OnPolicy(seqs []Sequence, cfg LossConfig) ([]OnPolicyCoefs, error) {
+	if len(seqs) == 0 {
+		return nil, fmt.Errorf("grpo: loss of an empty batch")
+	}
+	nMicro := 0
+	for i, s := range seqs {
+		if s.Micro < 0 {
+			return nil, fmt.Errorf("grpo: sequence %d: negative micro-batch %d", i, s.Micro)
+		}
+		nMicro = max(nMicro, s.Micro+1)
+		if cfg.Beta != 0 && len(s.RefLogP) != len(s.LogP) {
+			return nil, fmt.Errorf("grpo: sequence %d: %d reference log-probs for %d tokens", i, len(s.RefLogP), len(s.LogP))
+		}
+	}
+	if cfg.Type == LossDrGRPO && cfg.MaxCompletionLength <= 0 {
+		return nil, fmt.Errorf("grpo: dr_grpo needs a positive max completion length")
+	}
+	w, err := tokenWeights(seqs, nMicro, cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OnPolicyCoefs, len(seqs))
+	for i, s := range seqs {
+		n := len(s.LogP)
+		c := OnPolicyCoefs{Lin: make([]float64, n), KLW: make([]float64, n), Ref: make([]float64, n)}
+		for t := range n {
+			c.Lin[t] = -w[i] * s.Advantage
+			if cfg.Beta != 0 {
+				c.KLW[t] = w[i] * cfg.Beta
+				c.Ref[t] = s.RefLogP[t]
+			}
+		}
+		out[i] = c
+	}
+	return out, nil
 }
 
 // CompletionLength returns the number of active completion tokens: every

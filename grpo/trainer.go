@@ -420,38 +420,74 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		for it := 0; it < cfg.NumIterations && step < stop; it++ {
 			var seqs []Sequence
 			entSum, entN := 0.0, 0
-			for gi, g := range groups {
-				lp, ent, err := eng.LogProbs(ctx, g.group)
-				if err != nil {
-					return nil, err
+			lcfg := LossConfig{Type: cfg.LossType, Beta: max(cfg.Beta, 0), EpsilonLow: cfg.EpsilonLow,
+				EpsilonHigh: cfg.EpsilonHigh, MaxCompletionLength: cfg.MaxCompletionLength}
+			seqFor := func(gi, b int, lp []float64) Sequence {
+				sq := Sequence{LogP: lp, Advantage: adv.A[gi*cfg.NumGenerations+b], Micro: gi / perMicro}
+				if cfg.NumIterations > 1 && it > 0 {
+					sq.OldLogP = old[gi][b]
 				}
-				if it == 0 {
-					old = append(old, lp)
+				if refs != nil {
+					sq.RefLogP = refs[gi][b]
 				}
-				for b := range lp {
-					sq := Sequence{LogP: lp[b], Advantage: adv.A[gi*cfg.NumGenerations+b], Micro: gi / perMicro}
-					if cfg.NumIterations > 1 {
-						sq.OldLogP = old[gi][b]
-					}
-					if refs != nil {
-						sq.RefLogP = refs[gi][b]
-					}
-					seqs = append(seqs, sq)
-					for _, e := range ent[b] {
+				return sq
+			}
+			addEntropy := func(ent [][]float64) {
+				for _, eb := range ent {
+					for _, e := range eb {
 						entSum += e
 						entN++
 					}
 				}
 			}
-			loss, err := Loss(seqs, LossConfig{Type: cfg.LossType, Beta: max(cfg.Beta, 0), EpsilonLow: cfg.EpsilonLow,
-				EpsilonHigh: cfg.EpsilonHigh, MaxCompletionLength: cfg.MaxCompletionLength})
+			if it == 0 {
+				// On the policy that generated the batch the ratio is 1 and
+				// the loss gradient needs only this pass's log-probs: one
+				// fused forward+backward per group (BackwardOnPolicy); Loss
+				// then gives the logged values from the same log-probs.
+				var shape []Sequence
+				for gi, g := range groups {
+					for b, c := range g.group.Completions {
+						shape = append(shape, seqFor(gi, b, make([]float64, len(c))))
+					}
+				}
+				coefs, err := OnPolicy(shape, lcfg)
+				if err != nil {
+					return nil, err
+				}
+				for gi, g := range groups {
+					lp, ent, err := eng.BackwardOnPolicy(ctx, g.group, coefs[gi*cfg.NumGenerations:(gi+1)*cfg.NumGenerations])
+					if err != nil {
+						return nil, err
+					}
+					old = append(old, lp)
+					addEntropy(ent)
+					for b := range lp {
+						seqs = append(seqs, seqFor(gi, b, lp[b]))
+					}
+				}
+			} else {
+				for gi, g := range groups {
+					lp, ent, err := eng.LogProbs(ctx, g.group)
+					if err != nil {
+						return nil, err
+					}
+					addEntropy(ent)
+					for b := range lp {
+						seqs = append(seqs, seqFor(gi, b, lp[b]))
+					}
+				}
+			}
+			loss, err := Loss(seqs, lcfg)
 			if err != nil {
 				return nil, err
 			}
-			for gi, g := range groups {
-				coef := loss.Grad[gi*cfg.NumGenerations : (gi+1)*cfg.NumGenerations]
-				if _, err := eng.Backward(ctx, g.group, coef); err != nil {
-					return nil, err
+			if it > 0 {
+				for gi, g := range groups {
+					coef := loss.Grad[gi*cfg.NumGenerations : (gi+1)*cfg.NumGenerations]
+					if _, err := eng.Backward(ctx, g.group, coef); err != nil {
+						return nil, err
+					}
 				}
 			}
 			norm, err := eng.Step(ScheduledLR(cfg.LRScheduler, cfg.LR, step, maxSteps, cfg.WarmupSteps), cfg.MaxGradNorm)
@@ -484,8 +520,8 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 			if err := WriteMetrics(mf, m); err != nil {
 				return nil, err
 			}
-			logf(cfg.Log, "step %d/%d: reward %.3f (acc %.3f fmt %.3f) loss %.4f kl %.4f grad %.3f len %.1f %.1fs\n",
-				step, maxSteps, m["reward"], m["rewards/accuracy_reward"], m["rewards/format_reward"], m["loss"], m["kl"], norm, m["completion_length"], st.StepTime)
+			logf(cfg.Log, "step %d/%d: reward %.3f (acc %.3f fmt %.3f) zero-std %.2f loss %.4f kl %.4f entropy %.3f grad %.3f len %.1f %.1fs\n",
+				step, maxSteps, m["reward"], m["rewards/accuracy_reward"], m["rewards/format_reward"], m["frac_reward_zero_std"], m["loss"], m["kl"], m["entropy"], norm, m["completion_length"], st.StepTime)
 			if cfg.SaveSteps > 0 && step%cfg.SaveSteps == 0 && step < stop {
 				if err := saveCheckpoint(eng, filepath.Join(cfg.Out, "checkpoints", "step-"+strconv.Itoa(step)), trainState{step, maxSteps, cfg.Seed}); err != nil {
 					return nil, err
