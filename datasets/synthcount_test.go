@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"bytes"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,13 +31,38 @@ func TestSynthCount(t *testing.T) {
 	letters := map[string]int{}
 	for _, s := range samples {
 		letters[s.Record.Solution]++
-		// The answer is the lesion's level: the brightest pixel decides it.
-		img, err := os.ReadFile(s.ImagePaths[0])
+		// The answer is the number of lit 28×28 cells; every cell is
+		// uniform (one merged image token).
+		f, err := os.Open(s.ImagePaths[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(img) == 0 {
-			t.Fatal("empty image")
+		im, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, ok := im.(*image.Gray)
+		if !ok || g.Rect.Dx() != 56 || g.Rect.Dy() != 56 {
+			t.Fatalf("%s: want a 56×56 gray image, got %T %v", s.ImagePaths[0], im, im.Bounds())
+		}
+		lit := 0
+		for cell := range 4 {
+			x0, y0 := cell%2*28, cell/2*28
+			v := g.GrayAt(x0, y0).Y
+			for y := y0; y < y0+28; y++ {
+				for x := x0; x < x0+28; x++ {
+					if g.GrayAt(x, y).Y != v {
+						t.Fatalf("%s: cell %d is not uniform", s.ImagePaths[0], cell)
+					}
+				}
+			}
+			if v >= 128 {
+				lit++
+			}
+		}
+		if want := Letter(lit - 1); s.Record.Solution != want {
+			t.Errorf("%s: %d lesions, solution %s (want %s)", s.ImagePaths[0], lit, s.Record.Solution, want)
 		}
 	}
 	if len(letters) < 3 {

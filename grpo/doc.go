@@ -11,5 +11,10 @@
 // checked against hand-computed references independently of the engine. The
 // engine only computes per-token log-probabilities and back-propagates the
 // per-token loss gradient dL/dlogp that the core hands it (chain rule:
-// ∇θL = Σ_t dL/dlogp_t · ∇θ logp_t).
+// ∇θL = Σ_t dL/dlogp_t · ∇θ logp_t). On the policy that generated a batch
+// the core hands it that gradient in closed form instead (OnPolicy: a
+// linear term plus the KL term as a function of logp), so one fused
+// forward+backward pass per group replaces a log-prob pass followed by a
+// backward pass; Loss then recomputes the logged values from the same
+// log-probs.
 package grpo

@@ -400,8 +400,9 @@ func datasetSynthCmd() *cli.Command {
 			"every 5th a 2-option presence item. Images cycle through gray, RGB, RGBA and 16-bit gray, PNG and\n" +
 			"JPEG; most are small, about one in 16 is large; file names contain spaces, parentheses and '%'.\n\n" +
 			"--task count: 4-option \"How many lesions are there?\" items on 56×56 gray PNGs (one to four\n" +
-			"bright 14-pixel patches); the image flags do not apply. This is the task the tiny fixture model\n" +
-			"is trained on (its positional encoding cannot tell the quadrants apart). Same seed, same bytes.",
+			"of the four 28-pixel cells lit, each cell one merged image token); the image flags do not apply.\n" +
+			"This is the task the tiny fixture model is trained on (its positional encoding cannot tell the\n" +
+			"quadrants apart). Same seed, same bytes.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR`"},
 			&cli.IntFlag{Name: "n", Required: true, Usage: "number of records `N` (also --n N)"},
