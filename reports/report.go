@@ -49,7 +49,7 @@ var TrainMetrics = []struct {
 	{"Completion length", []string{"completion_length", "completions/mean_length"}, "tokens"},
 	{"Loss", []string{"loss"}, "loss"},
 	{"Learning rate", []string{"learning_rate"}, "lr"},
-	{"Eval accuracy", []string{"eval/accuracy", "eval_accuracy"}, "accuracy (%)"},
+	{"Eval accuracy", []string{"eval/accuracy", "eval_accuracy"}, "accuracy (fraction of items)"},
 }
 
 // Write renders the report for in into outDir: report.pdf, report.md,
@@ -375,7 +375,9 @@ func trainPlots(t *TrainLog, dir string) ([]figure, error) {
 		if b, ok := t.Bands[key]; ok {
 			band = &b
 		}
-		p, err := linePlot(m.Title, "optimizer step", m.Unit, []lineSeries{{Label: key, XYs: append(plotter.XYs(nil), xys...)}}, band)
+		// One series: the title and caption name it, and an unlabeled line
+		// keeps the legend off the data (only a golden band is listed).
+		p, err := linePlot(m.Title, "optimizer step", m.Unit, []lineSeries{{XYs: append(plotter.XYs(nil), xys...)}}, band)
 		if err != nil {
 			return nil, err
 		}
