@@ -154,6 +154,19 @@ func judgeMargin(v *Verdict, r Row) {
 	v.Detail = fmt.Sprintf("Δ %+.4g", d)
 }
 
+// Select returns a copy of the table holding only the rows of one model and
+// one dataset ("" picks the table's only one, and is an error naming the
+// choices when there are several).
+func (t *Table) Select(model, dataset string) (*Table, error) {
+	rows, err := selectRows(t, model, dataset)
+	if err != nil {
+		return nil, err
+	}
+	c := *t
+	c.Rows = rows
+	return &c, nil
+}
+
 func selectRows(t *Table, model, dataset string) ([]Row, error) {
 	pick := func(what, want string, get func(Row) string) (string, error) {
 		if want != "" {

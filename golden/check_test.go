@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,8 +188,20 @@ func TestReports(t *testing.T) {
 	if err := WriteText(&buf, vs); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "✗ regression") || !strings.Contains(buf.String(), "0.0100") {
+	if !strings.Contains(buf.String(), "✗ regression") || !strings.Contains(buf.String(), "0.0100") || !strings.Contains(buf.String(), "* expected value not verified") {
 		t.Errorf("text:\n%s", buf.String())
+	}
+	// The footnote is there only when a row is unverified.
+	verified := slices.Clone(vs)
+	for i := range verified {
+		verified[i].Verified = true
+	}
+	buf.Reset()
+	if err := WriteText(&buf, verified); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "not verified") || strings.Contains(buf.String(), "*") {
+		t.Errorf("verified rows: footnote or mark printed:\n%s", buf.String())
 	}
 }
 

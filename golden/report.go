@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -106,7 +107,11 @@ func WriteText(w io.Writer, vs []Verdict) error {
 	if _, err := fmt.Fprintln(w, tw.Render()); err != nil {
 		return fmt.Errorf("golden: %w", err)
 	}
-	_, err := fmt.Fprintf(w, "* expected value not verified against its source\n%s\n", Count(vs))
+	foot := ""
+	if slices.ContainsFunc(vs, func(v Verdict) bool { return !v.Verified }) {
+		foot = "* expected value not verified against its source\n"
+	}
+	_, err := fmt.Fprintf(w, "%s%s\n", foot, Count(vs))
 	if err != nil {
 		return fmt.Errorf("golden: %w", err)
 	}

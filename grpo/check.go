@@ -40,12 +40,17 @@ func TrainValues(ms []Metrics, t *golden.Table) map[golden.Key]float64 {
 }
 
 // CheckTrain compares the metrics.jsonl of a training output folder (or a
-// metrics.jsonl file itself) with a golden table: each row names a metric
-// (R1-V or TRL name, or eval_accuracy) and an optimizer step.
-func CheckTrain(dir, goldenPath string) ([]golden.Verdict, error) {
+// metrics.jsonl file itself) with the golden rows of one model and dataset
+// ("" picks the table's only one, as medbench check does for runs): each
+// row names a metric (R1-V or TRL name, or eval_accuracy) and an optimizer
+// step.
+func CheckTrain(dir, goldenPath, model, dataset string) ([]golden.Verdict, error) {
 	t, err := golden.Load(goldenPath)
 	if err != nil {
 		return nil, err
+	}
+	if t, err = t.Select(model, dataset); err != nil {
+		return nil, fmt.Errorf("%s: %w", goldenPath, err)
 	}
 	path := dir
 	if filepath.Base(dir) != MetricsFile {

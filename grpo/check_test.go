@@ -3,6 +3,7 @@ package grpo
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -30,7 +31,7 @@ func TestCheckTrainMedVLMR1(t *testing.T) {
 ]}`
 	gp := filepath.Join(dir, "golden.json")
 	os.WriteFile(gp, []byte(table), 0o644)
-	vs, err := CheckTrain(dir, gp)
+	vs, err := CheckTrain(dir, gp, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,31 @@ func TestCheckTrainMedVLMR1(t *testing.T) {
 			t.Errorf("row %d (%s): status %s detail %q, want failed=%v", i, v.Key, v.Status, v.Detail, want[i])
 		}
 	}
-	if _, err := CheckTrain(filepath.Join(dir, "nope"), gp); err == nil {
+	if _, err := CheckTrain(filepath.Join(dir, "nope"), gp, "", ""); err == nil {
 		t.Error("missing metrics accepted")
+	}
+}
+
+// TestCheckTrainBand: the committed table holds several datasets; a check
+// must pick one, and the accuracy-rise band passes at ≥ 0.80 only.
+func TestCheckTrainBand(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := CheckTrain(dir, goldenPath, "", ""); err == nil || !strings.Contains(err.Error(), goldenTaskDataset) {
+		t.Errorf("no dataset selected: err %v, want the choices named", err)
+	}
+	for _, c := range []struct {
+		acc  float64
+		fail bool
+	}{{1, false}, {0.8, false}, {0.7875, true}} {
+		if err := WriteMetricsFile(filepath.Join(dir, MetricsFile), []Metrics{{"step": 0, "eval_accuracy": 0.2}, {"step": 200, "eval_accuracy": c.acc}}); err != nil {
+			t.Fatal(err)
+		}
+		vs, err := CheckTrain(dir, goldenPath, goldenModel, goldenTaskDataset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 1 || vs[0].Failed() != c.fail {
+			t.Errorf("final accuracy %v: verdicts %+v, want failed=%v", c.acc, vs, c.fail)
+		}
 	}
 }

@@ -167,4 +167,28 @@ func TestAccuracyRise(t *testing.T) {
 	if elapsed > 10*time.Minute {
 		t.Errorf("took %s > 10 min", elapsed)
 	}
+	// With the default settings, the training log also passes its golden
+	// band (what `medbench check --train` gates in CI).
+	if !taskOverridden() {
+		vs, err := CheckTrain(out, goldenPath, goldenModel, goldenTaskDataset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			if v.Failed() {
+				t.Errorf("golden %s: %v, expected %v (%s): %s %s", v.Key, v.Value, v.Expected, v.Tolerance, v.Status, v.Detail)
+			}
+		}
+	}
+}
+
+// taskOverridden reports whether a TASK_* variable changes the task's
+// settings.
+func taskOverridden() bool {
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "TASK_") {
+			return true
+		}
+	}
+	return false
 }

@@ -36,7 +36,9 @@ func checkCommand() *cli.Command {
 			"--junit writes JUnit XML with one testcase per golden cell. --summary appends a Markdown\n" +
 			"report, e.g. --summary \"$GITHUB_STEP_SUMMARY\" for a GitHub Actions job summary.\n\n" +
 			"--train DIR checks a training run instead (its metrics.jsonl; rows name a metric, R1-V\n" +
-			"or TRL name or eval_accuracy, and an optimizer step), e.g. golden/grpo-tiny.json.\n\n" +
+			"or TRL name or eval_accuracy, and an optimizer step), e.g. golden/grpo-tiny.json with\n" +
+			"--model fixture-tiny-seed1 --dataset synth-count-demo-train400-seed11-test96-seed12 for\n" +
+			"the demo's final-accuracy band (--model/--dataset select rows as for runs).\n\n" +
 			"Subcommands write golden tables: bless (exact values from a run) and calibrate\n" +
 			"(tolerances from the spread of K runs with different seeds). File format: golden/FORMAT.md.",
 		Flags: []cli.Flag{
@@ -66,7 +68,7 @@ func checkAction(c *cli.Context) error {
 	var vs []golden.Verdict
 	if trainDir != "" {
 		var err error
-		if vs, err = grpo.CheckTrain(trainDir, goldenPath); err != nil {
+		if vs, err = grpo.CheckTrain(trainDir, goldenPath, c.String("model"), c.String("dataset")); err != nil {
 			return inputErr(fmt.Errorf("check %s against %s: %w", trainDir, goldenPath, err))
 		}
 		runDir = trainDir

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/golden"
+	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/records"
 )
 
@@ -29,7 +30,14 @@ type demoStage struct {
 
 // demoPlan lists the stages for an output directory. Every command here is
 // the same one the README shows.
-func demoPlan(out, goldenFile string, threads int) []demoStage {
+// The demo's training run has a final-accuracy band in the training golden
+// table under this model and dataset (grpo's golden test writes it).
+const (
+	demoTrainGoldenModel   = "fixture-tiny-seed1"
+	demoTrainGoldenDataset = "synth-count-demo-train400-seed11-test96-seed12"
+)
+
+func demoPlan(out, goldenFile, trainGolden string, threads int) []demoStage {
 	p := func(parts ...string) string { return filepath.Join(append([]string{out}, parts...)...) }
 	th := fmt.Sprint(threads)
 	model := p("model")
@@ -75,6 +83,9 @@ func demoPlan(out, goldenFile string, threads int) []demoStage {
 				"--lr-scheduler", "constant", "--warmup-steps", "5", "--beta", "0.2", "--max-completion-length", "24",
 				"--eval-max-new-tokens", "32", "--eval-steps", "40", "--save-steps", "50", "--seed", "1", "--threads", th},
 			Output: filepath.Join(trained, "config.json")},
+		{Title: "training golden check: final eval accuracy within its band (>= 0.80)",
+			Args: []string{"check", "--train", grpoDir, "--golden", trainGolden, "--model", demoTrainGoldenModel,
+				"--dataset", demoTrainGoldenDataset, "--junit", filepath.Join(grpoDir, "junit.xml")}, OKCodes: []int{0, 1}},
 		{Title: "evaluate the GRPO checkpoint with the same eval command",
 			Args: evalArgs(trained, p("runs", "after")), Output: p("runs", "after", records.SummaryFile)},
 		{Title: "before vs after GRPO (paired McNemar per modality)",
@@ -98,6 +109,7 @@ runs; a second run reuses the outputs that exist.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "demo-out", Usage: "output directory"},
 			&cli.StringFlag{Name: "golden", Value: filepath.Join("golden", "fixture-synthetic.json"), Usage: "the fixture's golden table"},
+			&cli.StringFlag{Name: "train-golden", Value: filepath.Join("golden", "grpo-tiny.json"), Usage: "the training golden table (the demo's final-accuracy band)"},
 			&cli.IntFlag{Name: "threads", Value: 2, Usage: "ONNX Runtime intra-op threads"},
 			&cli.BoolFlag{Name: "fresh", Usage: "delete --out first instead of reusing it"},
 		},
@@ -111,12 +123,15 @@ runs; a second run reuses the outputs that exist.`,
 			if _, err := os.Stat(c.String("golden")); err != nil {
 				return usageErr("demo: golden table %s: %v (run from the repository root, or pass --golden)", c.String("golden"), err)
 			}
-			return runDemo(c.App.Writer, demoPlan(out, c.String("golden"), c.Int("threads")), out, c.String("golden"))
+			if _, err := os.Stat(c.String("train-golden")); err != nil {
+				return usageErr("demo: training golden table %s: %v (run from the repository root, or pass --train-golden)", c.String("train-golden"), err)
+			}
+			return runDemo(c.App.Writer, demoPlan(out, c.String("golden"), c.String("train-golden"), c.Int("threads")), out, c.String("golden"), c.String("train-golden"))
 		},
 	}
 }
 
-func runDemo(w io.Writer, plan []demoStage, out, goldenFile string) error {
+func runDemo(w io.Writer, plan []demoStage, out, goldenFile, trainGolden string) error {
 	start := time.Now()
 	codes := make([]int, len(plan))
 	for i, st := range plan {
@@ -140,11 +155,11 @@ func runDemo(w io.Writer, plan []demoStage, out, goldenFile string) error {
 		}
 	}
 	fmt.Fprintf(w, "\n==> demo finished in %s\n", time.Since(start).Round(time.Second))
-	return demoSummary(w, out, goldenFile)
+	return demoSummary(w, out, goldenFile, trainGolden)
 }
 
 // demoSummary prints the verdicts and the accuracy before and after training.
-func demoSummary(w io.Writer, out, goldenFile string) error {
+func demoSummary(w io.Writer, out, goldenFile, trainGolden string) error {
 	p := func(parts ...string) string { return filepath.Join(append([]string{out}, parts...)...) }
 	fmt.Fprintln(w, "\nSummary")
 	if run, err := records.ReadRun(p("runs", "golden")); err == nil {
@@ -153,6 +168,9 @@ func demoSummary(w io.Writer, out, goldenFile string) error {
 				fmt.Fprintf(w, "  fixture golden check:   %s  (%s)\n", golden.Count(vs), p("runs", "golden", "junit.xml"))
 			}
 		}
+	}
+	if vs, err := grpo.CheckTrain(p("train", "grpo"), trainGolden, demoTrainGoldenModel, demoTrainGoldenDataset); err == nil {
+		fmt.Fprintf(w, "  training golden check:  %s  (%s)\n", golden.Count(vs), p("train", "grpo", "junit.xml"))
 	}
 	for _, r := range []struct{ name, dir string }{{"untrained", "before"}, {"after GRPO", "after"}} {
 		run, err := records.ReadRun(p("runs", r.dir))
