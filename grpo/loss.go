@@ -96,27 +96,9 @@ func K3(logp, ref float64) float64 {
 // gradient_accumulation_steps); dapo normalizes by the token count of the
 // whole step.
 func Loss(seqs []Sequence, cfg LossConfig) (LossResult, error) {
-	if len(seqs) == 0 {
-		return LossResult{}, fmt.Errorf("grpo: loss of an empty batch")
-	}
-	nMicro := 0
-	for i, s := range seqs {
-		if s.Micro < 0 {
-			return LossResult{}, fmt.Errorf("grpo: sequence %d: negative micro-batch %d", i, s.Micro)
-		}
-		nMicro = max(nMicro, s.Micro+1)
-		if s.OldLogP != nil && len(s.OldLogP) != len(s.LogP) {
-			return LossResult{}, fmt.Errorf("grpo: sequence %d: %d old log-probs for %d tokens", i, len(s.OldLogP), len(s.LogP))
-		}
-		if cfg.Beta != 0 && len(s.RefLogP) != len(s.LogP) {
-			return LossResult{}, fmt.Errorf("grpo: sequence %d: %d reference log-probs for %d tokens", i, len(s.RefLogP), len(s.LogP))
-		}
-	}
-	if cfg.Type == LossDrGRPO && cfg.MaxCompletionLength <= 0 {
-		return LossResult{}, fmt.Errorf("grpo: dr_grpo needs a positive max completion length")
-	}
-	if cfg.EpsilonLow < 0 || cfg.EpsilonHigh < 0 {
-		return LossResult{}, fmt.Errorf("grpo: negative epsilon (%g, %g)", cfg.EpsilonLow, cfg.EpsilonHigh)
+	nMicro, err := checkBatch(seqs, cfg)
+	if err != nil {
+		return LossResult{}, err
 	}
 	weights, err := tokenWeights(seqs, nMicro, cfg)
 	if err != nil {
@@ -200,6 +182,33 @@ func Loss(seqs []Sequence, cfg LossConfig) (LossResult, error) {
 	return res, nil
 }
 
+// checkBatch validates a step's sequences against cfg and returns the
+// number of micro-batches.
+func checkBatch(seqs []Sequence, cfg LossConfig) (nMicro int, err error) {
+	if len(seqs) == 0 {
+		return 0, fmt.Errorf("grpo: loss of an empty batch")
+	}
+	for i, s := range seqs {
+		if s.Micro < 0 {
+			return 0, fmt.Errorf("grpo: sequence %d: negative micro-batch %d", i, s.Micro)
+		}
+		nMicro = max(nMicro, s.Micro+1)
+		if s.OldLogP != nil && len(s.OldLogP) != len(s.LogP) {
+			return 0, fmt.Errorf("grpo: sequence %d: %d old log-probs for %d tokens", i, len(s.OldLogP), len(s.LogP))
+		}
+		if cfg.Beta != 0 && len(s.RefLogP) != len(s.LogP) {
+			return 0, fmt.Errorf("grpo: sequence %d: %d reference log-probs for %d tokens", i, len(s.RefLogP), len(s.LogP))
+		}
+	}
+	if cfg.Type == LossDrGRPO && cfg.MaxCompletionLength <= 0 {
+		return 0, fmt.Errorf("grpo: dr_grpo needs a positive max completion length")
+	}
+	if cfg.EpsilonLow < 0 || cfg.EpsilonHigh < 0 {
+		return 0, fmt.Errorf("grpo: negative epsilon (%g, %g)", cfg.EpsilonLow, cfg.EpsilonHigh)
+	}
+	return nMicro, nil
+}
+
 // tokenWeights returns, per sequence, ∂Loss/∂l of each of its tokens' loss
 // l under cfg.Type: the aggregation weight, which depends only on the
 // sequences' lengths and micro-batches.
@@ -252,21 +261,9 @@ type OnPolicyCoefs struct {
 // sequences with their log-probs filled in has Grad equal to the
 // coefficients evaluated at those log-probs (tested).
 func OnPolicy(seqs []Sequence, cfg LossConfig) ([]OnPolicyCoefs, error) {
-	if len(seqs) == 0 {
-		return nil, fmt.Errorf("grpo: loss of an empty batch")
-	}
-	nMicro := 0
-	for i, s := range seqs {
-		if s.Micro < 0 {
-			return nil, fmt.Errorf("grpo: sequence %d: negative micro-batch %d", i, s.Micro)
-		}
-		nMicro = max(nMicro, s.Micro+1)
-		if cfg.Beta != 0 && len(s.RefLogP) != len(s.LogP) {
-			return nil, fmt.Errorf("grpo: sequence %d: %d reference log-probs for %d tokens", i, len(s.RefLogP), len(s.LogP))
-		}
-	}
-	if cfg.Type == LossDrGRPO && cfg.MaxCompletionLength <= 0 {
-		return nil, fmt.Errorf("grpo: dr_grpo needs a positive max completion length")
+	nMicro, err := checkBatch(seqs, cfg)
+	if err != nil {
+		return nil, err
 	}
 	w, err := tokenWeights(seqs, nMicro, cfg)
 	if err != nil {
