@@ -113,14 +113,22 @@ func maxDiff(a, b [][]float64) float64 {
 // within 1e-4, the ratio is exactly 1 and the KL exactly 0; after an
 // update, the saved model directory runs in ONNX Runtime with the trained
 // log-probs (within 1e-4) and the tied embedding copies stay equal.
-func TestEngineParity(t *testing.T) {
-	model, img := tinyModel(t)
-	ctx := context.Background()
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: model, Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 1}})
+// tinyRunner is tinyModel plus an ORT runner on it (closed at cleanup),
+// for preparing prompts and scoring with ORT.
+func tinyRunner(t *testing.T) (model, img string, r *qwen2vl.Runner) {
+	t.Helper()
+	model, img = tinyModel(t)
+	r, err := qwen2vl.Open(context.Background(), qwen2vl.Config{ModelDir: model, Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
+	return model, img, r
+}
+
+func TestEngineParity(t *testing.T) {
+	model, img, r := tinyRunner(t)
+	ctx := context.Background()
 	eos := r.EOS()[0]
 	comps := [][]int{{5, 17, 40, 9, eos}, {33, eos}, {100, 101, 102, 103, 104, 105, 106}}
 	g, p := groupFor(t, r, img, comps)

@@ -6,9 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/qwen2vl"
 )
 
 // TestOnPolicyMatchesLoss: the on-policy coefficients evaluated at the
@@ -62,13 +59,8 @@ func TestOnPolicyMatchesLoss(t *testing.T) {
 // the gradient of LogProbs → Loss → Backward, on a policy that differs from
 // its reference (so the KL term is live).
 func TestBackwardOnPolicy(t *testing.T) {
-	model, img := tinyModel(t)
+	model, img, r := tinyRunner(t)
 	ctx := context.Background()
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: model, Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	eos := r.EOS()[0]
 	g, _ := groupFor(t, r, img, [][]int{{5, 17, 40, 9, eos}, {33, eos}, {100, 101, 102, 103, 104, 105, 106}, {7, 8, eos}})
 	e, err := NewEngine(EngineConfig{ModelDir: model, Reference: true})
