@@ -12,8 +12,6 @@ import (
 
 	"github.com/medbench/medbench/bench"
 	"github.com/medbench/medbench/datasets"
-	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // benchFixture writes the tiny fixture model and a synthetic dataset of 6
@@ -21,14 +19,8 @@ import (
 // so that medbench and transformers.js feed the same number of image tokens).
 func benchFixture(t *testing.T) (model, data string) {
 	t.Helper()
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
 	dir := t.TempDir()
-	model = filepath.Join(dir, "model")
-	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	model = tinyFixture(t)
 	code, out, errOut := cliRun(t, "dataset", "synth", "--out", filepath.Join(dir, "data"), "--n", "6", "--seed", "4",
 		"--min-side", "56", "--max-side", "56", "--modes", "rgb,gray", "--formats", "png,jpeg")
 	if code != 0 {

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/medbench/medbench/runners/fixture"
+	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // cliRun runs the CLI in-process, as `medbench ARGS...`, and returns the exit
@@ -25,4 +30,19 @@ func cliRun(t *testing.T, args ...string) (int, string, string) {
 	code := run(append([]string{"medbench"}, args...))
 	errOut := stopErr()
 	return code, stopOut(), errOut
+}
+
+// tinyFixture writes the tiny fixture model (seed 1, fp32) into a fresh
+// temporary directory and returns it; the test is skipped when ONNX Runtime
+// is not set up.
+func tinyFixture(t *testing.T) string {
+	t.Helper()
+	if _, err := ortlib.Init(""); err != nil {
+		t.Skipf("ONNX Runtime not available: %v", err)
+	}
+	model := filepath.Join(t.TempDir(), "model")
+	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	return model
 }

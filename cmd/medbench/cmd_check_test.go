@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/medbench/medbench/golden"
 	"github.com/medbench/medbench/records"
-	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // statsItem is one synthetic sample for CLI tests.
@@ -268,13 +265,7 @@ func TestCheckEndToEndFixture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the fixture model")
 	}
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
-	model := filepath.Join(t.TempDir(), "model")
-	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	model := tinyFixture(t)
 	synth := t.TempDir()
 	if code, out := runCaptured(t, "dataset", "synth", "--out", synth, "--n", "9", "--seed", "4", "--max-side", "40"); code != 0 {
 		t.Fatalf("dataset synth: exit %d\n%s", code, out)
@@ -342,13 +333,7 @@ func TestFixtureGolden(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the fixture model")
 	}
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
-	model := filepath.Join(t.TempDir(), "model")
-	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	model := tinyFixture(t)
 	synth := t.TempDir()
 	if code, out := runCaptured(t, "dataset", "synth", "--out", synth, "--n", "30", "--seed", "4", "--max-side", "40"); code != 0 {
 		t.Fatalf("dataset synth: exit %d\n%s", code, out)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,8 +8,6 @@ import (
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/records"
-	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // TestTrainCLI runs `medbench train sft`, `train grpo` (with eval) and then
@@ -21,14 +18,8 @@ func TestTrainCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the tiny fixture")
 	}
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
 	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	model := tinyFixture(t)
 	train, err := datasets.SynthCount(t.Context(), filepath.Join(dir, "train"), 8, 1, nil)
 	if err != nil {
 		t.Fatal(err)

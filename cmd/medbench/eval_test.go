@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/records"
-	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // evalSynth makes a synthetic dataset of n records with `medbench dataset synth`.
@@ -345,13 +342,7 @@ func countLines(path string) int {
 // latencies, and a sampled run's per-sample outputs do not depend on the
 // batch size (per-sample seeds). Skipped when ONNX Runtime is not set up.
 func TestEvalONNXFixture(t *testing.T) {
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
-	model := filepath.Join(t.TempDir(), "model")
-	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	model := tinyFixture(t)
 	data := evalSynth(t, 6)
 	runOnce := func(batch string) []records.Sample {
 		out := filepath.Join(t.TempDir(), "run")

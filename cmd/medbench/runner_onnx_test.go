@@ -19,7 +19,6 @@ import (
 
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/fixture"
 	"github.com/medbench/medbench/runners/ortlib"
 )
 
@@ -75,13 +74,7 @@ func TestONNXSampling(t *testing.T) {
 }
 
 func TestONNXRunnerOpen(t *testing.T) {
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
-	dir := t.TempDir()
-	if err := fixture.Write(context.Background(), dir, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	dir := tinyFixture(t)
 	err := withONNXFlags(t, []string{"--model", dir, "--preset", "medvlm-r1", "--max-new-tokens", "4", "--threads", "1"}, func(c *cli.Context) error {
 		r, err := newONNXRunner(c)
 		if err != nil {
@@ -123,14 +116,8 @@ func TestONNXRunnerOpen(t *testing.T) {
 }
 
 func TestToolsGenerate(t *testing.T) {
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
 	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	model := tinyFixture(t)
 	var cases []generateCase
 	for i, wh := range [][2]int{{56, 56}, {84, 56}, {56, 112}} {
 		img := image.NewGray(image.Rect(0, 0, wh[0], wh[1]))
@@ -188,14 +175,8 @@ func TestToolsGenerate(t *testing.T) {
 // a torn line, no summary) resumes with another batch size to the same
 // samples and summary as the uninterrupted run.
 func TestEvalONNXResumeAfterCrash(t *testing.T) {
-	if _, err := ortlib.Init(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
 	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	if err := fixture.Write(context.Background(), model, fixture.Options{Preset: "tiny", DType: "fp32", Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	model := tinyFixture(t)
 	medbench := func(args ...string) {
 		t.Helper()
 		app := newApp()
