@@ -78,7 +78,7 @@ func sortModalities(ms []string) {
 }
 
 func accuracyTable(runs []*records.Run, names []string) tableData {
-	t := tableData{Name: "accuracy", Title: "Accuracy per modality × prompt × policy",
+	t := tableData{Name: "accuracy", Title: "Accuracy per run × modality × prompt × policy",
 		Header: []string{"run", "modality", "prompt", "policy", "n", "correct", "accuracy %", "95% Wilson", "parse fail %", "errors"}}
 	for i, r := range runs {
 		cells := append([]records.Cell(nil), r.Summary.Cells...)
@@ -106,13 +106,13 @@ func accuracyTable(runs []*records.Run, names []string) tableData {
 
 func verdictTable(vs []VerdictRow) tableData {
 	t := tableData{Name: "verdicts", Title: "Golden check verdicts",
-		Header: []string{"cell", "value", "expected", "tolerance", "p", "verdict"}}
+		Header: []string{"check", "cell", "value", "expected", "tolerance", "p", "verdict"}}
 	for _, v := range vs {
 		p := "—"
 		if v.P != nil {
 			p = fmt.Sprintf("%.4g", *v.P)
 		}
-		t.Rows = append(t.Rows, []string{v.Cell, fmt.Sprintf("%.4g", v.Value), fmt.Sprintf("%.4g", v.Expected), v.Tolerance, p, strings.ToUpper(v.Status)})
+		t.Rows = append(t.Rows, []string{v.Check, v.Cell, fmt.Sprintf("%.4g", v.Value), fmt.Sprintf("%.4g", v.Expected), v.Tolerance, p, strings.ToUpper(v.Status)})
 	}
 	return t
 }
