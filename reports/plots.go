@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -15,7 +16,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
-	xfont "golang.org/x/image/font"
 )
 
 // Palette holds the Okabe–Ito colour-blind-safe colours (Okabe & Ito, 2008)

@@ -539,5 +539,3 @@ func hashKey(s string) uint64 {
 	h.Write([]byte(s))
 	return h.Sum64()
 }
-
-
