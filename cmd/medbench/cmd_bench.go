@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,6 +55,7 @@ func benchCommand() *cli.Command {
 		&cli.StringFlag{Name: "testtools", Usage: "`DIR` holding tjs-bench.mjs and node_modules (default: testtools/ in the current folder or one above it)"},
 		&cli.StringFlag{Name: "node", Value: "node", Usage: "node executable `PATH` for the peer"},
 		&cli.StringFlag{Name: "out", Value: "bench.json", Usage: "results `FILE` (read by medbench report --bench)"},
+		&cli.StringFlag{Name: "profile", Usage: "write a pprof CPU profile of medbench's side of the timed passes to `FILE` (go tool pprof FILE; time inside ONNX Runtime shows as cgo calls)"},
 	}
 	flags = append(flags, columnFlags()...)
 	return &cli.Command{
@@ -212,6 +214,13 @@ func benchAction(c *cli.Context) error {
 	}
 	defer r.Close()
 
+	if path := c.String("profile"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return inputErr(err)
+		}
+		defer stopProfile()
+	}
 	// Passes are interleaved, one round at a time (the peer's pass, then
 	// one pass per batch size), so that a change in the machine's load
 	// touches every configuration alike. The runner's warmup passes run in
@@ -450,6 +459,7 @@ func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
 		}
 		fmt.Fprintf(w, "%s vs %s: %s\n", r.Name, rep.Baseline, strings.Join(parts, ", "))
 	}
+	printBreakdown(w, rep)
 	for _, r := range rep.Results {
 		var gen, all float64
 		for _, p := range r.Passes {
@@ -463,4 +473,60 @@ func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	fmt.Fprintf(w, "results in %s\n", s.out)
+}
+
+// printBreakdown prints where each configuration's time went (runners that
+// keep a profile): latencies, the share inside ONNX Runtime's Run calls and
+// the harness's own share, and peak memory.
+func printBreakdown(w io.Writer, rep *bench.Report) {
+	t := table.NewWriter()
+	t.SetOutputMirror(w)
+	t.AppendHeader(table.Row{"Configuration", "TTFT ms p50/p90", "Prefill ms p50/p90", "Decode ms/token p50/p90", "In runtime %", "Harness %", "of which prepare/sampling %", "Peak RSS MiB"})
+	rows := 0
+	q := func(x *bench.Quantiles) string {
+		if x == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f / %.1f", x.P50, x.P90)
+	}
+	for _, r := range rep.Results {
+		rss := "—"
+		if r.PeakRSSBytes > 0 {
+			rss = fmt.Sprintf("%.0f", float64(r.PeakRSSBytes)/(1<<20))
+		}
+		b := r.Breakdown
+		if b == nil {
+			if r.PeakRSSBytes > 0 {
+				t.AppendRow(table.Row{r.Name, "—", "—", "—", "—", "—", "—", rss})
+				rows++
+			}
+			continue
+		}
+		t.AppendRow(table.Row{r.Name, q(b.FirstTokenMS), q(b.PrefillMS), q(b.DecodeStepMS),
+			fmt.Sprintf("%.1f [%.1f–%.1f]", b.RuntimePct.Median, b.RuntimePct.Min, b.RuntimePct.Max),
+			fmt.Sprintf("%.1f [%.1f–%.1f]", b.HarnessPct.Median, b.HarnessPct.Min, b.HarnessPct.Max),
+			fmt.Sprintf("%.1f / %.1f", b.PreparePct.Median, b.SamplingPct.Median), rss})
+		rows++
+	}
+	if rows > 0 {
+		t.SetStyle(table.StyleLight)
+		t.Render()
+	}
+}
+
+// startCPUProfile starts a pprof CPU profile into path; the returned
+// function stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: --profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -44,6 +44,7 @@ type kvSet []dbuf
 
 // generate runs prefill and decoding for the rows as one left-padded batch.
 func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
+	genStart := time.Now()
 	lay := r.lay
 	tok := r.meta.tok
 	B := len(rows)
@@ -119,7 +120,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		}
 		outputs[0] = logitsT
 		copy(outputs[1:], present)
-		if err := r.decoder.Run(inputs, outputs); err != nil {
+		if err := r.run(r.decoder, inputs, outputs); err != nil {
 			return fmt.Errorf("qwen2vl: %s: decoder: %w", r.describe(), err)
 		}
 		return nil
@@ -216,7 +217,9 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 	keepSlots := make([]int, 0, B)
 	offset := lastRow
 	src := logits
-	for {
+	r.prof.Prefill = time.Since(genStart)
+	stepStart := time.Now()
+	for step := 0; ; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -225,7 +228,9 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		keepSlots = keepSlots[:0]
 		for slot, rw := range active {
 			src.readF32(row, offset(slot))
+			ts := time.Now()
 			id, err := r.sampler.Sample(row, rw.ctx, len(rw.out), rw.rng)
+			r.prof.Sampling += time.Since(ts)
 			if err != nil {
 				return fmt.Errorf("qwen2vl: sample %d: %w", rw.idx, err)
 			}
@@ -244,6 +249,12 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 			next = append(next, rw)
 			keepSlots = append(keepSlots, slot)
 		}
+		if now := time.Now(); step == 0 {
+			r.prof.FirstToken = now.Sub(r.callStart)
+		} else {
+			r.prof.DecodeSteps = append(r.prof.DecodeSteps, now.Sub(stepStart))
+		}
+		stepStart = time.Now()
 		nb := len(next)
 		if nb == 0 {
 			return nil
@@ -294,7 +305,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 				m[k] = 1
 			}
 		}
-		if err := r.embed.Run([]ort.Value{idsT}, []ort.Value{embT}); err != nil {
+		if err := r.run(r.embed, []ort.Value{idsT}, []ort.Value{embT}); err != nil {
 			return fmt.Errorf("qwen2vl: %s: embed_tokens: %w", r.describe(), err)
 		}
 		maskT, err := ort.NewTensor(ort.NewShape(int64(nb), int64(L+1)), maskBuf)
@@ -355,7 +366,7 @@ func (r *Runner) runEmbed(ids []int64, B, S int, emb dbuf) error {
 		return fmt.Errorf("qwen2vl: inputs_embeds: %w", err)
 	}
 	defer out.Destroy()
-	if err := r.embed.Run([]ort.Value{in}, []ort.Value{out}); err != nil {
+	if err := r.run(r.embed, []ort.Value{in}, []ort.Value{out}); err != nil {
 		return fmt.Errorf("qwen2vl: %s: embed_tokens: %w", r.describe(), err)
 	}
 	return nil
@@ -457,7 +468,7 @@ func (r *Runner) runVision(pix []float32, g [3]int64, nTok int) (dbuf, error) {
 		return dbuf{}, fmt.Errorf("image_features: %w", err)
 	}
 	defer out.Destroy()
-	if err := r.vision.Run([]ort.Value{in, grid}, []ort.Value{out}); err != nil {
+	if err := r.run(r.vision, []ort.Value{in, grid}, []ort.Value{out}); err != nil {
 		return dbuf{}, fmt.Errorf("%s: vision_encoder (grid %v, expecting %d feature rows): %w", r.describe(), g, nTok, err)
 	}
 	return feat, nil

@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -115,8 +116,10 @@ type Runner struct {
 	embed   *ort.DynamicAdvancedSession
 	decoder *ort.DynamicAdvancedSession
 
-	mu      sync.Mutex // serializes Generate
-	sampler *sample.Sampler
+	mu        sync.Mutex      // serializes Generate
+	prof      runners.Profile // the last Generate call's (guarded by mu)
+	callStart time.Time       // start of the running Generate call (guarded by mu)
+	sampler   *sample.Sampler
 
 	infoOnce sync.Once
 	info     runners.Info
@@ -331,6 +334,8 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
+	r.prof, r.callStart = runners.Profile{}, start
+	defer func() { r.prof.Wall = time.Since(start) }()
 	res := make([]runners.Result, len(reqs))
 	var rows []*genRow
 	prepared := map[string]*Prepared{} // identical requests (GRPO groups) prepare once
@@ -339,9 +344,11 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 		key := prepareKey(q)
 		p, err := prepared[key], error(nil)
 		if p == nil {
+			t := time.Now()
 			if p, err = r.Prepare(q); err == nil {
 				prepared[key] = p
 			}
+			r.prof.Prepare += time.Since(t)
 		}
 		if err != nil {
 			res[i].Err = err
@@ -371,6 +378,23 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 		}
 	}
 	return res, nil
+}
+
+// LastProfile is the time account of the last Generate call.
+func (r *Runner) LastProfile() runners.Profile {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.prof
+	p.DecodeSteps = slices.Clone(p.DecodeSteps)
+	return p
+}
+
+// run calls s.Run and adds its time to the profile's runtime share.
+func (r *Runner) run(s *ort.DynamicAdvancedSession, in, out []ort.Value) error {
+	t := time.Now()
+	err := s.Run(in, out)
+	r.prof.Runtime += time.Since(t)
+	return err
 }
 
 // prepareKey identifies a request's inputs: its text and its images by
