@@ -49,6 +49,7 @@ func benchCommand() *cli.Command {
 		&cli.IntFlag{Name: "min-new-tokens", DefaultText: "--max-new-tokens", Usage: "tokens before EOS may end a request `N`; the default, --max-new-tokens, makes every request generate exactly --max-new-tokens tokens on both sides, so that tokens/s compare per token"},
 		&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "weight variant `DTYPE` (fp32, fp16, q8/quantized, int8, uint8, q4, q4f16, bnb4), for both sides"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "`DEVICE` cpu or cuda (cuda:N for medbench alone, with --peer none)"},
+		kvCacheFlag(),
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads `N` on both sides (0 = ORT default; N > 0 also sets 1 inter-op thread on both)"},
 		&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` for medbench (default: $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0 from `make setup`)"},
 		&cli.StringFlag{Name: "peer", Value: peerTJS, Usage: "`PEER` run side by side: tjs (transformers.js with onnxruntime-node from testtools/node_modules) or none"},

@@ -57,6 +57,7 @@ func init() {
 			&cli.StringFlag{Name: "model", Usage: "onnx: model `DIR` (onnx-community Qwen2-VL layout: config.json, tokenizer.json, onnx/*.onnx)"},
 			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "onnx: weight variant `DTYPE` (fp32, fp16, q8/quantized, int8, uint8, q4, q4f16, bnb4)"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "onnx: `DEVICE` cpu, cuda, cuda:N or auto (CUDA when available, else CPU)"},
+			kvCacheFlag(),
 			&cli.IntFlag{Name: "threads", Usage: "onnx: ONNX Runtime intra-op threads `N` (0 = ORT default)"},
 			&cli.StringFlag{Name: "ort-lib", Usage: "onnx: ONNX Runtime library `PATH` (default: $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0 from `make setup`)"},
 			&cli.StringFlag{Name: "preset", Usage: "onnx: decoding `PRESET`; medvlm-r1 = MedVLM-R1's effective evaluation settings: greedy, 512 new tokens, EOS from generation_config.json, default pixel bounds. The seed's CLI sampling flags never took effect (its generate() call hard-codes greedy and 512 tokens). Explicit sampling flags override the preset"},

@@ -41,6 +41,7 @@ import (
 
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/runners/ortbind"
 	"github.com/medbench/medbench/runners/ortlib"
 	"github.com/medbench/medbench/runners/sample"
 	"github.com/medbench/medbench/runners/tokenizer"
@@ -81,6 +82,9 @@ type Config struct {
 	// TJSNormalize normalizes pixels the transformers.js way (float64, one
 	// rounding) for token-for-token comparisons with transformers.js.
 	TJSNormalize bool
+	// KVCache places the decoder's key/value cache: KVAuto (default: on the
+	// device on CUDA, host buffers on CPU), KVHost or KVDevice.
+	KVCache string
 }
 
 // Prepared is one request turned into model inputs (unpadded, batch of one).
@@ -116,9 +120,10 @@ type Runner struct {
 	embed   *ort.DynamicAdvancedSession
 	decoder *ort.DynamicAdvancedSession
 
-	mu        sync.Mutex      // serializes Generate
-	prof      runners.Profile // the last Generate call's (guarded by mu)
-	callStart time.Time       // start of the running Generate call (guarded by mu)
+	mu        sync.Mutex          // serializes Generate
+	prof      runners.Profile     // the last Generate call's (guarded by mu)
+	callStart time.Time           // start of the running Generate call (guarded by mu)
+	kvMem     *ortbind.MemoryInfo // where the bound decode keeps the cache; nil: host path
 	sampler   *sample.Sampler
 
 	infoOnce sync.Once
@@ -221,7 +226,52 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.placeKV(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return r, nil
+}
+
+// placeKV decides where the decode keeps its KV cache (Config.KVCache).
+func (r *Runner) placeKV() error {
+	mode := r.cfg.KVCache
+	switch mode {
+	case "", KVAuto:
+		if !strings.HasPrefix(r.device, "cuda") {
+			return nil
+		}
+		mode = KVDevice
+	case KVHost:
+		return nil
+	case KVDevice:
+	default:
+		return fmt.Errorf("qwen2vl: KV cache placement %q: want auto, host or device", r.cfg.KVCache)
+	}
+	if err := ortbind.Init(r.lib); err != nil {
+		return fmt.Errorf("qwen2vl: device KV cache: %w", err)
+	}
+	name, id := "Cpu", 0
+	if dev, ok := strings.CutPrefix(r.device, "cuda:"); ok {
+		name = "Cuda"
+		if _, err := fmt.Sscan(dev, &id); err != nil {
+			return fmt.Errorf("qwen2vl: device %q: %w", r.device, err)
+		}
+	}
+	m, err := ortbind.NewMemoryInfo(name, id)
+	if err != nil {
+		return fmt.Errorf("qwen2vl: device KV cache: %w", err)
+	}
+	r.kvMem = m
+	return nil
+}
+
+// kvPlacement says where the decode keeps its KV cache.
+func (r *Runner) kvPlacement() string {
+	if r.kvMem != nil {
+		return KVDevice
+	}
+	return KVHost
 }
 
 // openSessions creates the three sessions; on failure none is left open.
@@ -273,6 +323,8 @@ func (r *Runner) Close() error {
 			*s = nil
 		}
 	}
+	r.kvMem.Destroy()
+	r.kvMem = nil
 	if len(errs) > 0 {
 		return fmt.Errorf("qwen2vl: close: %w", errors.Join(errs...))
 	}
@@ -420,6 +472,7 @@ func (r *Runner) Info() runners.Info {
 			"dtype":              r.cfg.DType,
 			"device_requested":   r.cfg.Device,
 			"threads":            r.cfg.Threads,
+			"kv_cache":           r.kvPlacement(),
 			"sampling":           r.cfg.Sampling,
 			"eos_token_ids":      r.eos,
 			"pad_token_id":       r.meta.tok.pad,
