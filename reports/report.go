@@ -84,6 +84,9 @@ func Write(ctx context.Context, in Input, outDir string) (*Output, error) {
 	var tables []tableData
 	if len(in.Runs) > 0 {
 		tables = append(tables, accuracyTable(in.Runs, names))
+		if t, ok := invalidItemsTable(in.Runs, names); ok {
+			tables = append(tables, t)
+		}
 	}
 	if len(in.Verdicts) > 0 {
 		tables = append(tables, verdictTable(in.Verdicts))

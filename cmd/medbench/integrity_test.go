@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/records"
+)
+
+// corruptAnswerKeys rewrites records 0-3 of a dataset file with the four
+// answer-key faults eval must not score silently.
+func corruptAnswerKeys(t *testing.T, data string) {
+	t.Helper()
+	recs, err := datasets.ReadRecords(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs[0].Solution = strings.ToLower(recs[0].Solution)                               // lowercase letter
+	recs[1].Solution = string(rune('A' + len(recs[1].Options)))                        // outside the options
+	recs[2].Solution = map[bool]string{true: "B", false: "A"}[recs[2].Solution == "A"] // contradicts the answer text
+	recs[3].Options = []string{}                                                       // empty options
+	b, err := json.MarshalIndent(recs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(data, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEvalInvalidItems(t *testing.T) {
+	data := evalSynth(t, 12)
+	outputs, _ := writeOutputs(t, data)
+	corruptAnswerKeys(t, data)
+	args := func(out string, extra ...string) []string {
+		return append([]string{"eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", out, "--prompt", "simple,complex"}, extra...)
+	}
+
+	// Default: refused, exit 2, one line per problem naming file and record.
+	out := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := cliRun(t, args(out)...)
+	if code != exitUsage {
+		t.Fatalf("bad answer keys: exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	for _, rec := range []string{"record 0: field \"solution\"", "record 1: field \"solution\"", "record 2: field \"solution\"", "record 3: field \"options\": empty list"} {
+		if !strings.Contains(stderr, data+": "+rec) {
+			t.Errorf("refusal does not list %q:\n%s", rec, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "4 record(s) have answer-key problems") || !strings.Contains(stderr, "--invalid-items score") {
+		t.Errorf("refusal:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, records.SamplesFile)); err == nil {
+		t.Error("a refused eval wrote samples")
+	}
+	if code, _, stderr := cliRun(t, args(out, "--invalid-items", "maybe")...); code != exitUsage || !strings.Contains(stderr, "--invalid-items \"maybe\"") {
+		t.Errorf("bad --invalid-items: exit %d %s", code, stderr)
+	}
+
+	// --invalid-items score: scored, marked and counted everywhere.
+	code, stdout, stderr = cliRun(t, args(out, "--invalid-items", "score")...)
+	if code != 0 {
+		t.Fatalf("--invalid-items score: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "4 invalid item(s) scored") {
+		t.Errorf("eval output does not mention the invalid items:\n%s", stdout)
+	}
+	sum := readSummary(t, out)
+	if sum.InvalidItems != 4 {
+		t.Errorf("summary invalid_items = %d, want 4", sum.InvalidItems)
+	}
+	run, err := records.ReadRun(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Manifest.Config["invalid_items"] != "score" {
+		t.Errorf("manifest config invalid_items = %v", run.Manifest.Config["invalid_items"])
+	}
+	for _, s := range run.Samples {
+		if (s.Index < 4) != (s.Invalid != "") {
+			t.Errorf("sample %s: invalid %q", s.Key(), s.Invalid)
+		}
+	}
+	// Lowercase "a".."d" never equals an extracted letter: the seed scores it wrong.
+	for _, s := range run.Samples {
+		if s.Index == 0 && s.Correct["strict"] {
+			t.Errorf("sample %s with a lowercase solution scored correct", s.Key())
+		}
+	}
+	g := filepath.Join(t.TempDir(), "g.json")
+	if code, o, e := cliRun(t, "check", "bless", "--run", out, "--out", g, "--model", "m", "--dataset", "d"); code != 0 {
+		t.Fatalf("bless: %d %s %s", code, o, e)
+	}
+	md := filepath.Join(t.TempDir(), "summary.md")
+	code, stdout, stderr = cliRun(t, "check", "--run", out, "--golden", g, "--summary", md)
+	if code != 0 {
+		t.Fatalf("check: exit %d %s %s", code, stdout, stderr)
+	}
+	mdText, _ := os.ReadFile(md)
+	if !strings.Contains(string(mdText), "invalid_items: 4 item(s)") || !strings.Contains(stdout, "invalid_items: 4 item(s)") {
+		t.Errorf("check does not show invalid_items:\nstdout %s\nmarkdown %s", stdout, mdText)
+	}
+	rep := filepath.Join(t.TempDir(), "report")
+	if code, o, e := cliRun(t, "report", "--run", out, "--out", rep); code != 0 {
+		t.Fatalf("report: %d %s %s", code, o, e)
+	}
+	repMD, _ := os.ReadFile(filepath.Join(rep, "report.md"))
+	if !strings.Contains(string(repMD), "Invalid items scored") {
+		t.Errorf("report.md does not show invalid items:\n%s", repMD)
+	}
+}
