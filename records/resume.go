@@ -48,24 +48,25 @@ func ResultFields(m Manifest) []ResultField {
 	}
 	out := []ResultField{
 		{"dataset.sha256", m.Dataset.SHA256},
-		{"dataset.images_sha256", m.Dataset.ImagesSHA256},
 		{"dataset.selection", m.Dataset.Selection},
 		{"dataset.modalities", m.Dataset.Modalities},
 		{"dataset.n", m.Dataset.N},
+		{"dataset.images_sha256", m.Dataset.ImagesSHA256},
 		{"prompts", m.Prompts},
 		{"policies", m.Policies},
 		{"runner.name", m.Runner["name"]},
 		{"runner.model", model},
 		{"runner.files", m.Runner["files"]},
 		{"runner.device", m.Runner["device"]},
-		{"runner.settings", settings},
 		{"sampling", m.Sampling},
 		{"seed", m.Seed},
 	}
 	for _, k := range ResultConfigKeys {
 		out = append(out, ResultField{"config." + k, m.Config[k]})
 	}
-	return out
+	// Last: the runner's resolved settings repeat several of the above
+	// (sampling, pixel bounds), which name the cause more plainly.
+	return append(out, ResultField{"runner.settings", settings})
 }
 
 func isEmpty(v any) bool {

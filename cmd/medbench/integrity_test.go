@@ -113,3 +113,41 @@ func TestEvalInvalidItems(t *testing.T) {
 		t.Errorf("report.md does not show invalid items:\n%s", repMD)
 	}
 }
+
+// TestReadersRefuseDuplicateSamples mixes a second copy of a sample into a
+// finished run record (what two writers on one --out produced before the
+// lock): check, compare, report, replay and resume all refuse it, naming the
+// key and both lines.
+func TestReadersRefuseDuplicateSamples(t *testing.T) {
+	data := evalSynth(t, 6)
+	outputs, _ := writeOutputs(t, data)
+	out := filepath.Join(t.TempDir(), "run")
+	evalArgs := []string{"eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", out, "--prompt", "simple,complex"}
+	if code, o, e := cliRun(t, evalArgs...); code != 0 {
+		t.Fatalf("eval: %d %s %s", code, o, e)
+	}
+	g := filepath.Join(t.TempDir(), "g.json")
+	if code, o, e := cliRun(t, "check", "bless", "--run", out, "--out", g, "--model", "m", "--dataset", "d"); code != 0 {
+		t.Fatalf("bless: %d %s %s", code, o, e)
+	}
+	sp := filepath.Join(out, records.SamplesFile)
+	b, _ := os.ReadFile(sp)
+	first := strings.SplitAfter(string(b), "\n")[0]
+	if err := os.WriteFile(sp, append(b, first...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(string(b), "\n") + 1
+	want := "line " + itoaDS(n) + ": sample simple/0 is already recorded on line 1"
+	for name, args := range map[string][]string{
+		"check":   {"check", "--run", out, "--golden", g},
+		"compare": {"compare", "--run", out, "--prompts", "simple,complex"},
+		"report":  {"report", "--run", out, "--out", filepath.Join(t.TempDir(), "rep")},
+		"replay":  {"eval", "--data", data, "--runner", "replay", "--outputs", sp, "--out", filepath.Join(t.TempDir(), "r2")},
+		"resume":  append(evalArgs, "--resume"),
+	} {
+		code, o, e := cliRun(t, args...)
+		if code != exitUsage || !strings.Contains(e, want) {
+			t.Errorf("%s: exit %d, want 2 naming the duplicate (%s)\n%s%s", name, code, want, o, e)
+		}
+	}
+}
