@@ -151,3 +151,40 @@ func TestReadersRefuseDuplicateSamples(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRefusesBadGolden: golden values out of range and malformed golden
+// files are input errors (exit 2) with one line naming the row or the shape.
+func TestCheckRefusesBadGolden(t *testing.T) {
+	data := evalSynth(t, 6)
+	outputs, _ := writeOutputs(t, data)
+	out := filepath.Join(t.TempDir(), "run")
+	if code, o, e := cliRun(t, "eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", out, "--prompt", "complex"); code != 0 {
+		t.Fatalf("eval: %d %s %s", code, o, e)
+	}
+	row := `{"model":"m","dataset":"d","modality":"MRI","prompt":"complex","policy":"strict","metric":"accuracy","value":%s,"n":2,%s"provenance":{"source":"s","verified":false}}`
+	tol := `"tolerance":{"kind":"absolute","value":0.1,"direction":"both"},`
+	table := func(rows ...string) string {
+		return `{"format":"medbench-golden","version":1,"rows":[` + strings.Join(rows, ",") + `]}`
+	}
+	for name, c := range map[string]struct{ file, want string }{
+		"percent":        {table(fmtRow(row, "50", tol)), "row 1 (m/d/MRI/complex/strict/accuracy): value 50 of accuracy is outside [0, 1]"},
+		"negative":       {table(fmtRow(row, "-0.5", tol)), "value -0.5 of accuracy is outside [0, 1]"},
+		"no tolerance":   {table(fmtRow(row, "0.5", "")), "row 1 (m/d/MRI/complex/strict/accuracy): no tolerance"},
+		"empty file":     {"", "empty file"},
+		"array":          {"[]", "the top level is a JSON array"},
+		"rows object":    {`{"format":"medbench-golden","version":1,"rows":{}}`, `field "rows" is an object; want an array`},
+		"huge tolerance": {table(fmtRow(row, "0.5", `"tolerance":{"kind":"absolute","value":50,"direction":"both"},`)), "admits every value in [0, 1]"},
+	} {
+		g := filepath.Join(t.TempDir(), "g.json")
+		os.WriteFile(g, []byte(c.file), 0o644)
+		code, o, e := cliRun(t, "check", "--run", out, "--golden", g)
+		lines := strings.Split(strings.TrimSpace(e), "\n")
+		if code != exitUsage || !strings.Contains(e, c.want) || len(lines) != 1 || !strings.Contains(e, g) {
+			t.Errorf("%s: exit %d, want 2 and one line naming %s and containing %q\n%s%s", name, code, g, c.want, o, e)
+		}
+	}
+}
+
+func fmtRow(format, value, tol string) string {
+	return strings.Replace(strings.Replace(format, "%s", value, 1), "%s", tol, 1)
+}
