@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 	if m.Dataset.N == 0 {
 		m.Dataset.N = len(cfg.Samples)
 	}
-	hashes, digest := imageHashes(cfg.Samples)
+	hashes, digest := ImageHashes(cfg.Samples)
 	if m.Dataset.ImagesSHA256 == "" {
 		m.Dataset.ImagesSHA256 = digest
 	}
@@ -317,11 +317,11 @@ func recordJSON(r datasets.Record) json.RawMessage {
 	return json.RawMessage(bytes.TrimSpace(buf.Bytes()))
 }
 
-// imageHashes returns the sha256 of each sample's images by sample id (""
+// ImageHashes returns the sha256 of each sample's images by sample id (""
 // for an image that cannot be read: the runner records that failure) and a
 // digest of them all in sample order, which the manifest records so that
 // resume compares the images by content, whatever the root's spelling.
-func imageHashes(samples []datasets.Sample) (map[string][]string, string) {
+func ImageHashes(samples []datasets.Sample) (map[string][]string, string) {
 	out := make(map[string][]string, len(samples))
 	all := sha256.New()
 	for _, s := range samples {
