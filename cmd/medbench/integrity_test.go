@@ -188,3 +188,29 @@ func TestCheckRefusesBadGolden(t *testing.T) {
 func fmtRow(format, value, tol string) string {
 	return strings.Replace(strings.Replace(format, "%s", value, 1), "%s", tol, 1)
 }
+
+// TestTrainRefusals: train grpo and sft refuse bad answer keys (exit 2,
+// listing them) unless told to score them, and a used --out without --resume.
+func TestTrainRefusals(t *testing.T) {
+	data := evalSynth(t, 6)
+	corruptAnswerKeys(t, data)
+	model := filepath.Join(t.TempDir(), "no-model") // never reached
+	for _, sub := range []string{"grpo", "sft"} {
+		out := filepath.Join(t.TempDir(), sub)
+		code, o, e := cliRun(t, "train", sub, "--model", model, "--data", data, "--out", out, "--quiet")
+		if code != exitUsage || !strings.Contains(e, "train: "+data+": 4 record(s) have answer-key problems") ||
+			!strings.Contains(e, data+": record 1: field \"solution\"") {
+			t.Errorf("train %s with bad answer keys: exit %d\n%s%s", sub, code, o, e)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("train %s: refused run created %s", sub, out)
+		}
+		// Told to score them: the answer keys pass (with a warning), and the
+		// used output folder is what stops it now.
+		os.MkdirAll(filepath.Join(out, "checkpoints", "step-1"), 0o755)
+		code, o, e = cliRun(t, "train", sub, "--model", model, "--data", data, "--out", out, "--quiet", "--invalid-items", "score")
+		if code != exitUsage || !strings.Contains(e, "invalid_items: 4 record(s)") || !strings.Contains(e, "output folder is not empty") {
+			t.Errorf("train %s --invalid-items score into a used folder: exit %d\n%s%s", sub, code, o, e)
+		}
+	}
+}
