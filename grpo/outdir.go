@@ -129,7 +129,8 @@ func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
 func equalJSON(a, b any) bool { return string(mustJSON(a)) == string(mustJSON(b)) }
 
 // writeManifest writes Out/train_manifest.json: the result settings plus
-// bookkeeping (paths as given, save_steps, stop_after, eval sample count).
+// bookkeeping (paths as given, sample counts, save_steps, stop_after,
+// invalid_items).
 // On resume the recorded manifest is kept and only the resume time added:
 // it describes the steps already taken, which were produced under it.
 func writeManifest(c Config, settings map[string]any, resume bool) error {
@@ -147,6 +148,7 @@ func writeManifest(c Config, settings map[string]any, resume bool) error {
 			m[k] = v
 		}
 		m["model"], m["samples"], m["save_steps"], m["stop_after"], m["eval_samples"] = c.ModelDir, len(c.Samples), c.SaveSteps, c.StopAfter, len(c.EvalSamples)
+		m["invalid_items"] = c.InvalidItems
 	} else {
 		resumed, _ := m["resumed"].([]any)
 		m["resumed"] = append(resumed, time.Now().UTC().Format(time.RFC3339))

@@ -96,6 +96,9 @@ func TestTrainResumeRefusesChangedSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !bytes.Contains(manifest, []byte(`"invalid_items": 0`)) || !bytes.Contains(manifest, []byte(`"model_sha256": "`)) {
+		t.Errorf("train_manifest.json lacks invalid_items or model_sha256:\n%s", manifest)
+	}
 	// Without --resume the folder, now not empty, is refused.
 	if _, err := Train(ctx, base()); err == nil || !strings.Contains(err.Error(), "output folder is not empty") || !strings.Contains(err.Error(), "--resume") {
 		t.Errorf("fresh run into a used folder: %v", err)

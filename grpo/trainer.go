@@ -77,12 +77,15 @@ type Config struct {
 	EvalTemplate     datasets.Template
 	EvalMaxNewTokens int
 
-	Seed    uint64
-	Resume  bool
-	Freeze  []string // initializer-name patterns not to train ("<session>/<name>")
-	Threads int      // ONNX Runtime intra-op threads (0: default)
-	ORTLib  string   // ONNX Runtime library ("" = ortlib's search)
-	Backend string   // GoMLX backend ("" = DefaultBackend)
+	Seed   uint64
+	Resume bool
+	// InvalidItems counts training records with answer-key problems that
+	// the caller chose to train on (recorded in train_manifest.json).
+	InvalidItems int
+	Freeze       []string // initializer-name patterns not to train ("<session>/<name>")
+	Threads      int      // ONNX Runtime intra-op threads (0: default)
+	ORTLib       string   // ONNX Runtime library ("" = ortlib's search)
+	Backend      string   // GoMLX backend ("" = DefaultBackend)
 	// Log receives one progress line per step (nil: silent).
 	Log io.Writer
 }

@@ -172,6 +172,7 @@ func trainGRPOCommand() *cli.Command {
 				TopP: c.Float64("top-p"), SaveSteps: c.Int("save-steps"), EvalSteps: c.Int("eval-steps"), EvalSamples: evalSamples,
 				EvalTemplate: ev, EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Seed: c.Uint64("seed"), Resume: c.Bool("resume"),
 				Freeze: c.StringSlice("freeze"), Threads: c.Int("threads"), ORTLib: c.String("ort-lib"), Backend: c.String("backend"),
+				InvalidItems: len(datasets.InvalidByIndex(datasets.CheckSamples(samples, datasets.DefaultModalityMap()))),
 			}
 			if w := progress(c); w != nil {
 				cfg.Log = w
