@@ -30,7 +30,11 @@ type Sample struct {
 	Question string   `json:"question"`
 	Options  []string `json:"options,omitempty"`
 	Image    string   `json:"image,omitempty"`
-	Output   string   `json:"output"`
+	// ImageSHA256 is the sha256 of each image as it was read for this
+	// sample ("" when it could not be read), so that resume notices a
+	// changed image.
+	ImageSHA256 []string `json:"image_sha256,omitempty"`
+	Output      string   `json:"output"`
 	// TokenIDs are the generated ids when a model ran.
 	TokenIDs []int `json:"token_ids,omitempty"`
 	// Extractions maps policy name ("strict", "lenient") to the extracted letter,
@@ -44,6 +48,10 @@ type Sample struct {
 	FinishReason     string          `json:"finish_reason,omitempty"`
 	// Error is set when the sample failed (it then counts as wrong).
 	Error string `json:"error,omitempty"`
+	// Invalid lists the answer-key problems of the sample's record (see
+	// datasets.CheckRecord) when the run scored invalid items anyway
+	// (--invalid-items score); such a sample can never be right.
+	Invalid string `json:"invalid,omitempty"`
 	// Seed is the sample's own RNG seed (derived from the run seed and Key).
 	Seed uint64 `json:"seed,omitempty"`
 	// Record is the full source record (the seed's 8-field question object),
@@ -75,11 +83,14 @@ type Cell struct {
 
 // Summary is summary.json.
 type Summary struct {
-	SchemaVersion int       `json:"schema_version"`
-	Cells         []Cell    `json:"cells"`
-	Samples       int       `json:"samples"`
-	Errors        int       `json:"errors"`
-	Created       time.Time `json:"created,omitempty"`
+	SchemaVersion int    `json:"schema_version"`
+	Cells         []Cell `json:"cells"`
+	Samples       int    `json:"samples"`
+	Errors        int    `json:"errors"`
+	// InvalidItems counts the samples whose record has answer-key problems
+	// (Sample.Invalid), scored because the run was told to.
+	InvalidItems int       `json:"invalid_items"`
+	Created      time.Time `json:"created,omitempty"`
 }
 
 // Manifest is manifest.json: everything needed to reproduce the run.
@@ -114,12 +125,15 @@ type Host struct {
 
 // Dataset identifies the evaluated data.
 type Dataset struct {
-	Path       string   `json:"path"`
-	SHA256     string   `json:"sha256"`
-	Images     string   `json:"images,omitempty"`
-	Selection  string   `json:"selection"`
-	Modalities []string `json:"modalities"`
-	N          int      `json:"n"`
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Images string `json:"images,omitempty"`
+	// ImagesSHA256 digests the sha256 of every selected sample's images in
+	// selection order: the images' content, whatever the root's spelling.
+	ImagesSHA256 string   `json:"images_sha256,omitempty"`
+	Selection    string   `json:"selection"`
+	Modalities   []string `json:"modalities"`
+	N            int      `json:"n"`
 }
 
 // PromptInfo records a template by name and its exact text.

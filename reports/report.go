@@ -93,6 +93,9 @@ func Write(ctx context.Context, in Input, outDir string) (*Output, error) {
 		}
 		out.Tables = append(out.Tables, paths[0])
 		tables = append(tables, accuracyTable(in.Runs, names))
+		if t, ok := invalidItemsTable(in.Runs, names); ok {
+			tables = append(tables, t)
+		}
 	}
 	if len(in.Verdicts) > 0 {
 		tables = append(tables, verdictTable(in.Verdicts))

@@ -104,6 +104,21 @@ func accuracyTable(runs []*records.Run, names []string) tableData {
 	return t
 }
 
+// invalidItemsTable lists the runs that scored items with answer-key
+// problems (eval --invalid-items score): such items can never be right, so
+// the report shows how many each run's accuracy includes. ok is false when
+// no run has any.
+func invalidItemsTable(runs []*records.Run, names []string) (tableData, bool) {
+	t := tableData{Name: "invalid_items", Title: "Invalid items scored (answer key can never be right)",
+		Header: []string{"run", "invalid items", "samples"}}
+	for i, r := range runs {
+		if r.Summary != nil && r.Summary.InvalidItems > 0 {
+			t.Rows = append(t.Rows, []string{names[i], fmt.Sprint(r.Summary.InvalidItems), fmt.Sprint(r.Summary.Samples)})
+		}
+	}
+	return t, len(t.Rows) > 0
+}
+
 func verdictTable(vs []VerdictRow) tableData {
 	t := tableData{Name: "verdicts", Title: "Golden check verdicts",
 		Header: []string{"check", "cell", "value", "expected", "tolerance", "p", "verdict"}}

@@ -41,6 +41,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "modality", Value: cli.NewStringSlice("all"), Usage: "modalities to evaluate (`LIST`, comma-separated, e.g. MRI,CT,Xray; or all)"},
 			&cli.StringFlag{Name: "select", Value: string(datasets.BySubset), Usage: "`HOW` per-modality test sets are formed: subset (by each record's subset) or seed-slices (the seed's positions: MRI [0:300], CT [300:600], Xray [600:900])"},
 			modalityMapFlag(),
+			invalidItemsFlag(),
 			&cli.IntFlag{Name: "limit", Usage: "evaluate at most `N` samples per modality, the first in dataset order (0 = all)"},
 			// Prompts and scoring.
 			&cli.StringSliceFlag{Name: "prompt", Value: cli.NewStringSlice("simple", "complex"), Usage: "prompt templates, evaluated in turn: simple, complex (the seed's eval prompts), train, or NAME=FILE for a custom template containing {Question}"},
@@ -127,6 +128,20 @@ func evalAction(c *cli.Context) error {
 	if err != nil {
 		return inputErr(err)
 	}
+	mm, err := modalityMapFrom(c)
+	if err != nil {
+		return inputErr(err)
+	}
+	invalid, err := checkInvalidItems(c, "eval", dataPath, samples, mm)
+	if err != nil {
+		return err
+	}
+	mmSum := ""
+	if p := c.String("modality-map"); p != "" {
+		if mmSum, err = fileSHA256(p); err != nil {
+			return inputErr(err)
+		}
+	}
 
 	runner, err := openRunner(c)
 	if err != nil {
@@ -150,6 +165,7 @@ func evalAction(c *cli.Context) error {
 		Config: map[string]any{
 			"batch": c.Int("batch"), "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
 			"modality": c.StringSlice("modality"), "format": format,
+			"invalid_items": c.String("invalid-items"), "modality_map": mmSum,
 		},
 	}
 	if c.String("runner") == "onnx" {
@@ -161,12 +177,16 @@ func evalAction(c *cli.Context) error {
 		m.Config["max_pixels"], m.Config["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
 		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
 	}
+	if format == "parquet" {
+		m.Config["columns"] = columnsFrom(c)
+	}
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	summary, err := evaluate.Run(ctx, evaluate.Config{
 		Samples: samples, Prompts: prompts, Runner: runner, Batch: c.Int("batch"), OutDir: c.String("out"),
 		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
+		Invalid: invalid,
 	})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return inputErr(fmt.Errorf("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out")))
@@ -337,4 +357,7 @@ func printSummary(w io.Writer, s *records.Summary, dir string) {
 	t.SetStyle(table.StyleLight)
 	t.Render()
 	fmt.Fprintf(w, "%d samples (%d failed); run record in %s\n", s.Samples, s.Errors, dir)
+	if s.InvalidItems > 0 {
+		fmt.Fprintf(w, "%d invalid item(s) scored (--invalid-items score): their answer key can never be right; see \"invalid\" in samples.jsonl\n", s.InvalidItems)
+	}
 }
