@@ -43,6 +43,10 @@ type Config struct {
 	Progress io.Writer
 	// SeedFiles also writes the seed-format file of every modality × prompt.
 	SeedFiles bool
+	// Shard, when Count > 0, evaluates only the samples of shard Index of
+	// Count (see ShardOf) and records the shard in the manifest; the
+	// manifest's dataset size stays that of the whole selection.
+	Shard Shard
 }
 
 // Binder is implemented by runners that need the dataset before generating
@@ -126,14 +130,20 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		cfg.Policies = metrics.Policies()
 	}
 	m := cfg.Manifest
+	if m.Dataset.N == 0 {
+		m.Dataset.N = len(cfg.Samples)
+	}
+	if cfg.Shard.Count > 0 {
+		var err error
+		if cfg.Samples, m.Shard, err = cfg.Shard.apply(cfg.Samples); err != nil {
+			return nil, err
+		}
+	}
 	if len(m.Prompts) == 0 {
 		m.Prompts = PromptInfos(cfg.Prompts)
 	}
 	if len(m.Policies) == 0 {
 		m.Policies = PolicyIDs(cfg.Policies)
-	}
-	if m.Dataset.N == 0 {
-		m.Dataset.N = len(cfg.Samples)
 	}
 	if b, ok := cfg.Runner.(Binder); ok {
 		if err := b.Bind(cfg.Samples); err != nil {
@@ -183,18 +193,24 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		return nil, err
 	}
 
-	all := w.Samples()
+	sum := Summarize(w.Samples())
+	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
+		return nil, err
+	}
+	prog.done()
+	return &sum, nil
+}
+
+// Summarize is a run's summary.json over all its samples: the cells of
+// metrics.Summarize, the sample and error counts, and the creation time.
+func Summarize(all []records.Sample) records.Summary {
 	sum := records.Summary{SchemaVersion: records.SchemaVersion, Cells: metrics.Summarize(all), Samples: len(all), Created: time.Now().UTC()}
 	for _, s := range all {
 		if s.Error != "" {
 			sum.Errors++
 		}
 	}
-	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
-		return nil, err
-	}
-	prog.done()
-	return &sum, nil
+	return sum
 }
 
 // runBatch generates and scores one batch. On a runner error it returns the
