@@ -26,7 +26,7 @@ func mergeCommand() *cli.Command {
 			"unsharded run apart from timing fields, so `check`, `compare` and `report` read it as any run.\n" +
 			"Exit 2 on usage or input errors.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Required: true, Usage: "merged run record `DIR` (must not already hold a run)"},
+			&cli.StringFlag{Name: "out", Usage: "merged run record `DIR` (must not already hold a run)"},
 			&cli.BoolFlag{Name: "allow-partial", Usage: "write a record marked partial when samples are missing, instead of failing"},
 		},
 		Action: mergeAction,
@@ -34,14 +34,20 @@ func mergeCommand() *cli.Command {
 }
 
 func mergeAction(c *cli.Context) error {
-	if c.Args().Len() == 0 {
-		return usageErr("merge: give the shard run directories, e.g. medbench merge runs/shard-* --out runs/merged")
+	dirs, err := positionalArgs(c) // flags may also follow the runs
+	if err != nil {
+		return err
 	}
-	cmd := append([]string{"medbench", "merge", "--out=" + c.String("out")}, c.Args().Slice()...)
+	if len(dirs) == 0 || c.String("out") == "" {
+		return usageErr("merge: give the shard run directories and --out, e.g. medbench merge runs/shard-* --out runs/merged")
+	}
+	cmd := []string{"medbench", "merge"}
+	cmd = append(cmd, dirs...)
+	cmd = append(cmd, "--out", c.String("out"))
 	if c.Bool("allow-partial") {
-		cmd = append(cmd[:3:3], append([]string{"--allow-partial"}, cmd[3:]...)...)
+		cmd = append(cmd, "--allow-partial")
 	}
-	res, err := merge.Runs(c.Context, c.Args().Slice(), c.String("out"), merge.Options{AllowPartial: c.Bool("allow-partial"), Command: cmd})
+	res, err := merge.Runs(c.Context, dirs, c.String("out"), merge.Options{AllowPartial: c.Bool("allow-partial"), Command: cmd})
 	if err != nil {
 		return inputErr(err)
 	}

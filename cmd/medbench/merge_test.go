@@ -147,6 +147,12 @@ func TestEvalShardMergeReplay(t *testing.T) {
 		}
 	}
 
+	for _, bad := range [][]string{{"merge", "--out", filepath.Join(root, "x")}, append([]string{"merge"}, dirs...), {"merge", dirs[0], "--bogus"}} {
+		if code, _, stderr := cliRun(t, bad...); code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, %q; want exit 2 and one line", bad, code, stderr)
+		}
+	}
+
 	// Before the killed shard is resumed: every missing key named, exit 2.
 	recorded, _, err := records.ReadSamples(filepath.Join(dirs[killed], records.SamplesFile))
 	if err != nil {
@@ -168,7 +174,7 @@ func TestEvalShardMergeReplay(t *testing.T) {
 		}
 	}
 	partial := filepath.Join(root, "partial")
-	code, _, stderr = cliRun(t, append([]string{"merge", "--allow-partial", "--out", partial}, dirs...)...)
+	code, _, stderr = cliRun(t, append(append([]string{"merge", "--allow-partial"}, dirs...), "--out="+partial)...)
 	if code != 0 || !strings.Contains(stderr, "partial record") {
 		t.Fatalf("merge --allow-partial: exit %d, %q", code, stderr)
 	}
@@ -183,7 +189,8 @@ func TestEvalShardMergeReplay(t *testing.T) {
 		t.Fatalf("resume shard %d: %s", killed, stderr)
 	}
 	merged := filepath.Join(root, "merged")
-	if code, stdout, stderr := cliRun(t, append([]string{"merge", "--out", merged}, dirs...)...); code != 0 || !strings.Contains(stdout, "60 samples") {
+	// The documented form: flags after the runs.
+	if code, stdout, stderr := cliRun(t, append(append([]string{"merge"}, dirs...), "--out", merged)...); code != 0 || !strings.Contains(stdout, "60 samples") {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	sameRecord(t, merged, ref)
