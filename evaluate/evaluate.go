@@ -130,6 +130,12 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		cfg.Policies = metrics.Policies()
 	}
 	m := cfg.Manifest
+	if len(m.Prompts) == 0 {
+		m.Prompts = PromptInfos(cfg.Prompts)
+	}
+	if len(m.Policies) == 0 {
+		m.Policies = PolicyIDs(cfg.Policies)
+	}
 	if m.Dataset.N == 0 {
 		m.Dataset.N = len(cfg.Samples)
 	}
@@ -139,11 +145,10 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 			return nil, err
 		}
 	}
-	if len(m.Prompts) == 0 {
-		m.Prompts = PromptInfos(cfg.Prompts)
-	}
-	if len(m.Policies) == 0 {
-		m.Policies = PolicyIDs(cfg.Policies)
+	if cfg.Resume {
+		if err := records.SameShard(cfg.OutDir, m.Shard); err != nil {
+			return nil, err
+		}
 	}
 	if b, ok := cfg.Runner.(Binder); ok {
 		if err := b.Bind(cfg.Samples); err != nil {

@@ -70,10 +70,10 @@ type shardRun struct {
 }
 
 // Runs merges the shard runs in dirs into a new run record in out. The
-// shard manifests must agree on every result-affecting field
-// (records.SameResults), on the shard count and on the selection, and
-// carry each shard index at most once; a sample must belong to the shard
-// that recorded it (evaluate.ShardOf) and appear only once. Missing samples
+// shard manifests must agree on every result-affecting field (the list
+// eval --resume checks, records.Compatible), on the shard count and on the
+// selection, and carry each shard index at most once; a sample must belong
+// to the shard that recorded it (evaluate.ShardOf) and appear only once. Missing samples
 // are an error listing every key (*MissingError) unless opts.AllowPartial.
 // The samples are written in an unsharded run's order (prompts in manifest
 // order, each over the selection in order), so samples.jsonl, summary.json
@@ -100,7 +100,7 @@ func Runs(ctx context.Context, dirs []string, out string, opts Options) (*Result
 	byIndex := map[int]string{}
 	for _, r := range runs {
 		m := r.run.Manifest
-		if err := records.SameResults(ref.Manifest, m); err != nil {
+		if err := records.Compatible(ref.Manifest, m); err != nil {
 			return nil, fmt.Errorf("merge: %s and %s are not shards of one evaluation: %w", ref.Dir, r.run.Dir, err)
 		}
 		s := m.Shard

@@ -155,32 +155,8 @@ func recoverSamples(path string) ([]Sample, error) {
 }
 
 // Compatible reports whether a run recorded with manifest old may be
-// continued under manifest m: the same results-affecting fields (see
-// SameResults) and the same shard; the error names the first differing
-// field.
+// continued under manifest m; the error names the first differing field.
 func Compatible(old, m Manifest) error {
-	if err := SameResults(old, m); err != nil {
-		return err
-	}
-	a, err := normalize(old.Shard)
-	if err != nil {
-		return err
-	}
-	b, err := normalize(m.Shard)
-	if err != nil {
-		return err
-	}
-	if !reflect.DeepEqual(a, b) {
-		return fmt.Errorf("manifest field shard differs (recorded %s, now %s)", brief(a), brief(b))
-	}
-	return nil
-}
-
-// SameResults reports whether two manifests agree on every field that
-// affects a sample's result (dataset, selection, prompts, policies, runner
-// and model files, sampling, seed), so that their samples may be resumed
-// into one run or merged; the error names the first differing field.
-func SameResults(old, m Manifest) error {
 	type field struct {
 		name string
 		a, b any
