@@ -84,7 +84,9 @@ func init() {
 				"  lenient  last answer block, B. / (B) / B) text / option text, case-insensitive; none when ambiguous.\n" +
 				"samples.jsonl is appended and fsynced per batch; an interrupted run (Ctrl-C, kill -9) continues\n" +
 				"with --resume, skipping recorded samples. summary.json holds accuracy per modality × prompt ×\n" +
-				"policy with a Wilson 95% interval and the parse-failure rate. Exit 2 on usage or input errors.",
+				"policy with a Wilson 95% interval and the parse-failure rate. --shard I/N evaluates one part of\n" +
+				"the selection (by a hash of each sample id); `medbench merge` joins the parts into the record an\n" +
+				"unsharded run writes (docs/sharding.md). Exit 2 on usage or input errors.",
 			Flags:  flags,
 			Action: evalAction,
 		}
