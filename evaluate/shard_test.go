@@ -61,6 +61,22 @@ func TestShardOfPartition(t *testing.T) {
 	}
 }
 
+// TestShardOfStable pins the partition: shard runs written by one medbench
+// version must merge under the next, so ShardOf may never change (docs/
+// sharding.md states the formula). These values were computed once with
+// the function itself and must not be regenerated.
+func TestShardOfStable(t *testing.T) {
+	want := []int{2, 3, 2, 1, 3, 3, 0, 3, 2, 3, 2, 3}
+	for i, w := range want {
+		if got := ShardOf(strconv.Itoa(i), 4); got != w {
+			t.Errorf("ShardOf(%q, 4) = %d, was %d", strconv.Itoa(i), got, w)
+		}
+	}
+	if ShardOf("899", 8) != 7 || ShardOf("123", 16) != 1 {
+		t.Errorf("ShardOf(899, 8) = %d (was 7), ShardOf(123, 16) = %d (was 1)", ShardOf("899", 8), ShardOf("123", 16))
+	}
+}
+
 // TestRunShards evaluates 4 shards with different batch sizes: together
 // they hold every sample key exactly once, each sample (with all its
 // prompts) in the shard ShardOf names, and each manifest records its shard
