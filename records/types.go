@@ -75,14 +75,14 @@ type Cell struct {
 
 // Summary is summary.json.
 type Summary struct {
-	SchemaVersion int    `json:"schema_version"`
-	Cells         []Cell `json:"cells"`
-	Samples       int    `json:"samples"`
-	Errors        int    `json:"errors"`
+	SchemaVersion int       `json:"schema_version"`
+	Cells         []Cell    `json:"cells"`
+	Samples       int       `json:"samples"`
+	Errors        int       `json:"errors"`
+	Created       time.Time `json:"created,omitempty"`
 	// Partial marks a merged record that lacks samples (merge
 	// --allow-partial); the manifest's merge section lists them.
-	Partial bool      `json:"partial,omitempty"`
-	Created time.Time `json:"created,omitempty"`
+	Partial bool `json:"partial,omitempty"`
 }
 
 // Manifest is manifest.json: everything needed to reproduce the run.
