@@ -220,7 +220,7 @@ func TestEvalShardMergeONNX(t *testing.T) {
 		t.Skip(err)
 	}
 	bin := buildMedbench(t)
-	const total, n = 24, 4
+	const total, n = 40, 4
 	data := evalSynth(t, total)
 	args := func(out string, extra ...string) []string {
 		return append([]string{"eval", "--data", data, "--model", model, "--ort-lib", lib, "--prompt", "complex",
