@@ -62,6 +62,10 @@ type Result struct {
 	Missing []string
 }
 
+// maxSelection bounds the selection a manifest may claim, so that a corrupt
+// manifest cannot make the merge allocate without limit.
+const maxSelection = 1 << 24
+
 type shardRun struct {
 	run      *records.Run
 	manifest string // sha256 of manifest.json
@@ -112,6 +116,9 @@ func Runs(ctx context.Context, dirs []string, out string, opts Options) (*Result
 			return nil, fmt.Errorf("merge: shard %d/%d given twice: %s and %s", s.Index, s.Count, other, r.run.Dir)
 		}
 		byIndex[s.Index] = r.run.Dir
+	}
+	if rs.Total < 0 || rs.Total > maxSelection {
+		return nil, fmt.Errorf("merge: %s: shard total %d is not a plausible selection size (at most %d)", filepath.Join(ref.Dir, records.ManifestFile), rs.Total, maxSelection)
 	}
 	if rs.Total != ref.Manifest.Dataset.N {
 		return nil, fmt.Errorf("merge: %s: shard total %d differs from dataset.n %d", filepath.Join(ref.Dir, records.ManifestFile), rs.Total, ref.Manifest.Dataset.N)
