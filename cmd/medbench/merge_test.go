@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/medbench/medbench/evaluate"
+	"github.com/medbench/medbench/golden"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners/ortlib"
 )
@@ -195,14 +196,32 @@ func TestEvalShardMergeReplay(t *testing.T) {
 	}
 	sameRecord(t, merged, ref)
 
-	golden := filepath.Join(root, "golden.json")
-	if code, _, stderr := cliRun(t, "check", "bless", "--run", ref, "--out", golden, "--model", "replay", "--dataset", "synth"); code != 0 {
+	// compare.json of the unsharded run against the merged one: no item differs.
+	cmpDir := filepath.Join(root, "cmp")
+	if code, stdout, stderr := cliRun(t, "compare", "--a", ref, "--b", merged, "--out", cmpDir); code != 0 {
+		t.Fatalf("compare: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var cj golden.CompareJSON
+	if err := records.ReadJSON(filepath.Join(cmpDir, "compare.json"), &cj); err != nil {
+		t.Fatal(err)
+	}
+	if len(cj.Cells) != 4 || cj.OnlyA != 0 || cj.OnlyB != 0 || cj.Discordant != 0 {
+		t.Errorf("compare.json: %d cells, only_a %d, only_b %d, %d discordant", len(cj.Cells), cj.OnlyA, cj.OnlyB, cj.Discordant)
+	}
+	for _, c := range cj.Cells {
+		if c.B != 0 || c.C != 0 || c.AccA != c.AccB || c.Verdict != "none" || c.P != 1 {
+			t.Errorf("compare.json cell %+v", c)
+		}
+	}
+
+	goldenFile := filepath.Join(root, "golden.json")
+	if code, _, stderr := cliRun(t, "check", "bless", "--run", ref, "--out", goldenFile, "--model", "replay", "--dataset", "synth"); code != 0 {
 		t.Fatal(stderr)
 	}
-	if code, stdout, stderr := cliRun(t, "check", "--run", merged, "--golden", golden); code != 0 {
+	if code, stdout, stderr := cliRun(t, "check", "--run", merged, "--golden", goldenFile); code != 0 {
 		t.Errorf("check on the merged run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if code, _, stderr := cliRun(t, "check", "--run", dirs[0], "--golden", golden); !strings.Contains(stderr, "is shard 0/4") || code == 0 {
+	if code, _, stderr := cliRun(t, "check", "--run", dirs[0], "--golden", goldenFile); !strings.Contains(stderr, "is shard 0/4") || code == 0 {
 		t.Errorf("check on one shard: exit %d, %q", code, stderr)
 	}
 }
