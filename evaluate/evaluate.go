@@ -53,6 +53,10 @@ type Config struct {
 	// their samples record the problems and the summary counts them as
 	// invalid_items. The caller refuses such items otherwise.
 	Invalid map[int]string
+	// Shard, when Count > 0, evaluates only the samples of shard Index of
+	// Count (see ShardOf) and records the shard in the manifest; the
+	// manifest's dataset size stays that of the whole selection.
+	Shard Shard
 }
 
 // Binder is implemented by runners that need the dataset before generating
@@ -145,11 +149,22 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 	if m.Dataset.N == 0 {
 		m.Dataset.N = len(cfg.Samples)
 	}
+	// The images digest covers the whole selection (before any shard
+	// filter), so that every shard of one evaluation records the same one.
 	hashes, digest := ImageHashes(cfg.Samples)
 	if m.Dataset.ImagesSHA256 == "" {
 		m.Dataset.ImagesSHA256 = digest
 	}
+	if cfg.Shard.Count > 0 {
+		var err error
+		if cfg.Samples, m.Shard, err = cfg.Shard.apply(cfg.Samples); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Resume {
+		if err := records.SameShard(cfg.OutDir, m.Shard); err != nil {
+			return nil, err
+		}
 		if err := checkRecordedImages(cfg.OutDir, hashes); err != nil {
 			return nil, err
 		}
@@ -202,7 +217,17 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		return nil, err
 	}
 
-	all := w.Samples()
+	sum := Summarize(w.Samples())
+	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
+		return nil, err
+	}
+	prog.done()
+	return &sum, nil
+}
+
+// Summarize is a run's summary.json over all its samples: the cells of
+// metrics.Summarize, the sample and error counts, and the creation time.
+func Summarize(all []records.Sample) records.Summary {
 	sum := records.Summary{SchemaVersion: records.SchemaVersion, Cells: metrics.Summarize(all), Samples: len(all), Created: time.Now().UTC()}
 	invalid := map[string]bool{}
 	for _, s := range all {
@@ -214,11 +239,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		}
 	}
 	sum.InvalidItems = len(invalid)
-	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
-		return nil, err
-	}
-	prog.done()
-	return &sum, nil
+	return sum
 }
 
 // runBatch generates and scores one batch. On a runner error it returns the

@@ -91,6 +91,9 @@ type Summary struct {
 	// (Sample.Invalid), scored because the run was told to.
 	InvalidItems int       `json:"invalid_items"`
 	Created      time.Time `json:"created,omitempty"`
+	// Partial marks a merged record that lacks samples (merge
+	// --allow-partial); the manifest's merge section lists them.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // Manifest is manifest.json: everything needed to reproduce the run.
@@ -112,6 +115,49 @@ type Manifest struct {
 	Sampling map[string]any `json:"sampling,omitempty"`
 	Seed     uint64         `json:"seed"`
 	Config   map[string]any `json:"config,omitempty"`
+	// Shard is set on one part of a sharded run (eval --shard I/N).
+	Shard *Shard `json:"shard,omitempty"`
+	// Merge is set on a record merged from shard runs (medbench merge).
+	Merge *Merge `json:"merge,omitempty"`
+}
+
+// Shard describes the part of the selection a sharded run evaluates: the
+// dataset samples whose key (the sample id) hashes to Index modulo Count
+// (see evaluate.ShardOf), under every prompt.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+	// Samples is the number of dataset samples in this shard; Total the
+	// number in the whole selection (Dataset.N).
+	Samples int `json:"samples"`
+	Total   int `json:"total"`
+	// Selection lists the dataset indices of the whole selection in
+	// evaluation order (see EncodeIndices), so that a merge can name every
+	// missing sample and restore an unsharded run's sample order.
+	Selection string `json:"selection"`
+}
+
+// Merge describes a record merged from the runs of one sharded evaluation.
+type Merge struct {
+	Count int         `json:"count"`
+	Runs  []MergedRun `json:"runs"`
+	// Partial is true when samples were missing (merge --allow-partial);
+	// Missing lists their keys (prompt/id).
+	Partial bool     `json:"partial,omitempty"`
+	Missing []string `json:"missing,omitempty"`
+}
+
+// MergedRun is one shard run of a merge, identified by the SHA-256 of its
+// manifest.json and samples.jsonl as read.
+type MergedRun struct {
+	Dir            string    `json:"dir"`
+	Index          int       `json:"index"`
+	Samples        int       `json:"samples"`
+	Finished       bool      `json:"finished"`
+	Host           string    `json:"host,omitempty"`
+	Started        time.Time `json:"started"`
+	ManifestSHA256 string    `json:"manifest_sha256"`
+	SamplesSHA256  string    `json:"samples_sha256"`
 }
 
 // Host describes the machine.

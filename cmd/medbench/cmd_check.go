@@ -175,6 +175,12 @@ func readRun(dir string) (*records.Run, error) {
 	if run.Summary == nil {
 		fmt.Fprintf(os.Stderr, "medbench: warning: %s has no summary.json (interrupted run?)\n", dir)
 	}
+	if sh := run.Manifest.Shard; sh != nil {
+		fmt.Fprintf(os.Stderr, "medbench: warning: %s is shard %d/%d of a sharded run; join the shards with medbench merge first\n", dir, sh.Index, sh.Count)
+	}
+	if mg := run.Manifest.Merge; mg != nil && mg.Partial {
+		fmt.Fprintf(os.Stderr, "medbench: warning: %s is a partial merge: %d samples missing\n", dir, len(mg.Missing))
+	}
 	if len(run.Samples) == 0 {
 		return nil, fmt.Errorf("run %s has no samples", dir)
 	}

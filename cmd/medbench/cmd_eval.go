@@ -49,6 +49,7 @@ func init() {
 			// Run.
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "requests per runner call `N` (the seed's --bsz, default 1)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "run record `DIR`: manifest.json, samples.jsonl, summary.json, samples.parquet and seed_<modality>_<prompt>.json"},
+			&cli.StringFlag{Name: "shard", EnvVars: []string{"MEDBENCH_SHARD"}, Usage: "evaluate only shard `I/N` (I 0-based: 0/4 … 3/4) of the selection, split by a hash of each sample's id (all prompts of a record in one shard); join the shard runs with `medbench merge`. Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N; Slurm array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
 			&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
 			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime) or replay (re-score recorded outputs, no model)"},
@@ -85,7 +86,9 @@ func init() {
 				"  lenient  last answer block, B. / (B) / B) text / option text, case-insensitive; none when ambiguous.\n" +
 				"samples.jsonl is appended and fsynced per batch; an interrupted run (Ctrl-C, kill -9) continues\n" +
 				"with --resume, skipping recorded samples. summary.json holds accuracy per modality × prompt ×\n" +
-				"policy with a Wilson 95% interval and the parse-failure rate. Exit 2 on usage or input errors.",
+				"policy with a Wilson 95% interval and the parse-failure rate. --shard I/N evaluates one part of\n" +
+				"the selection (by a hash of each sample id); `medbench merge` joins the parts into the record an\n" +
+				"unsharded run writes (docs/sharding.md). Exit 2 on usage or input errors.",
 			Flags:  flags,
 			Action: evalAction,
 		}
@@ -101,6 +104,13 @@ func evalAction(c *cli.Context) error {
 	}
 	if c.Int("limit") < 0 {
 		return usageErr("eval: --limit %d: want 0 (all) or more", c.Int("limit"))
+	}
+	var shard evaluate.Shard
+	if spec := c.String("shard"); spec != "" {
+		var err error
+		if shard, err = evaluate.ParseShard(spec); err != nil {
+			return usageErr("eval: --shard: %v", err)
+		}
 	}
 	prompts, err := parsePrompts(c.StringSlice("prompt"))
 	if err != nil {
@@ -186,7 +196,7 @@ func evalAction(c *cli.Context) error {
 	summary, err := evaluate.Run(ctx, evaluate.Config{
 		Samples: samples, Prompts: prompts, Runner: runner, Batch: c.Int("batch"), OutDir: c.String("out"),
 		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
-		Invalid: invalid,
+		Invalid: invalid, Shard: shard,
 	})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return inputErr(fmt.Errorf("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out")))
