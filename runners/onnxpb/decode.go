@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -411,9 +412,33 @@ func ReadInitializers(path string) ([]Tensor, error) {
 // order, with its data (external data read from the file beside the model
 // one tensor at a time, so only one external tensor is in memory at once).
 func EachInitializer(path string, fn func(t Tensor) error) error {
+	ts, err := InitializerIndex(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	for i := range ts {
+		t := ts[i]
+		ts[i] = Tensor{}
+		if t.External != nil {
+			if err := LoadExternal(dir, &t); err != nil {
+				return fmt.Errorf("onnxpb: %s: tensor %s: %w", path, t.Name, err)
+			}
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InitializerIndex reads every initializer of an ONNX file: inline tensors
+// with their data, external ones with their location only (LoadExternal
+// reads them).
+func InitializerIndex(path string) ([]Tensor, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("onnxpb: %w", err)
+		return nil, fmt.Errorf("onnxpb: %w", err)
 	}
 	var out []Tensor
 	err = fields(b, func(n protowire.Number, typ protowire.Type, _ uint64, m []byte) error {
@@ -433,25 +458,20 @@ func EachInitializer(path string, fn func(t Tensor) error) error {
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("onnxpb: %s: %w", path, err)
+		return nil, fmt.Errorf("onnxpb: %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	for i := range out {
-		t := out[i]
-		out[i] = Tensor{}
-		if t.External != nil {
-			if err := readExternal(dir, &t); err != nil {
-				return fmt.Errorf("onnxpb: %s: tensor %s: %w", path, t.Name, err)
-			}
-		}
-		if err := fn(t); err != nil {
-			return err
-		}
-	}
-	return nil
+	return out, nil
 }
 
-func readExternal(dir string, t *Tensor) error {
+// LoadExternal reads an external tensor's bytes into t.Raw from its file
+// in dir (the model file's directory).
+func LoadExternal(dir string, t *Tensor) error {
+	if t.External == nil {
+		return nil
+	}
+	if loc := t.External.Location; filepath.IsAbs(loc) || loc != filepath.Clean(loc) || strings.HasPrefix(loc, "..") {
+		return fmt.Errorf("external data location %q outside the model directory", loc)
+	}
 	f, err := os.Open(filepath.Join(dir, t.External.Location))
 	if err != nil {
 		return err
