@@ -251,6 +251,13 @@ func TestExportBF16AndFP16Import(t *testing.T) {
 	if !strings.Contains(string(cfg), `"torch_dtype": "bfloat16"`) {
 		t.Errorf("config.json torch_dtype: %s", cfg)
 	}
+	// bf16 → fp32 import → bf16 export gives back the same bytes.
+	again := export(t, imp(t, hf, ImportOptions{}), ExportOptions{})
+	a, _ := os.ReadFile(filepath.Join(hf, "model.safetensors"))
+	b, _ := os.ReadFile(filepath.Join(again, "model.safetensors"))
+	if !bytes.Equal(a, b) {
+		t.Error("bf16 checkpoint changed through an fp32 import and a bf16 export")
+	}
 	m := imp(t, hf, ImportOptions{DType: "fp16"})
 	ws := onnxWeights(t, m, "fp16")
 	if got := ws["decoder_model_merged/model.norm.weight"]; got.Type != onnxpb.Float16 {
