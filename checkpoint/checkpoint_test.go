@@ -535,3 +535,56 @@ func TestImportWritesGenerationConfig(t *testing.T) {
 		t.Errorf("generation_config.json: %s %v", b, err)
 	}
 }
+
+// TestExternalDataPaths: a model whose weights live in .onnx_data files (the
+// 2B path) exports the same checkpoint as the inline one, and the graphs
+// written from a checkpoint with external data hold the same weights.
+func TestExternalDataPaths(t *testing.T) {
+	fx := tinyFixture(t)
+	ext := t.TempDir()
+	for _, f := range []string{"config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json"} {
+		if err := copyIfPresent(filepath.Join(fx, f), filepath.Join(ext, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(fx, "config.json"))
+	hc, err := fixture.ParseHFConfig("config.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := hc.Config
+	c.ExternalData = true
+	pc, _ := fixture.PresetConfig("tiny")
+	c.EmbedStd = pc.EmbedStd // the fixture's generator recipe (config.json has no such key)
+	if err := fixture.WriteGraphs(context.Background(), ext, &c, fixture.GraphOptions{DType: "fp32", Source: fixture.RandomWeights(5)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(ext, "onnx", "decoder_model_merged.onnx_data")); err != nil {
+		t.Fatal(err)
+	}
+	a := export(t, fx, ExportOptions{DType: "fp32"})
+	e := export(t, ext, ExportOptions{DType: "fp32"})
+	ab, _ := os.ReadFile(filepath.Join(a, "model.safetensors"))
+	eb, _ := os.ReadFile(filepath.Join(e, "model.safetensors"))
+	if !bytes.Equal(ab, eb) {
+		t.Error("export from external data differs from export of the inline model")
+	}
+	// Checkpoint → graphs with external data.
+	ck, err := safetensors.OpenDir(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	src, err := newSource(ck, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := fixture.WriteGraphs(context.Background(), out, &c, fixture.GraphOptions{DType: "fp32", Source: fixture.CheckpointWeights(&c, src)}); err != nil {
+		t.Fatal(err)
+	}
+	if u := src.unread(); len(u) > 0 {
+		t.Errorf("unread: %v", u)
+	}
+	sameWeights(t, "external-data import", onnxWeights(t, fx, "fp32"), onnxWeights(t, out, "fp32"))
+}
