@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/fixture"
 	"github.com/medbench/medbench/runners/ortlib"
 	"github.com/medbench/medbench/runners/qwen2vl"
 	"github.com/medbench/medbench/safetensors"
@@ -162,6 +164,65 @@ func TestHFExportMatchesSavePretrained(t *testing.T) {
 		}
 		if want := map[string]safetensors.DType{"bf16": safetensors.BF16, "fp32": safetensors.F32}[tc.dtype]; gotDT["model.norm.weight"] != want {
 			t.Errorf("%s: exported dtype %v", tc.name, gotDT["model.norm.weight"])
+		}
+	}
+}
+
+// TestHFShardSplit: huggingface_hub split tiny-new-bf16 into three shards at
+// the smallest max_shard_size giving three; hubSplit over stateDictOrder
+// at that size assigns every tensor to the same shard.
+func TestHFShardSplit(t *testing.T) {
+	src := filepath.Join(hfDir, "tiny-new-bf16")
+	var idx struct {
+		Metadata  map[string]int64  `json:"metadata"`
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	b, err := os.ReadFile(filepath.Join(src, safetensors.IndexFile))
+	if err != nil || json.Unmarshal(b, &idx) != nil {
+		t.Fatal(err)
+	}
+	cb, _ := os.ReadFile(filepath.Join(src, "config.json"))
+	hc, err := fixture.ParseHFConfig("config.json", cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims, err := fixture.HFTensors(&hc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := stateDictOrder(&hc.Config)
+	sizes := make([]int64, len(order))
+	var total int64
+	for i, n := range order {
+		sizes[i] = prodDims(dims[n]) * 2
+		total += sizes[i]
+	}
+	if total != idx.Metadata["total_size"] {
+		t.Errorf("total_size %d, HF %d", total, idx.Metadata["total_size"])
+	}
+	lo, hi := int64(1), total
+	for lo < hi { // smallest limit with at most 3 shards
+		mid := (lo + hi) / 2
+		if len(hubSplit(order, sizes, mid)) <= 3 {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	shards := hubSplit(order, sizes, lo)
+	if len(shards) != 3 {
+		t.Fatalf("%d shards at %d bytes", len(shards), lo)
+	}
+	for i, sh := range shards {
+		want := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
+		for _, n := range sh {
+			newName := "model.language_model." + n[len("model."):]
+			if strings.HasPrefix(n, "visual.") {
+				newName = "model." + n
+			}
+			if got := idx.WeightMap[newName]; got != want {
+				t.Errorf("%s: HF put it in %q, hubSplit in %q", newName, got, want)
+			}
 		}
 	}
 }
