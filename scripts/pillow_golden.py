@@ -543,7 +543,8 @@ def check_cli(folder, medbench):
                 bad += 1
                 continue
             got = Image.open(out_png).convert("RGB").tobytes()
-            want = Image.open(os.path.join(folder, e["resized"])).convert("RGB").tobytes()
+            # medbench's default RGB conversion is qwen-vl-utils >= 0.0.9's to_rgb
+            want = Image.open(os.path.join(folder, e.get("resized_white", e["resized"]))).convert("RGB").tobytes()
             diffs = [abs(a - b) for a, b in zip(got, want) if a != b] if len(got) == len(want) else [255]
             d = max(diffs, default=0)
             if e["lossless"] and d != 0:
