@@ -73,6 +73,7 @@ func init() {
 			&cli.Uint64Flag{Name: "seed", Usage: "run seed; each sample's RNG is seeded from it and the sample's prompt/id, so a sample's sampled output does not depend on its batch"},
 			&cli.IntFlag{Name: "max-pixels", Usage: "onnx: image max_pixels (0 = the model's preprocessor_config.json)"},
 			&cli.IntFlag{Name: "min-pixels", Usage: "onnx: image min_pixels (0 = the model's preprocessor_config.json)"},
+			rgbaFlag(),
 		}
 		flags = append(flags, columnFlags()...)
 		return &cli.Command{
@@ -185,6 +186,7 @@ func evalAction(c *cli.Context) error {
 		}
 		m.Sampling = toMap(s)
 		m.Config["max_pixels"], m.Config["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
+		m.Config["rgba"] = c.String("rgba")
 		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
 	}
 	if format == "parquet" {

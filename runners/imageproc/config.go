@@ -29,6 +29,10 @@ type Config struct {
 	// float64 rounded once to float32, instead of Hugging Face's float32
 	// arithmetic. Use it only to compare token for token with transformers.js.
 	TJSNormalize bool
+	// RGBA is how images that Pillow opens in mode RGBA become RGB: ""
+	// or RGBAWhite composites them on white (qwen-vl-utils >= 0.0.9, the
+	// default), RGBAQwenVLUtils008 drops alpha (qwen-vl-utils 0.0.8).
+	RGBA RGBAMode
 
 	// mean64 and std64 are the exact decimal constants (as JSON parses them),
 	// used by TJSNormalize when they agree with Mean and Std.
@@ -95,6 +99,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("imageproc: config: fetch min/max pixels (%d, %d) must not be negative", c.FetchMinPixels, c.FetchMaxPixels)
 	case c.RescaleFactor <= 0:
 		return fmt.Errorf("imageproc: config: rescale_factor %g must be positive", c.RescaleFactor)
+	}
+	if _, err := ParseRGBAMode(string(c.RGBA)); err != nil {
+		return fmt.Errorf("imageproc: config: %w", err)
 	}
 	for i, s := range c.Std {
 		if s == 0 {

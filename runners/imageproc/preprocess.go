@@ -49,17 +49,18 @@ func (e *fileError) Error() string {
 func (e *fileError) Unwrap() error { return e.err }
 
 // Preprocess decodes an encoded image and runs MedVLM-R1's preprocessing:
-// convert("RGB"), smart_resize and Pillow BICUBIC resize (ResizeImage),
+// qwen_vl_utils' RGB conversion (ConvertRGB with cfg.RGBA), smart_resize and
+// Pillow BICUBIC resize (ResizeImage),
 // rescale and normalise, temporal duplication and patch flattening.
 func Preprocess(data []byte, cfg Config) (*Processed, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	img, _, err := Decode(data)
+	img, format, err := Decode(data)
 	if err != nil {
 		return nil, err
 	}
-	return PreprocessRGB(ToRGB(img), cfg)
+	return PreprocessRGB(ConvertRGB(data, format, img, cfg.RGBA), cfg)
 }
 
 // PreprocessRGB runs the steps after decoding on an RGB image.

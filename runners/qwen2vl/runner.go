@@ -85,6 +85,10 @@ type Config struct {
 	// KVCache places the decoder's key/value cache: KVAuto (default: on the
 	// device on CUDA, host buffers on CPU), KVHost or KVDevice.
 	KVCache string
+	// RGBA is how RGBA images become RGB ("" = imageproc.RGBAWhite, the
+	// white composite of qwen-vl-utils >= 0.0.9; imageproc.RGBAQwenVLUtils008
+	// drops alpha as 0.0.8 and transformers.js do).
+	RGBA imageproc.RGBAMode
 }
 
 // Prepared is one request turned into model inputs (unpadded, batch of one).
@@ -180,6 +184,9 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		r.img.FetchMinPixels, r.img.FetchMaxPixels = r.img.MinPixels, r.img.MaxPixels
 	}
 	r.img.TJSNormalize = cfg.TJSNormalize
+	if r.img.RGBA, err = imageproc.ParseRGBAMode(string(cfg.RGBA)); err != nil {
+		return nil, fmt.Errorf("qwen2vl: %w", err)
+	}
 	if err := r.img.Validate(); err != nil {
 		return nil, fmt.Errorf("qwen2vl: pixel bounds: %w", err)
 	}
@@ -481,6 +488,7 @@ func (r *Runner) Info() runners.Info {
 			"fetch_min_pixels":   r.img.FetchMinPixels,
 			"fetch_max_pixels":   r.img.FetchMaxPixels,
 			"tjs_normalize":      r.img.TJSNormalize,
+			"rgba":               string(r.img.RGBA),
 			"num_logits_to_keep": r.lay.logitsToKeep,
 			"kv_dtype":           elemName(r.lay.kvDT),
 		}
