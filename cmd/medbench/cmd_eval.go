@@ -24,6 +24,7 @@ import (
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/openai"
 )
 
 // samplingHelp and samplingNote are appended to the sampling flags' usage.
@@ -50,7 +51,7 @@ func init() {
 			&cli.StringFlag{Name: "out", Required: true, Usage: "run record `DIR`: manifest.json, samples.jsonl, summary.json, samples.parquet and seed_<modality>_<prompt>.json"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
 			&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
-			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime) or replay (re-score recorded outputs, no model)"},
+			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime), openai (an OpenAI-compatible server: vLLM, SGLang, medbench serve; see --endpoint) or replay (re-score recorded outputs, no model)"},
 			&cli.StringSliceFlag{Name: "outputs", Usage: "replay: recorded outputs `FILE[,FILE]`: samples.jsonl of an earlier run, or the seed's output JSON; prefix PROMPT= (e.g. complex=out.json) to bind a seed file to one prompt"},
 			&cli.DurationFlag{Name: "replay-delay", Hidden: true, Usage: "replay: wait this long per sample (tests of interruption)"},
 			// Model.
@@ -71,6 +72,7 @@ func init() {
 			&cli.IntFlag{Name: "max-pixels", Usage: "onnx: image max_pixels (0 = the model's preprocessor_config.json)"},
 			&cli.IntFlag{Name: "min-pixels", Usage: "onnx: image min_pixels (0 = the model's preprocessor_config.json)"},
 		}
+		flags = append(flags, openai.Flags()...)
 		flags = append(flags, columnFlags()...)
 		return &cli.Command{
 			Name:      "eval",
@@ -96,6 +98,10 @@ func evalAction(c *cli.Context) error {
 	}
 	if c.Int("batch") < 1 {
 		return usageErr("eval: --batch %d: want at least 1", c.Int("batch"))
+	}
+	batch := c.Int("batch")
+	if c.String("runner") == "openai" && !c.IsSet("batch") {
+		batch = max(c.Int("concurrency"), 1) // one Generate call keeps --concurrency requests in flight
 	}
 	if c.Int("limit") < 0 {
 		return usageErr("eval: --limit %d: want 0 (all) or more", c.Int("limit"))
@@ -147,24 +153,29 @@ func evalAction(c *cli.Context) error {
 		Policies: evaluate.PolicyIDs(policies),
 		Seed:     c.Uint64("seed"),
 		Config: map[string]any{
-			"batch": c.Int("batch"), "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
+			"batch": batch, "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
 			"modality": c.StringSlice("modality"), "format": format,
 		},
 	}
-	if c.String("runner") == "onnx" {
+	if r := c.String("runner"); r == "onnx" || r == "openai" {
 		s, err := onnxSampling(c)
 		if err != nil {
 			return err
 		}
 		m.Sampling = toMap(s)
 		m.Config["max_pixels"], m.Config["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
-		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
+		m.Config["preset"] = c.String("preset")
+		if r == "onnx" {
+			m.Config["dtype"], m.Config["device"] = c.String("dtype"), c.String("device")
+		} else {
+			m.Config["endpoint"], m.Config["concurrency"] = c.String("endpoint"), c.Int("concurrency")
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	summary, err := evaluate.Run(ctx, evaluate.Config{
-		Samples: samples, Prompts: prompts, Runner: runner, Batch: c.Int("batch"), OutDir: c.String("out"),
+		Samples: samples, Prompts: prompts, Runner: runner, Batch: batch, OutDir: c.String("out"),
 		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
 	})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
