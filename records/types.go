@@ -44,6 +44,10 @@ type Sample struct {
 	FinishReason     string          `json:"finish_reason,omitempty"`
 	// Error is set when the sample failed (it then counts as wrong).
 	Error string `json:"error,omitempty"`
+	// Transient marks a failure of the infrastructure (a server that did
+	// not answer after the runner's retries), not of the sample: --resume
+	// generates such samples again.
+	Transient bool `json:"transient,omitempty"`
 	// Seed is the sample's own RNG seed (derived from the run seed and Key).
 	Seed uint64 `json:"seed,omitempty"`
 	// Record is the full source record (the seed's 8-field question object),

@@ -35,8 +35,8 @@ type Writer struct {
 // selection, modalities and size, prompts, policies, runner name, model and
 // model files, sampling and seed; otherwise the error names the differing
 // field), its samples.jsonl is read, a torn last line (a run killed
-// mid-write) is truncated away, failed samples are set aside to be retried
-// (see RetriedFile), and the keys already done are available through Done. Resuming a directory without a run starts a fresh one.
+// mid-write) is truncated away, transiently failed samples are set aside to
+// be retried (see RetriedFile), and the keys already done are available through Done. Resuming a directory without a run starts a fresh one.
 func OpenWriter(dir string, m Manifest, resume bool) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("records: %w", err)
@@ -99,8 +99,8 @@ func OpenWriter(dir string, m Manifest, resume bool) (*Writer, error) {
 // RetriedFile keeps the failed samples that a resume set aside to retry.
 const RetriedFile = "retried.jsonl"
 
-// setAsideFailed prepares a resume to retry failed samples (Error set, e.g.
-// a request that failed after its retries): they are appended to
+// setAsideFailed prepares a resume to retry transiently failed samples
+// (Transient set: a request that failed after its retries): they are appended to
 // retried.jsonl (kept for the record, fsynced first) and samples.jsonl is
 // rewritten atomically without them, so that each is generated again and
 // recorded once. It returns the samples kept.
@@ -112,7 +112,7 @@ func setAsideFailed(dir string, samples []Sample) ([]Sample, error) {
 	enc.SetEscapeHTML(false)
 	encAll.SetEscapeHTML(false)
 	for _, s := range samples {
-		if s.Error != "" {
+		if s.Error != "" && s.Transient {
 			if err := enc.Encode(s); err != nil {
 				return nil, fmt.Errorf("records: sample %s: %w", s.Key(), err)
 			}

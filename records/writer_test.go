@@ -352,8 +352,9 @@ func BenchmarkWriteParquet900(b *testing.B) {
 	}
 }
 
-// A resume retries failed samples: they leave samples.jsonl for
-// retried.jsonl, are not Done, and their retry is recorded once.
+// A resume retries transiently failed samples: they leave samples.jsonl for
+// retried.jsonl, are not Done, and their retry is recorded once; a sample
+// that failed for its own reasons stays.
 func TestResumeRetriesFailedSamples(t *testing.T) {
 	dir := t.TempDir()
 	w, err := OpenWriter(dir, testManifest(), false)
@@ -361,8 +362,10 @@ func TestResumeRetriesFailedSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed := testSample(1, "")
-	failed.Error = "openai: sample 1: 3 attempt(s): HTTP 503"
-	if err := w.Append([]Sample{testSample(0, "<answer>D</answer>"), failed, testSample(2, "<answer>A</answer>")}); err != nil {
+	failed.Error, failed.Transient = "openai: sample 1: 3 attempt(s): HTTP 503", true
+	final := testSample(3, "")
+	final.Error = "qwen2vl: sample 3: bad image" // not transient: kept
+	if err := w.Append([]Sample{testSample(0, "<answer>D</answer>"), failed, testSample(2, "<answer>A</answer>"), final}); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
@@ -370,7 +373,7 @@ func TestResumeRetriesFailedSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !w.Done("complex/0") || w.Done("complex/1") || !w.Done("complex/2") || len(w.Samples()) != 2 {
+	if !w.Done("complex/0") || w.Done("complex/1") || !w.Done("complex/2") || !w.Done("complex/3") || len(w.Samples()) != 3 {
 		t.Fatalf("after resume: done 0/1/2 = %v/%v/%v, %d samples", w.Done("complex/0"), w.Done("complex/1"), w.Done("complex/2"), len(w.Samples()))
 	}
 	retried, _, err := ReadSamples(filepath.Join(dir, RetriedFile))
@@ -382,11 +385,11 @@ func TestResumeRetriesFailedSamples(t *testing.T) {
 	}
 	w.Close()
 	got, _, err := ReadSamples(filepath.Join(dir, SamplesFile))
-	if err != nil || len(got) != 3 {
+	if err != nil || len(got) != 4 {
 		t.Fatalf("samples.jsonl: %d samples, %v", len(got), err)
 	}
 	for _, s := range got {
-		if s.Error != "" {
+		if s.Transient {
 			t.Errorf("sample %s still failed in samples.jsonl", s.Key())
 		}
 	}

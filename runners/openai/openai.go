@@ -311,6 +311,9 @@ func (r *Runner) one(ctx context.Context, q runners.Request) runners.Result {
 			break
 		}
 	}
+	if retryable(last) {
+		return fail(fmt.Errorf("%w after %d attempt(s): %w", runners.ErrTransient, attempts, last))
+	}
 	return fail(fmt.Errorf("%d attempt(s): %w", attempts, last))
 }
 
