@@ -396,3 +396,31 @@ func TestOpenAIAPIKeyNotRecorded(t *testing.T) {
 		t.Errorf("unset key variable: exit %d: %s", code, msg)
 	}
 }
+
+// TestBenchOpenAI: bench --runner openai measures each --batch size over
+// HTTP (as concurrency) beside the in-process runner, with the same tokens,
+// and notes the HTTP overhead per sample.
+func TestBenchOpenAI(t *testing.T) {
+	model, data := benchFixture(t)
+	url := startServe(t, openFixtureRunner(t, model), 4)
+	out := filepath.Join(t.TempDir(), "bench.json")
+	code, msg := medbenchRun("bench", "--model", model, "--data", data, "--peer", "none", "--runner", "openai", "--endpoint", url,
+		"--batch", "1,2", "--n", "4", "--repeats", "2", "--warmup", "0", "--max-new-tokens", "4", "--threads", "1", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	rep := readBenchReport(t, out)
+	got := map[string]int{}
+	for _, r := range rep.Results {
+		got[r.Name] = r.Passes[0].GeneratedTokens
+	}
+	for _, name := range []string{"medbench batch=1", "medbench batch=2", "openai concurrency=1", "openai concurrency=2"} {
+		if got[name] != 16 {
+			t.Errorf("%s: %d generated tokens per pass, want 16 (4 requests x 4)", name, got[name])
+		}
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	if !strings.Contains(notes, "openai concurrency=1 vs medbench batch=1: HTTP path overhead") {
+		t.Errorf("notes: %s", notes)
+	}
+}

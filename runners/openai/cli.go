@@ -43,7 +43,7 @@ func ConfigFromCLI(c *cli.Context, s runners.Sampling) (Config, error) {
 	if _, err := NormalizeEndpoint(cfg.Endpoint); err != nil {
 		return cfg, fmt.Errorf("--endpoint: %w", err)
 	}
-	if cfg.Concurrency < 1 {
+	if cfg.Concurrency < 1 && c.IsSet("concurrency") {
 		return cfg, fmt.Errorf("--concurrency %d: want 1 or more", cfg.Concurrency)
 	}
 	if cfg.Timeout <= 0 {
