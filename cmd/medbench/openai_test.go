@@ -125,7 +125,7 @@ func startProxy(t *testing.T, target, addr string, fault func(p *faultProxy, n i
 	return p
 }
 
-func (p *faultProxy) kill() { p.once.Do(func() { p.srv.Close() }) }
+func (p *faultProxy) kill()       { p.once.Do(func() { p.srv.Close() }) }
 func (p *faultProxy) url() string { return "http://" + p.addr }
 
 // openaiFixture is the shared setup: the tiny model, a 6-record dataset and
