@@ -183,6 +183,9 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			writeError(w, &apiError{status: 401, typ: "AuthenticationError", msg: "missing or wrong API key"})
+			if s.cfg.Log != nil {
+				s.cfg.Log.Printf("serve: %s %s %s status=401", r.Method, r.URL.Path, r.RemoteAddr)
+			}
 			return
 		}
 		h(w, r)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -423,4 +424,96 @@ func TestBenchOpenAI(t *testing.T) {
 	if !strings.Contains(notes, "openai concurrency=1 vs medbench batch=1: HTTP path overhead") {
 		t.Errorf("notes: %s", notes)
 	}
+}
+
+// TestServeCLI runs `medbench serve` itself: it refuses a non-loopback
+// address without --allow-remote, answers with the API key only, logs one
+// line per request without the key, and exits 0 on SIGTERM.
+func TestServeCLI(t *testing.T) {
+	if code, msg := medbenchRun("serve", "--model", t.TempDir(), "--addr", "0.0.0.0:8000"); code != 2 || !strings.Contains(msg, "--allow-remote") {
+		t.Fatalf("non-loopback address: exit %d: %s", code, msg)
+	}
+	model := tinyFixture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	const key = "serve-key-never-logged"
+	t.Setenv("MEDBENCH_SERVE_TEST_KEY", key)
+	app := newApp()
+	var logBuf syncBuffer
+	app.Writer, app.ErrWriter = &logBuf, &logBuf
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run([]string{"medbench", "serve", "--model", model, "--addr", addr, "--threads", "1", "--api-key-env", "MEDBENCH_SERVE_TEST_KEY"})
+	}()
+	up := false
+	for range 200 {
+		if resp, err := http.Get("http://" + addr + "/health"); err == nil {
+			resp.Body.Close()
+			up = resp.StatusCode == 200
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if !up {
+		t.Fatalf("serve did not come up: %s", logBuf.String())
+	}
+	post := func(auth string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/chat/completions",
+			strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"max_tokens":3,"temperature":0}`))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := post(""); c != 401 {
+		t.Errorf("without key: %d", c)
+	}
+	if c := post(key); c != 200 {
+		t.Errorf("with key: %d", c)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	logs := logBuf.String()
+	if strings.Contains(logs, key) || strings.Count(logs, "status=200") != 1 || strings.Count(logs, "status=401") != 1 {
+		t.Errorf("serve log:\n%s", logs)
+	}
+	if !strings.Contains(logs, "completion_tokens=3") || !strings.Contains(logs, "serve: stopped") {
+		t.Errorf("serve log lacks the request line or the stop line:\n%s", logs)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
