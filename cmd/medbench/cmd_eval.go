@@ -77,7 +77,7 @@ func init() {
 		return &cli.Command{
 			Name:      "eval",
 			Usage:     "evaluate a model (or replay recorded outputs) per modality × prompt and write a run record",
-			UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner replay --outputs FILE[,FILE]] [options]",
+			UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner openai --endpoint URL | --runner replay --outputs FILE[,FILE]] [options]",
 			Description: "Each selected sample is rendered with each --prompt template, generated in batches of --batch,\n" +
 				"and every output is scored under each --policy:\n" +
 				"  strict   the seed's rule: complex -> first <answer>\\s*([A-Z])\\s*</answer> (case-sensitive,\n" +
