@@ -138,7 +138,11 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		// Keep a connection per request slot: the default transport keeps
+		// only 2 idle connections per host and would reconnect the others.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = max(cfg.Concurrency, 2)
+		hc = &http.Client{Transport: tr}
 	}
 	// Only the options given here: openai.NewClient would also read
 	// OPENAI_API_KEY, OPENAI_BASE_URL and friends from the environment and
