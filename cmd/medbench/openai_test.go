@@ -517,3 +517,25 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestOpenAISampledConformance: with --do-sample, every sampling field and
+// the per-sample seed travel over HTTP, so sampled outputs equal the ONNX
+// runner's too.
+func TestOpenAISampledConformance(t *testing.T) {
+	f := &openaiFixture{model: tinyFixture(t), data: evalSynth(t, 6)}
+	sampling := []string{"--do-sample", "--temperature", "0.9", "--top-k", "20", "--top-p", "0.95", "--repetition-penalty", "1.1"}
+	out := filepath.Join(t.TempDir(), "onnx")
+	if code, msg := medbenchRun(f.evalArgs(out, append(sampling, "--model", f.model, "--threads", "1")...)...); code != 0 {
+		t.Fatalf("eval --runner onnx: exit %d: %s", code, msg)
+	}
+	ref, err := records.ReadRun(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := startServe(t, openFixtureRunner(t, f.model), 4)
+	out = filepath.Join(t.TempDir(), "openai")
+	if code, msg := medbenchRun(f.evalArgs(out, append(sampling, "--runner", "openai", "--endpoint", url, "--concurrency", "4")...)...); code != 0 {
+		t.Fatalf("eval --runner openai: exit %d: %s", code, msg)
+	}
+	sameRecord(t, "sampled", ref, out)
+}
