@@ -201,6 +201,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Log != nil {
+		s.cfg.Log.Printf("serve: GET /v1/models %s status=200", r.RemoteAddr)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"object": "list",
 		"data": []map[string]any{{
