@@ -318,6 +318,7 @@ func score(j job, req runners.Request, res runners.Result, policies []metrics.Po
 	}
 	if res.Err != nil {
 		out.Error = res.Err.Error()
+		out.Transient = errors.Is(res.Err, runners.ErrTransient)
 		if out.FinishReason == "" {
 			out.FinishReason = "error"
 		}

@@ -6,6 +6,7 @@ package runners
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -31,6 +32,11 @@ type Request struct {
 	// not depend on the batch it lands in.
 	Seed uint64
 }
+
+// ErrTransient marks a Result.Err caused by the infrastructure (a server
+// that did not answer after the runner's retries) rather than by the
+// sample: the sample is recorded as failed, and --resume generates it again.
+var ErrTransient = errors.New("transient failure")
 
 // Result is the outcome of one Request.
 type Result struct {

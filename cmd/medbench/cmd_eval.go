@@ -24,6 +24,7 @@ import (
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/openai"
 )
 
 // samplingHelp and samplingNote are appended to the sampling flags' usage.
@@ -52,7 +53,7 @@ func init() {
 			&cli.StringFlag{Name: "shard", EnvVars: []string{"MEDBENCH_SHARD"}, Usage: "evaluate only shard `I/N` (I 0-based: 0/4 … 3/4) of the selection, split by a hash of each sample's id (all prompts of a record in one shard); join the shard runs with `medbench merge`. Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N; Slurm array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
 			&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
-			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime) or replay (re-score recorded outputs, no model)"},
+			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime), openai (an OpenAI-compatible server: vLLM, SGLang, medbench serve; see --endpoint) or replay (re-score recorded outputs, no model)"},
 			&cli.StringSliceFlag{Name: "outputs", Usage: "replay: recorded outputs `FILE[,FILE]`: samples.jsonl of an earlier run, or the seed's output JSON; prefix PROMPT= (e.g. complex=out.json) to bind a seed file to one prompt"},
 			&cli.DurationFlag{Name: "replay-delay", Hidden: true, Usage: "replay: wait this long per sample (tests of interruption)"},
 			// Model.
@@ -75,11 +76,12 @@ func init() {
 			&cli.IntFlag{Name: "min-pixels", Usage: "onnx: image min_pixels (0 = the model's preprocessor_config.json)"},
 			rgbaFlag(),
 		}
+		flags = append(flags, openai.Flags()...)
 		flags = append(flags, columnFlags()...)
 		return &cli.Command{
 			Name:      "eval",
 			Usage:     "evaluate a model (or replay recorded outputs) per modality × prompt and write a run record",
-			UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner replay --outputs FILE[,FILE]] [options]",
+			UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner openai --endpoint URL | --runner replay --outputs FILE[,FILE]] [options]",
 			Description: "Each selected sample is rendered with each --prompt template, generated in batches of --batch,\n" +
 				"and every output is scored under each --policy:\n" +
 				"  strict   the seed's rule: complex -> first <answer>\\s*([A-Z])\\s*</answer> (case-sensitive,\n" +
@@ -102,6 +104,10 @@ func evalAction(c *cli.Context) error {
 	}
 	if c.Int("batch") < 1 {
 		return usageErr("eval: --batch %d: want at least 1", c.Int("batch"))
+	}
+	batch := c.Int("batch")
+	if c.String("runner") == "openai" && !c.IsSet("batch") {
+		batch = max(c.Int("concurrency"), 1) // one Generate call keeps --concurrency requests in flight
 	}
 	if c.Int("limit") < 0 {
 		return usageErr("eval: --limit %d: want 0 (all) or more", c.Int("limit"))
@@ -174,20 +180,25 @@ func evalAction(c *cli.Context) error {
 		Policies: evaluate.PolicyIDs(policies),
 		Seed:     c.Uint64("seed"),
 		Config: map[string]any{
-			"batch": c.Int("batch"), "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
+			"batch": batch, "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
 			"modality": c.StringSlice("modality"), "format": format,
 			"invalid_items": c.String("invalid-items"), "modality_map": mmSum,
 		},
 	}
-	if c.String("runner") == "onnx" {
+	if r := c.String("runner"); r == "onnx" || r == "openai" {
 		s, err := onnxSampling(c)
 		if err != nil {
 			return err
 		}
 		m.Sampling = toMap(s)
 		m.Config["max_pixels"], m.Config["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
-		m.Config["rgba"] = c.String("rgba")
-		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
+		m.Config["preset"] = c.String("preset")
+		if r == "onnx" {
+			m.Config["rgba"] = c.String("rgba")
+			m.Config["dtype"], m.Config["device"] = c.String("dtype"), c.String("device")
+		} else {
+			m.Config["endpoint"], m.Config["concurrency"] = c.String("endpoint"), c.Int("concurrency")
+		}
 	}
 	if format == "parquet" {
 		m.Config["columns"] = columnsFrom(c)
@@ -196,7 +207,7 @@ func evalAction(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	summary, err := evaluate.Run(ctx, evaluate.Config{
-		Samples: samples, Prompts: prompts, Runner: runner, Batch: c.Int("batch"), OutDir: c.String("out"),
+		Samples: samples, Prompts: prompts, Runner: runner, Batch: batch, OutDir: c.String("out"),
 		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
 		Invalid: invalid, Shard: shard,
 	})

@@ -392,6 +392,26 @@ func (r *Runner) Prepare(req runners.Request) (*Prepared, error) {
 func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.generateLocked(ctx, reqs)
+}
+
+// GenerateWith is Generate under other decoding settings for this call only
+// (medbench serve takes them from each request). s.Seed stands in for the
+// run seed of requests whose Seed is 0.
+func (r *Runner) GenerateWith(ctx context.Context, s runners.Sampling, reqs []runners.Request) ([]runners.Result, error) {
+	smp, err := sample.New(s, r.lay.vocab, r.eos)
+	if err != nil {
+		return nil, fmt.Errorf("qwen2vl: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	saved, savedSampler := r.cfg.Sampling, r.sampler
+	r.cfg.Sampling, r.sampler = s, smp
+	defer func() { r.cfg.Sampling, r.sampler = saved, savedSampler }()
+	return r.generateLocked(ctx, reqs)
+}
+
+func (r *Runner) generateLocked(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
 	start := time.Now()
 	r.prof, r.callStart = runners.Profile{}, start
 	defer func() { r.prof.Wall = time.Since(start) }()
