@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // FormatID and Version identify the file format; Load rejects other values.
@@ -154,7 +156,7 @@ func Load(path string) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("golden: %w", err)
 	}
-	t, err := Parse(b)
+	t, err := Parse(utf8bom.Trim(b))
 	if err != nil {
 		return nil, fmt.Errorf("golden: %s: %w", path, err)
 	}

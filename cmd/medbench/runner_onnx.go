@@ -11,6 +11,8 @@ import (
 
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/qwen2vl"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // PresetMedVLMR1 names the seed's effective evaluation settings.
@@ -254,7 +256,7 @@ func generateCases(c *cli.Context) ([]generateCase, error) {
 			return nil, inputErr(fmt.Errorf("tools generate: %w", err))
 		}
 		var cases []generateCase
-		if err := json.Unmarshal(b, &cases); err != nil {
+		if err := json.Unmarshal(utf8bom.Trim(b), &cases); err != nil {
 			return nil, inputErr(fmt.Errorf("tools generate: %s: want a JSON array of {\"image\", \"text\"} cases: %w", p, err))
 		}
 		return cases, nil

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Config holds the Qwen2-VL image processor settings.
@@ -139,7 +141,7 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("imageproc: %w", err)
 	}
-	c, err := ParseConfig(data)
+	c, err := ParseConfig(utf8bom.Trim(data))
 	if err != nil {
 		return Config{}, fmt.Errorf("imageproc: %s: %w", path, err)
 	}
