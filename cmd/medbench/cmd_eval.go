@@ -47,6 +47,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "policy", Value: cli.NewStringSlice("strict", "lenient"), Usage: "answer-extraction policies to score: strict (the seed's rule) and/or lenient"},
 			// Run.
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "requests per runner call `N` (the seed's --bsz, default 1)"},
+			&cli.Float64Flag{Name: "max-error-rate", Value: 0.05, Usage: "exit 1 after writing the whole record when more than this `FRACTION` of the samples failed (bad image, prompt too long, ...); 1 = never"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "run record `DIR`: manifest.json, samples.jsonl, summary.json, samples.parquet and seed_<modality>_<prompt>.json"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
 			&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
@@ -99,6 +100,12 @@ func evalAction(c *cli.Context) error {
 	}
 	if c.Int("limit") < 0 {
 		return usageErr("eval: --limit %d: want 0 (all) or more", c.Int("limit"))
+	}
+	if r := c.Float64("max-error-rate"); !(r >= 0 && r <= 1) {
+		return usageErr("eval: --max-error-rate %v: want a fraction in [0, 1]", r)
+	}
+	if err := checkImagesRoot("eval", "images", c.String("images")); err != nil {
+		return err
 	}
 	prompts, err := parsePrompts(c.StringSlice("prompt"))
 	if err != nil {
@@ -174,7 +181,7 @@ func evalAction(c *cli.Context) error {
 		return inputErr(err)
 	}
 	printSummary(c.App.Writer, summary, c.String("out"))
-	return nil
+	return errorRateExceeded(c.String("out"), summary.Errors, summary.Samples, c.Float64("max-error-rate"))
 }
 
 func parsePrompts(specs []string) ([]datasets.Template, error) {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/medbench/medbench/records"
+)
+
+// TestEvalImagesRootMissing: --images naming a folder that does not exist
+// (or a file) is an input error naming it, not a run of failed samples.
+func TestEvalImagesRootMissing(t *testing.T) {
+	data := evalSynth(t, 6)
+	outputs, _ := writeOutputs(t, data)
+	missing := filepath.Join(t.TempDir(), "nonexistent")
+	for _, root := range []string{missing, data} {
+		out := filepath.Join(t.TempDir(), "run")
+		code, _, stderr := cliRun(t, "eval", "--data", data, "--images", root, "--out", out, "--runner", "replay", "--outputs", outputs)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || len(lines) != 1 || !strings.Contains(stderr, "--images "+root) {
+			t.Errorf("--images %s: exit %d, stderr %q", root, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(out, records.SamplesFile)); err == nil {
+			t.Errorf("--images %s: a record was started", root)
+		}
+	}
+}
+
+// TestEvalMaxErrorRate: more failed samples than --max-error-rate (default
+// 5%) exits 1 after the whole record is written, with one line naming the
+// rate and the first errors; a higher limit accepts the same run.
+func TestEvalMaxErrorRate(t *testing.T) {
+	data := evalSynth(t, 20)
+	// Outputs for 18 of 20 records: 2 failures = 10%.
+	full, _ := writeOutputs(t, data)
+	b, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.Contains(ln, `"prompt":"complex"`) && !strings.Contains(ln, `"id":"3"`) && !strings.Contains(ln, `"id":"7"`) {
+			keep = append(keep, ln)
+		}
+	}
+	partial := filepath.Join(t.TempDir(), "partial.jsonl")
+	os.WriteFile(partial, []byte(strings.Join(keep, "\n")+"\n"), 0o644)
+	args := func(out string, extra ...string) []string {
+		return append([]string{"eval", "--data", data, "--out", out, "--runner", "replay", "--outputs", partial, "--prompt", "complex"}, extra...)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := cliRun(t, args(out)...)
+	// stderr: progress lines, then the one-line failure.
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || !strings.HasPrefix(last, "medbench: eval: ") || strings.Count(stderr, "medbench: ") != 1 {
+		t.Fatalf("10%% failed, default limit: exit %d, stderr %q", code, stderr)
+	}
+	for _, w := range []string{"2 of 20 samples failed", "10.0%", "--max-error-rate 5.0%", "complex/3", "no recorded output"} {
+		if !strings.Contains(last, w) {
+			t.Errorf("stderr %q lacks %q", last, w)
+		}
+	}
+	if !strings.Contains(stdout, "20 samples (2 failed)") {
+		t.Errorf("summary table not printed: %q", stdout)
+	}
+	if s := readSummary(t, out); s.Samples != 20 || s.Errors != 2 {
+		t.Errorf("record not complete: %d samples, %d errors", s.Samples, s.Errors)
+	}
+	if code, _, stderr := cliRun(t, args(filepath.Join(t.TempDir(), "r2"), "--max-error-rate", "0.1")...); code != 0 {
+		t.Errorf("10%% failed, limit 10%%: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := cliRun(t, args(filepath.Join(t.TempDir(), "r3"), "--max-error-rate", "1.5")...); code != 2 || !strings.Contains(stderr, "--max-error-rate") {
+		t.Errorf("bad limit: exit %d %q", code, stderr)
+	}
+}
