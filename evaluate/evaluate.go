@@ -263,6 +263,7 @@ func score(j job, req runners.Request, res runners.Result, policies []metrics.Po
 		CompletionTokens: res.CompletionTokens,
 		LatencyMS:        float64(res.Latency) / float64(time.Millisecond),
 		FinishReason:     res.FinishReason,
+		Warnings:         res.Warnings,
 		Seed:             req.Seed,
 		Record:           recordJSON(rec),
 	}

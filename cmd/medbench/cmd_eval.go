@@ -24,6 +24,7 @@ import (
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/imageproc"
 )
 
 // samplingHelp and samplingNote are appended to the sampling flags' usage.
@@ -71,6 +72,8 @@ func init() {
 			&cli.Uint64Flag{Name: "seed", Usage: "run seed; each sample's RNG is seeded from it and the sample's prompt/id, so a sample's sampled output does not depend on its batch"},
 			&cli.IntFlag{Name: "max-pixels", Usage: "onnx: image max_pixels (0 = the model's preprocessor_config.json)"},
 			&cli.IntFlag{Name: "min-pixels", Usage: "onnx: image min_pixels (0 = the model's preprocessor_config.json)"},
+			&cli.Int64Flag{Name: "max-image-pixels", Value: imageproc.DefaultMaxImagePixels, Usage: "onnx: decompression-bomb limit in decoded `PIXELS`, checked from each image's header before decoding, as Pillow's MAX_IMAGE_PIXELS: above it the sample records a warning, above twice it the sample fails (-1 = off)"},
+			&cli.Int64Flag{Name: "max-batch-image-mib", Value: imageproc.DefaultMaxBatchImageBytes >> 20, Usage: "onnx: decoded-image memory in `MiB` a batch may leave uncollected before the runner frees it"},
 		}
 		flags = append(flags, columnFlags()...)
 		return &cli.Command{
@@ -165,6 +168,7 @@ func evalAction(c *cli.Context) error {
 		}
 		m.Sampling = toMap(s)
 		m.Config["max_pixels"], m.Config["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
+		m.Config["max_image_pixels"], m.Config["max_batch_image_mib"] = c.Int64("max-image-pixels"), c.Int64("max-batch-image-mib")
 		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
 	}
 

@@ -76,3 +76,47 @@ func TestEvalMaxErrorRate(t *testing.T) {
 		t.Errorf("bad limit: exit %d %q", code, stderr)
 	}
 }
+
+// TestEvalMaxImagePixels: --max-image-pixels reaches the runner and the
+// manifest; an image above the limit is recorded with a warning, one above
+// twice the limit fails its sample (and so the run, by --max-error-rate).
+func TestEvalMaxImagePixels(t *testing.T) {
+	model := tinyFixture(t)
+	dir := t.TempDir()
+	if code, out, errOut := cliRun(t, "dataset", "synth", "--out", dir, "--n", "3", "--seed", "3", "--min-side", "40", "--max-side", "40"); code != 0 {
+		t.Fatalf("dataset synth: exit %d: %s%s", code, out, errOut)
+	}
+	data := filepath.Join(dir, "dataset.json")
+	run := func(limit string) (int, string, *records.Run) {
+		out := filepath.Join(t.TempDir(), "run")
+		code, _, stderr := cliRun(t, "eval", "--data", data, "--model", model, "--out", out, "--prompt", "simple", "--limit", "1",
+			"--max-new-tokens", "2", "--threads", "1", "--max-image-pixels", limit)
+		run, err := records.ReadRun(out)
+		if err != nil {
+			t.Fatalf("limit %s: exit %d %s: %v", limit, code, stderr, err)
+		}
+		return code, stderr, run
+	}
+	// 40×40 = 1600 pixels: above 1000, not above 2000.
+	code, stderr, r := run("1000")
+	if code != 0 {
+		t.Fatalf("limit 1000: exit %d %s", code, stderr)
+	}
+	if v := r.Manifest.Config["max_image_pixels"]; v != float64(1000) {
+		t.Errorf("manifest max_image_pixels %v", v)
+	}
+	for _, s := range r.Samples {
+		if s.Error != "" || len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "1600 pixels exceeds the limit of 1000") {
+			t.Errorf("sample %s: error %q warnings %q", s.Key(), s.Error, s.Warnings)
+		}
+	}
+	code, stderr, r = run("700")
+	if code != 1 || !strings.Contains(stderr, "decompression bomb") {
+		t.Errorf("limit 700: exit %d %s", code, stderr)
+	}
+	for _, s := range r.Samples {
+		if !strings.Contains(s.Error, "decompression bomb") {
+			t.Errorf("sample %s: error %q", s.Key(), s.Error)
+		}
+	}
+}

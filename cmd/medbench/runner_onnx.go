@@ -104,6 +104,12 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 		Sampling:  s,
 		MinPixels: c.Int("min-pixels"),
 		MaxPixels: c.Int("max-pixels"),
+		// Flags only eval defines; 0 elsewhere (the defaults).
+		MaxImagePixels:     c.Int64("max-image-pixels"),
+		MaxBatchImageBytes: c.Int64("max-batch-image-mib") << 20,
+	}
+	if cfg.MaxBatchImageBytes < 0 {
+		return cfg, usageErr("--max-batch-image-mib %d: want a positive size", c.Int64("max-batch-image-mib"))
 	}
 	if cfg.ModelDir == "" {
 		return cfg, usageErr("--model: a Qwen2-VL model directory (onnx-community layout) is required for the ONNX runner")

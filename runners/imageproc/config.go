@@ -31,6 +31,11 @@ type Config struct {
 	// float64 rounded once to float32, instead of Hugging Face's float32
 	// arithmetic. Use it only to compare token for token with transformers.js.
 	TJSNormalize bool
+	// MaxImagePixels is the decompression-bomb limit on an image's decoded
+	// size, checked from its header before decoding (Pillow's
+	// MAX_IMAGE_PIXELS): above it a warning, above twice it an error.
+	// 0 means DefaultMaxImagePixels; negative disables the check.
+	MaxImagePixels int64
 
 	// mean64 and std64 are the exact decimal constants (as JSON parses them),
 	// used by TJSNormalize when they agree with Mean and Std.

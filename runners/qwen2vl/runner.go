@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -80,6 +81,15 @@ type Config struct {
 	// TJSNormalize normalizes pixels the transformers.js way (float64, one
 	// rounding) for token-for-token comparisons with transformers.js.
 	TJSNormalize bool
+	// MaxImagePixels is the decompression-bomb limit (imageproc.CheckPixels:
+	// 0 = Pillow's 89,478,485, warning above, error above twice; negative =
+	// off), checked from each image's header before decoding.
+	MaxImagePixels int64
+	// MaxBatchImageBytes bounds the decoded-image memory a batch leaves for
+	// the garbage collector: once the images prepared since the last
+	// collection took more, the runner collects before the next request
+	// (0 = imageproc.DefaultMaxBatchImageBytes).
+	MaxBatchImageBytes int64
 }
 
 // Prepared is one request turned into model inputs (unpadded, batch of one).
@@ -96,6 +106,10 @@ type Prepared struct {
 	// RopeDelta is max position + 1 - len(InputIDs); a token at cache
 	// length L gets position L + RopeDelta.
 	RopeDelta int64
+	// Warnings are the images' preprocessing warnings ("image 0: ...").
+	Warnings []string
+	// DecodedBytes is the memory the images' decodes took.
+	DecodedBytes int64
 }
 
 // Runner generates with Qwen2-VL on ONNX Runtime. Generate calls are
@@ -172,6 +186,10 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		r.img.FetchMinPixels, r.img.FetchMaxPixels = r.img.MinPixels, r.img.MaxPixels
 	}
 	r.img.TJSNormalize = cfg.TJSNormalize
+	r.img.MaxImagePixels = cfg.MaxImagePixels
+	if r.img.MaxImagePixels == 0 {
+		r.img.MaxImagePixels = imageproc.DefaultMaxImagePixels
+	}
 	if err := r.img.Validate(); err != nil {
 		return nil, fmt.Errorf("qwen2vl: pixel bounds: %w", err)
 	}
@@ -296,6 +314,10 @@ func (r *Runner) Prepare(req runners.Request) (*Prepared, error) {
 		if err != nil {
 			return nil, fmt.Errorf("qwen2vl: sample %s: %w", req.ID, err)
 		}
+		if pr.Warning != "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("image %d: %s", i, pr.Warning))
+		}
+		p.DecodedBytes += pr.DecodedBytes
 		p.PixelValues = append(p.PixelValues, pr.PixelValues...)
 		p.GridTHW = append(p.GridTHW, pr.GridTHW)
 		counts[i] = pr.ImageTokens
@@ -334,6 +356,11 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 	res := make([]runners.Result, len(reqs))
 	var rows []*genRow
 	prepared := map[string]*Prepared{} // identical requests (GRPO groups) prepare once
+	bound := r.cfg.MaxBatchImageBytes
+	if bound <= 0 {
+		bound = imageproc.DefaultMaxBatchImageBytes
+	}
+	var decoded int64 // decoded-image bytes allocated since the last collection
 	for i, q := range reqs {
 		res[i].ID = q.ID
 		key := prepareKey(q)
@@ -341,6 +368,12 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 		if p == nil {
 			if p, err = r.Prepare(q); err == nil {
 				prepared[key] = p
+				if decoded += p.DecodedBytes; decoded > bound {
+					// The decoded images are garbage once prepared; collect
+					// them before the next request decodes more.
+					runtime.GC()
+					decoded = 0
+				}
 			}
 		}
 		if err != nil {
@@ -368,6 +401,7 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 			CompletionTokens: len(row.out),
 			FinishReason:     row.reason,
 			Latency:          row.end.Sub(start),
+			Warnings:         row.prep.Warnings,
 		}
 	}
 	return res, nil
@@ -404,6 +438,7 @@ func (r *Runner) Info() runners.Info {
 			"fetch_min_pixels":   r.img.FetchMinPixels,
 			"fetch_max_pixels":   r.img.FetchMaxPixels,
 			"tjs_normalize":      r.img.TJSNormalize,
+			"max_image_pixels":   r.img.MaxImagePixels,
 			"num_logits_to_keep": r.lay.logitsToKeep,
 			"kv_dtype":           elemName(r.lay.kvDT),
 		}
