@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/records"
 )
 
@@ -119,4 +125,90 @@ func TestEvalMaxImagePixels(t *testing.T) {
 			t.Errorf("sample %s: error %q", s.Key(), s.Error)
 		}
 	}
+}
+
+// TestDatasetValidateDecodesImages: validate decodes every image as eval
+// does, so a truncated PNG, a truncated JPEG and a PNG whose header claims
+// 20000×20000 16-bit RGBA (a decompression bomb) each fail validate,
+// naming the file and the record; --header-only still catches the bomb.
+func TestDatasetValidateDecodesImages(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := cliRun(t, "dataset", "synth", "--out", dir, "--n", "12", "--seed", "3", "--max-side", "64"); code != 0 {
+		t.Fatalf("dataset synth: exit %d: %s%s", code, out, errOut)
+	}
+	data := filepath.Join(dir, "dataset.json")
+	recs, err := datasets.ReadRecords(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := cliRun(t, "dataset", "validate", data, "--images", dir); code != 0 {
+		t.Fatalf("fresh synth: exit %d %s", code, stderr)
+	}
+	find := func(ext string, skip int) int {
+		for i, r := range recs {
+			if strings.HasSuffix(strings.ToLower(r.Image[0]), ext) && i != skip {
+				return i
+			}
+		}
+		t.Fatalf("no %s image in the synthetic set", ext)
+		return -1
+	}
+	truncate := func(i int) {
+		p := filepath.Join(dir, recs[i].Image[0])
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(p, b[:len(b)*2/3], 0o644)
+	}
+	pngRec, jpegRec := find(".png", -1), find(".jpg", -1)
+	bombRec := find(".png", pngRec)
+	truncate(pngRec)
+	truncate(jpegRec)
+	os.WriteFile(filepath.Join(dir, recs[bombRec].Image[0]), bombPNG(20000, 20000), 0o644)
+
+	code, stdout, stderr := cliRun(t, "dataset", "validate", data, "--images", dir, "--workers", "2")
+	if code != 1 {
+		t.Fatalf("damaged images: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, i := range []int{pngRec, jpegRec, bombRec} {
+		want := fmt.Sprintf("record %d: field \"image\": %q: does not decode (%s", i, recs[i].Image[0], filepath.Join(dir, recs[i].Image[0]))
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stdout, "decompression bomb") || strings.Count(stdout, "\n") != 3 {
+		t.Errorf("want exactly the three problems:\n%s", stdout)
+	}
+	code, stdout, _ = cliRun(t, "dataset", "validate", data, "--images", dir, "--header-only")
+	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("record %d", bombRec)) || strings.Contains(stdout, fmt.Sprintf("record %d:", pngRec)) {
+		t.Errorf("--header-only: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := cliRun(t, "dataset", "validate", data, "--images", filepath.Join(dir, "nope")); code != 2 || !strings.Contains(stderr, "nope") {
+		t.Errorf("missing --images root: exit %d %q", code, stderr)
+	}
+}
+
+// bombPNG is a PNG of about 100 bytes whose IHDR claims w×h 16-bit RGBA.
+func bombPNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		c := append([]byte(typ), data...)
+		b.Write(c)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(c))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 16, 6
+	chunk("IHDR", ihdr)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, 64))
+	zw.Close()
+	chunk("IDAT", z.Bytes())
+	chunk("IEND", nil)
+	return b.Bytes()
 }
