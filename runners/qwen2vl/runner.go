@@ -156,25 +156,13 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{cfg: cfg}
-	if r.meta, err = loadMeta(cfg.ModelDir); err != nil {
-		return nil, err
+	jf, errs := loadJSONFiles(cfg.ModelDir)
+	if len(errs) > 0 {
+		return nil, errs[0]
 	}
+	r.meta, r.tok, r.img = jf.meta, jf.tok, jf.img
 	if r.files, err = modelFiles(cfg.ModelDir, cfg.DType); err != nil {
 		return nil, err
-	}
-	if r.tok, err = tokenizer.Load(filepath.Join(cfg.ModelDir, "tokenizer.json")); err != nil {
-		return nil, fmt.Errorf("qwen2vl: %w", err)
-	}
-	for name, want := range map[string]int{"<|image_pad|>": r.meta.tok.imagePad, "<|vision_start|>": r.meta.tok.visionStart, "<|vision_end|>": r.meta.tok.visionEnd} {
-		if got, ok := r.tok.TokenID(name); !ok || got != want {
-			return nil, fmt.Errorf("qwen2vl: %s: tokenizer.json maps %s to %d (found %v), config.json says %d", cfg.ModelDir, name, got, ok, want)
-		}
-	}
-	r.img = imageproc.DefaultConfig()
-	if p := filepath.Join(cfg.ModelDir, "preprocessor_config.json"); fileExists(p) {
-		if r.img, err = imageproc.LoadConfig(p); err != nil {
-			return nil, fmt.Errorf("qwen2vl: %w", err)
-		}
 	}
 	if cfg.MinPixels > 0 {
 		r.img.MinPixels = cfg.MinPixels
