@@ -43,7 +43,16 @@ type Config struct {
 	Progress io.Writer
 	// SeedFiles also writes the seed-format file of every modality × prompt.
 	SeedFiles bool
+	// Stop, when closed, ends the run after the batch in flight: the batch
+	// is generated (ctx still live), written, and Run returns ErrStopped
+	// (a graceful Ctrl-C; cancelling ctx is the abort).
+	Stop <-chan struct{}
 }
+
+// ErrStopped is returned by Run when Config.Stop was closed before the run
+// finished: every sample generated so far is in the record, which
+// --resume continues.
+var ErrStopped = errors.New("evaluate: stopped")
 
 // Binder is implemented by runners that need the dataset before generating
 // (the replay runner matches recorded outputs to records). Run calls Bind
@@ -162,6 +171,11 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 	for start := 0; start < len(todo); start += cfg.Batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		select {
+		case <-cfg.Stop: // nil channel: never
+			return nil, ErrStopped
+		default:
 		}
 		batch := todo[start:min(start+cfg.Batch, len(todo))]
 		samples, err := runBatch(ctx, cfg, m.Seed, batch)

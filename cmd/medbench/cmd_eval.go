@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -172,14 +170,19 @@ func evalAction(c *cli.Context) error {
 		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
 	}
 
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Ctrl-C: the first stops after the running batch (written), the
+	// second aborts it; either way the record stays resumable.
+	ctx, stopCh, release := twoStageInterrupt(c.Context, c.App.ErrWriter,
+		"interrupt: stopping after the running batch; Ctrl-C again to abort",
+		"second interrupt: aborting the running batch")
+	defer release()
 	summary, err := evaluate.Run(ctx, evaluate.Config{
 		Samples: samples, Prompts: prompts, Runner: runner, Batch: c.Int("batch"), OutDir: c.String("out"),
 		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
+		Stop: stopCh,
 	})
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return inputErr(fmt.Errorf("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out")))
+	if errors.Is(err, evaluate.ErrStopped) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return interruptedErr("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out"))
 	}
 	if err != nil {
 		return inputErr(err)

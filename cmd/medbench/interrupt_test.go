@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/medbench/medbench/records"
+)
+
+// lockedBuffer is a bytes.Buffer safe for a subprocess's writes and the
+// test's reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// buildMedbench builds the binary for tests that signal a real process.
+func buildMedbench(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the medbench binary")
+	}
+	bin := filepath.Join(t.TempDir(), "medbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// waitFor polls cond every 10 ms until it holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// exitCode waits for cmd (at most d, then kills it) and returns its status.
+func exitCode(t *testing.T, cmd *exec.Cmd, d time.Duration) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), time.Since(start)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, time.Since(start)
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("process still running %s after the interrupt", d)
+	}
+	return -1, 0
+}
+
+// TestEvalCtrlC sends SIGINT to a running `medbench eval`: the first is
+// acknowledged at once on stderr, the running batch is finished and
+// written, and eval exits 130 saying how to resume. Two SIGINTs abort the
+// running batch at once. Both records resume to the summary of an
+// uninterrupted run.
+func TestEvalCtrlC(t *testing.T) {
+	bin := buildMedbench(t)
+	data := evalSynth(t, 12)
+	outputs, _ := writeOutputs(t, data)
+	args := func(out string, extra ...string) []string {
+		return append([]string{"eval", "--data", data, "--runner", "replay", "--outputs", outputs, "--out", out,
+			"--batch", "4", "--prompt", "complex"}, extra...)
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	if code, _, stderr := cliRun(t, args(ref)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	const ack = "medbench: interrupt: stopping after the running batch; Ctrl-C again to abort"
+	resumeMatches := func(out string) {
+		t.Helper()
+		if b, err := exec.Command(bin, args(out, "--resume")...).CombinedOutput(); err != nil {
+			t.Fatalf("resume: %v\n%s", err, b)
+		}
+		got, want := readSummary(t, out), readSummary(t, ref)
+		got.Created, want.Created = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("resumed summary differs:\n got %+v\nwant %+v", got, want)
+		}
+		samples, torn, err := records.ReadSamples(filepath.Join(out, records.SamplesFile))
+		if err != nil || torn || len(samples) != 12 {
+			t.Errorf("after resume: %d samples, torn %v, %v", len(samples), torn, err)
+		}
+	}
+
+	t.Run("once", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "run")
+		var stderr lockedBuffer
+		cmd := exec.Command(bin, args(out, "--replay-delay", "150ms")...) // 600 ms a batch
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		samples := filepath.Join(out, records.SamplesFile)
+		if !waitFor(20*time.Second, func() bool { return countLines(samples) >= 4 }) {
+			cmd.Process.Kill()
+			t.Fatal("no batch written")
+		}
+		cmd.Process.Signal(syscall.SIGINT) // batch 2 is running
+		sent := time.Now()
+		if !waitFor(5*time.Second, func() bool { return strings.Contains(stderr.String(), ack) }) {
+			t.Errorf("no acknowledgement on stderr: %q", stderr.String())
+		} else if d := time.Since(sent); d > 400*time.Millisecond {
+			t.Errorf("acknowledged after %s, not at once", d)
+		}
+		code, _ := exitCode(t, cmd, 20*time.Second)
+		if code != 130 || !strings.Contains(stderr.String(), "--resume") {
+			t.Fatalf("exit %d, stderr %q", code, stderr.String())
+		}
+		if n := countLines(samples); n != 8 {
+			t.Errorf("%d samples recorded, want 8 (the running batch finished and written)", n)
+		}
+		resumeMatches(out)
+	})
+
+	t.Run("twice", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "run")
+		var stderr lockedBuffer
+		cmd := exec.Command(bin, args(out, "--replay-delay", "1s")...) // 4 s a batch
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// manifest.json is written after the signal handler is installed.
+		if !waitFor(20*time.Second, func() bool {
+			_, err := os.Stat(filepath.Join(out, records.ManifestFile))
+			return err == nil
+		}) {
+			cmd.Process.Kill()
+			t.Fatal("eval did not start")
+		}
+		time.Sleep(300 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGINT)
+		if !waitFor(5*time.Second, func() bool { return strings.Contains(stderr.String(), ack) }) {
+			t.Errorf("no acknowledgement: %q", stderr.String())
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+		code, took := exitCode(t, cmd, 20*time.Second)
+		if code != 130 || !strings.Contains(stderr.String(), "second interrupt: aborting") {
+			t.Fatalf("exit %d, stderr %q", code, stderr.String())
+		}
+		if took > 2*time.Second {
+			t.Errorf("aborted after %s, not at once (a batch takes 4 s)", took)
+		}
+		if n := countLines(filepath.Join(out, records.SamplesFile)); n != 0 {
+			t.Errorf("%d samples recorded from the aborted batch", n)
+		}
+		resumeMatches(out)
+	})
+}
