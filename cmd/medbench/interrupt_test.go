@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -182,4 +184,133 @@ func TestEvalCtrlC(t *testing.T) {
 		}
 		resumeMatches(out)
 	})
+}
+
+// TestTrainCtrlC sends SIGINT to `medbench train grpo` and `train sft`
+// mid-run: the step in progress is finished, a checkpoint is written, one
+// line says how to go on, and the exit status is 130. The GRPO run resumed
+// from that checkpoint logs the same metrics as an uninterrupted run.
+func TestTrainCtrlC(t *testing.T) {
+	bin := buildMedbench(t)
+	model := tinyFixture(t)
+	dir := t.TempDir()
+	if code, out, errOut := cliRun(t, "dataset", "synth", "--task", "count", "--n", "8", "--seed", "1", "--out", filepath.Join(dir, "d")); code != 0 {
+		t.Fatalf("synth: %s%s", out, errOut)
+	}
+	data := filepath.Join(dir, "d", "dataset.json")
+	const ack = "medbench: interrupt: finishing the current step, then writing a checkpoint; Ctrl-C again to abort"
+
+	// interrupt starts the command, sends SIGINT once stderr shows marker,
+	// and returns the exit status and stderr.
+	interrupt := func(args []string, marker string) (int, string) {
+		t.Helper()
+		var stderr lockedBuffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(60*time.Second, func() bool { return strings.Contains(stderr.String(), marker) }) {
+			cmd.Process.Kill()
+			t.Fatalf("no %q on stderr: %q", marker, stderr.String())
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+		if !waitFor(5*time.Second, func() bool { return strings.Contains(stderr.String(), ack) }) {
+			t.Errorf("no acknowledgement: %q", stderr.String())
+		}
+		code, _ := exitCode(t, cmd, 60*time.Second)
+		return code, stderr.String()
+	}
+
+	t.Run("grpo", func(t *testing.T) {
+		grpoArgs := func(out string, extra ...string) []string {
+			return append([]string{"train", "grpo", "--model", model, "--data", data, "--out", out, "--max-steps", "6",
+				"--num-generations", "3", "--prompts-per-step", "2", "--grad-accum", "1", "--max-completion-length", "8",
+				"--save-steps", "0", "--threads", "1"}, extra...)
+		}
+		ref := filepath.Join(t.TempDir(), "ref")
+		if code, _, stderr := cliRun(t, append(grpoArgs(ref), "--quiet")...); code != 0 {
+			t.Fatalf("uninterrupted: %s", stderr)
+		}
+		out := filepath.Join(t.TempDir(), "run")
+		code, stderr := interrupt(grpoArgs(out), "step 2/6")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if code != 130 || !strings.Contains(last, "train grpo: interrupted after step") || !strings.Contains(last, "--resume") {
+			t.Fatalf("exit %d, last line %q", code, last)
+		}
+		ms, err := readMetricsFile(filepath.Join(out, "metrics.jsonl"))
+		if err != nil || len(ms) < 2 || len(ms) >= 6 {
+			t.Fatalf("metrics after the interrupt: %d lines, %v", len(ms), err)
+		}
+		step := len(ms)
+		ckpt := filepath.Join(out, "checkpoints", "step-"+strconv.Itoa(step))
+		if !strings.Contains(last, ckpt) {
+			t.Errorf("last line %q does not name %s", last, ckpt)
+		}
+		for _, f := range []string{"trainer_state.json", "optimizer.gob", "onnx/decoder_model_merged.onnx"} {
+			if _, err := os.Stat(filepath.Join(ckpt, f)); err != nil {
+				t.Errorf("checkpoint lacks %s", f)
+			}
+		}
+		if code, _, stderr := cliRun(t, append(grpoArgs(out, "--resume"), "--quiet")...); code != 0 {
+			t.Fatalf("resume: exit %d %s", code, stderr)
+		}
+		got, err := readMetricsFile(filepath.Join(out, "metrics.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := readMetricsFile(filepath.Join(ref, "metrics.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("resumed run logged %d steps, uninterrupted %d", len(got), len(want))
+		}
+		for i := range got {
+			delete(got[i], "step_time")
+			delete(want[i], "step_time")
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("step %d differs after resume:\n got %v\nwant %v", i+1, got[i], want[i])
+			}
+		}
+	})
+
+	t.Run("sft", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "sft")
+		code, stderr := interrupt([]string{"train", "sft", "--model", model, "--data", data, "--out", out,
+			"--epochs", "4", "--batch", "2", "--threads", "1"}, "sft step 2/16")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if code != 130 || !strings.Contains(last, "train sft: interrupted after step") || !strings.Contains(last, "--model "+filepath.Join(out, "checkpoints", "step-")) {
+			t.Fatalf("exit %d, last line %q", code, last)
+		}
+		ents, _ := os.ReadDir(filepath.Join(out, "checkpoints"))
+		if len(ents) != 1 {
+			t.Fatalf("%d checkpoints, want 1", len(ents))
+		}
+		if _, err := os.Stat(filepath.Join(out, "checkpoints", ents[0].Name(), "onnx", "decoder_model_merged.onnx")); err != nil {
+			t.Errorf("checkpoint is not a model directory: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(out, "final")); err == nil {
+			t.Error("an interrupted run wrote final/")
+		}
+	})
+}
+
+// readMetricsFile reads metrics.jsonl as generic objects.
+func readMetricsFile(path string) ([]map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(ln), &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
