@@ -8,6 +8,7 @@ LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
 # Packages that start goroutines or promise concurrent use: also tested with -race.
 RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./runners/tokenizer/...
 FUZZTIME ?= 30s
+FUZZMINIMIZETIME ?= 5s
 
 .PHONY: all setup setup-cuda testtools build test vet fuzz bench demo golden-fixture grpo-task clean
 
@@ -40,12 +41,19 @@ test: setup testtools vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
 
-## fuzz: each fuzz target for $(FUZZTIME)
+## fuzz: each fuzz target for $(FUZZTIME), then executions per target.
+## Minimizing a new input is capped at $(FUZZMINIMIZETIME) (go test's default,
+## 60s per input, used up the whole budget: a few dozen executions a target).
 fuzz: setup
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -eo pipefail; log=$$(mktemp); sum=$$(mktemp); trap 'rm -f $$log $$sum' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg 2>&1 | tee $$log; \
+	    execs=$$(grep -o 'execs: [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
+	    printf '%-48s %-22s %12s executions\n' "$${pkg#github.com/medbench/medbench/}" "$$f" "$${execs:-?}" >> $$sum; \
+	  done; done; \
+	echo "== executions per target in $(FUZZTIME)"; cat $$sum
 
 ## bench: Go benchmarks
 bench: setup
