@@ -62,6 +62,9 @@ func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([
 		return nil, nil
 	}
 	root := c.String(imagesFlag)
+	if err := checkImagesRoot(commandPath(c), imagesFlag, root); err != nil {
+		return nil, err
+	}
 	if root == "" {
 		root = filepath.Dir(path)
 	}

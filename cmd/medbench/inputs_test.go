@@ -212,3 +212,16 @@ func bombPNG(w, h uint32) []byte {
 	chunk("IEND", nil)
 	return b.Bytes()
 }
+
+// TestTrainImagesRootMissing: train grpo/sft refuse a missing --images root
+// before opening the model.
+func TestTrainImagesRootMissing(t *testing.T) {
+	data := evalSynth(t, 4)
+	missing := filepath.Join(t.TempDir(), "nonexistent")
+	for _, sub := range []string{"grpo", "sft"} {
+		code, _, stderr := cliRun(t, "train", sub, "--model", t.TempDir(), "--data", data, "--images", missing, "--out", filepath.Join(t.TempDir(), "o"))
+		if code != 2 || !strings.Contains(stderr, "train "+sub+": --images "+missing+": no such folder") {
+			t.Errorf("train %s: exit %d, %q", sub, code, stderr)
+		}
+	}
+}
