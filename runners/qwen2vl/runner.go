@@ -344,11 +344,7 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 	res := make([]runners.Result, len(reqs))
 	var rows []*genRow
 	prepared := map[string]*Prepared{} // identical requests (GRPO groups) prepare once
-	bound := r.cfg.MaxBatchImageBytes
-	if bound <= 0 {
-		bound = imageproc.DefaultMaxBatchImageBytes
-	}
-	var decoded int64 // decoded-image bytes allocated since the last collection
+	budget := newDecodeBudget(r.cfg.MaxBatchImageBytes, runtime.GC)
 	for i, q := range reqs {
 		res[i].ID = q.ID
 		key := prepareKey(q)
@@ -356,12 +352,7 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 		if p == nil {
 			if p, err = r.Prepare(q); err == nil {
 				prepared[key] = p
-				if decoded += p.DecodedBytes; decoded > bound {
-					// The decoded images are garbage once prepared; collect
-					// them before the next request decodes more.
-					runtime.GC()
-					decoded = 0
-				}
+				budget.add(p.DecodedBytes)
 			}
 		}
 		if err != nil {
@@ -393,6 +384,30 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 		}
 	}
 	return res, nil
+}
+
+// decodeBudget bounds the decoded-image memory a batch leaves to the
+// garbage collector: the images are garbage once prepared, so when those
+// prepared since the last collection took more than bound bytes it
+// collects before the next request decodes more.
+type decodeBudget struct {
+	bound, used int64
+	collect     func()
+}
+
+func newDecodeBudget(bound int64, collect func()) *decodeBudget {
+	if bound <= 0 {
+		bound = imageproc.DefaultMaxBatchImageBytes
+	}
+	return &decodeBudget{bound: bound, collect: collect}
+}
+
+// add records n decoded bytes, collecting when the total passes the bound.
+func (b *decodeBudget) add(n int64) {
+	if b.used += n; b.used > b.bound {
+		b.collect()
+		b.used = 0
+	}
 }
 
 // prepareKey identifies a request's inputs: its text and its images by
