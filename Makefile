@@ -8,7 +8,7 @@ LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
 # Packages that start goroutines or promise concurrent use: also tested with -race.
 RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./runners/tokenizer/...
 FUZZTIME ?= 30s
-FUZZMINIMIZETIME ?= 5s
+FUZZMINIMIZETIME ?= 100x
 
 .PHONY: all setup setup-cuda testtools build test vet fuzz bench demo golden-fixture grpo-task clean
 
@@ -42,8 +42,9 @@ test: setup testtools vet
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
 
 ## fuzz: each fuzz target for $(FUZZTIME), then executions and result per target.
-## Minimizing a new input is capped at $(FUZZMINIMIZETIME) (go test's default,
-## 60s per input, used up the whole budget: a few dozen executions a target).
+## Minimizing a new input is capped at $(FUZZMINIMIZETIME) executions (go test's
+## default, 60s per input, used up the whole budget: a few dozen executions a
+## target; a 5s cap still left FuzzReplayLoad at 20 executions in 20s).
 ## Go 1.26's fuzz coordinator can end a clean run with "context deadline
 ## exceeded" when -fuzztime expires mid-execution (golang/go#75804, fixed in
 ## Go 1.27): a target fails only when it wrote a reproducer to testdata/fuzz.
