@@ -11,6 +11,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Writer appends scored samples to a run directory's samples.jsonl and, at
@@ -171,7 +173,7 @@ func recoverSamples(path string) ([]Sample, error) {
 	}
 	var samples []Sample
 	seen := map[string]int{}
-	off := 0
+	off := utf8bom.Len(b) // a leading BOM is skipped, offsets stay the file's
 	for line := 1; off < len(b); line++ {
 		end := bytes.IndexByte(b[off:], '\n')
 		complete := end >= 0

@@ -53,6 +53,8 @@ type Result struct {
 	// Err is a per-sample failure (bad image, over-long prompt, ...). The
 	// sample is recorded as failed; the run goes on.
 	Err error
+	// Warnings are recorded with the sample without failing it.
+	Warnings []string
 }
 
 // Sampling holds the decoding settings, in Hugging Face generate semantics.

@@ -12,6 +12,8 @@ import (
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/imageproc"
 	"github.com/medbench/medbench/runners/qwen2vl"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // PresetMedVLMR1 names the seed's effective evaluation settings.
@@ -104,6 +106,12 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 		Sampling:  s,
 		MinPixels: c.Int("min-pixels"),
 		MaxPixels: c.Int("max-pixels"),
+		// Flags only eval defines; 0 elsewhere (the defaults).
+		MaxImagePixels:     c.Int64("max-image-pixels"),
+		MaxBatchImageBytes: c.Int64("max-batch-image-mib") << 20,
+	}
+	if cfg.MaxBatchImageBytes < 0 {
+		return cfg, usageErr("--max-batch-image-mib %d: want a positive size", c.Int64("max-batch-image-mib"))
 	}
 	if cfg.ModelDir == "" {
 		return cfg, usageErr("--model: a Qwen2-VL model directory (onnx-community layout) is required for the ONNX runner")
@@ -276,7 +284,7 @@ func generateCases(c *cli.Context) ([]generateCase, error) {
 			return nil, inputErr(fmt.Errorf("tools generate: %w", err))
 		}
 		var cases []generateCase
-		if err := json.Unmarshal(b, &cases); err != nil {
+		if err := json.Unmarshal(utf8bom.Trim(b), &cases); err != nil {
 			return nil, inputErr(fmt.Errorf("tools generate: %s: want a JSON array of {\"image\", \"text\"} cases: %w", p, err))
 		}
 		return cases, nil
