@@ -112,4 +112,3 @@ func TestModelInspectLoadsJSONFiles(t *testing.T) {
 		}
 	}
 }
-
