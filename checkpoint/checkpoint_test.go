@@ -92,7 +92,7 @@ func export(t *testing.T, from string, opts ExportOptions) string {
 
 func imp(t *testing.T, from string, opts ImportOptions) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "model")
+	out := filepath.Join(t.TempDir(), "models", "model")
 	if err := Import(context.Background(), from, out, opts); err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func Import(ctx context.Context, from, out string, opts ImportOptions) error {
 		return err
 	}
 
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(out)+".import-")
+	tmp, err := tempBeside(out, "import")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -164,6 +164,17 @@ func Import(ctx context.Context, from, out string, opts ImportOptions) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
+}
+
+// tempBeside creates a temporary directory next to out (same file system,
+// so that the finished directory can be renamed into place), creating
+// out's parent if needed.
+func tempBeside(out, kind string) (string, error) {
+	parent := filepath.Dir(filepath.Clean(out))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(out))+"."+kind+"-")
 }
 
 func emptyOrAbsent(dir string) error {
