@@ -416,7 +416,7 @@ func TestImportBadSafetensors(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"truncated data", good[:len(good)-100], "tensors cover"},
+		{"truncated data", good[:len(good)-100], "tensor visual.patch_embed.proj.weight: data_offsets"},
 		{"truncated header", good[:head-10], "header length"},
 		{"garbage", bytes.Repeat([]byte{0xff}, 64), "header length"},
 		{"wrong size", bytes.Replace(good, []byte(`"shape":[64]`), []byte(`"shape":[65]`), 1), "256 bytes for shape [65] F32"},
