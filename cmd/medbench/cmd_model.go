@@ -10,6 +10,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners/fixture"
 	"github.com/medbench/medbench/runners/onnxpb"
 )
@@ -22,6 +23,7 @@ func init() {
 			Subcommands: []*cli.Command{
 				modelFixtureCommand(),
 				modelInspectCommand(),
+				hubDownloadCommand(hub.Model),
 			},
 		}
 	})
@@ -79,7 +81,7 @@ func modelInspectCommand() *cli.Command {
 			"dims, symbolic dims by name), then compares the directory with the layout the medbench runner\n" +
 			"needs (names, dtypes, ranks and fixed dims from config.json). Exit 1 when incompatible (every\n" +
 			"mismatch is listed), 2 when the directory cannot be read.",
-		ArgsUsage: "DIR",
+		ArgsUsage: "DIR|hf:ORG/NAME[@REVISION]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dtype", Usage: "file variant to inspect: fp32 or fp16 (*_fp16.onnx); default: fp32, or fp16 when only *_fp16.onnx decoder files are present"},
 		},
@@ -92,6 +94,11 @@ func modelInspectCommand() *cli.Command {
 				return usageErr("model inspect: want exactly one model directory, got %d arguments", len(args))
 			}
 			dir, dtype := args[0], c.String("dtype")
+			if hub.IsRef(dir) {
+				if dir, _, err = resolveModelRef(c, dir, dtype); err != nil {
+					return err
+				}
+			}
 			if dtype == "" {
 				dtype = detectDType(dir)
 			}

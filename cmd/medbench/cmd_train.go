@@ -29,7 +29,7 @@ func init() {
 // trainDataFlags are shared by grpo and sft.
 func trainDataFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "model", Required: true, Usage: "starting model `DIR` (onnx-community Qwen2-VL layout, fp32: config.json, tokenizer.json, onnx/*.onnx)"},
+		&cli.StringFlag{Name: "model", Required: true, Usage: "starting model `DIR` (onnx-community Qwen2-VL layout, fp32: config.json, tokenizer.json, onnx/*.onnx), or hf:ORG/NAME[@REVISION] (fp32 files; a checkpoint is imported once)"},
 		&cli.StringFlag{Name: "data", Required: true, Usage: "training dataset `FILE` (the seed's JSON schema or parquet)"},
 		&cli.StringFlag{Name: "images", Usage: "images root `DIR` (default: the dataset file's folder)"},
 		&cli.IntFlag{Name: "limit", Usage: "use the first `N` records only (0 = all)"},
@@ -192,6 +192,9 @@ func printTrainResult(res *grpo.Result) {
 // trainInputs loads what both trainers take: the training and eval samples
 // and the training and eval templates.
 func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Sample, tr, ev datasets.Template, err error) {
+	if _, err = resolveModelFlag(c, "fp32"); err != nil { // training runs on the fp32 files
+		return
+	}
 	if samples, err = loadTrainSamples(c, "data", "images", "limit"); err != nil {
 		return
 	}

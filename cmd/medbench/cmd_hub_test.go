@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/medbench/medbench/hub/hubtest"
+	"github.com/medbench/medbench/records"
+)
+
+// hubEnv points the hub client at srv with a fresh cache; it returns the cache.
+func hubEnv(t *testing.T, srv *hubtest.Server) string {
+	t.Helper()
+	cache := t.TempDir()
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_HUB_CACHE", cache)
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HUB_OFFLINE", "")
+	t.Setenv("MEDBENCH_CACHE", t.TempDir())
+	return cache
+}
+
+// serveDir publishes every file under dir as the repo's commit (branch main).
+func serveDir(t *testing.T, srv *hubtest.Server, kind, id, label, dir string, gated bool) string {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := hubtest.Commit(label)
+	srv.SetRepo(kind, id, &hubtest.Repo{Gated: gated, Branches: map[string]string{"main": commit}, Commits: map[string]map[string][]byte{commit: files}})
+	return commit
+}
+
+func TestModelAndDatasetDownloadCommands(t *testing.T) {
+	srv := hubtest.New()
+	defer srv.Close()
+	cache := hubEnv(t, srv)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "config.json"), []byte(`{"a":1}`), 0o644)
+	os.WriteFile(filepath.Join(src, "weights.safetensors"), []byte("weights"), 0o644)
+	commit := serveDir(t, srv, "model", "org/m", "m1", src, true)
+	dcommit := serveDir(t, srv, "dataset", "org/d", "d1", src, false)
+	const token = "hf_cliSECRET42"
+	srv.Token = token
+
+	code, out, errOut := cliRun(t, "model", "download", "org/m", "--include", "*.json")
+	if code != 2 || !strings.Contains(errOut, "HF_TOKEN") || !strings.Contains(errOut, "accept the licence") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Fatalf("gated without token: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Setenv("HF_TOKEN", token)
+	code, out, errOut = cliRun(t, "model", "download", "org/m", "--include", "*.json")
+	want := filepath.Join(cache, "models--org--m", "snapshots", commit)
+	if code != 0 || strings.TrimSpace(out) != want || strings.Contains(out+errOut, token) {
+		t.Fatalf("model download: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(want, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(want, "weights.safetensors")); !os.IsNotExist(err) {
+		t.Fatal("--include ignored")
+	}
+	code, out, errOut = cliRun(t, "dataset", "download", "org/d", "--revision", dcommit)
+	if code != 0 || strings.TrimSpace(out) != filepath.Join(cache, "datasets--org--d", "snapshots", dcommit) {
+		t.Fatalf("dataset download: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, args := range [][]string{{"model", "download"}, {"model", "download", "bad id"}, {"dataset", "download", "org/d@x", "--revision", "y"}} {
+		if code, _, _ := cliRun(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, _, errOut := cliRun(t, "model", "download", "org/none"); code != 2 || !strings.Contains(errOut, "repo not found") {
+		t.Errorf("missing repo: exit %d %s", code, errOut)
+	}
+}
+
+// TestEvalHFModelMatchesLocalDir serves the tiny fixture as an
+// onnx-community repo: eval --model hf:org/tiny gives the same outputs as
+// eval on the folder, records the reference pinned to its commit and the
+// endpoint, and a rerun makes no file transfer.
+func TestEvalHFModelMatchesLocalDir(t *testing.T) {
+	model := tinyFixture(t)
+	srv := hubtest.New()
+	defer srv.Close()
+	hubEnv(t, srv)
+	commit := serveDir(t, srv, "model", "org/tiny", "tiny-v1", model, false)
+	data := evalSynth(t, 3)
+	eval := func(m string) *records.Run {
+		out := filepath.Join(t.TempDir(), "run")
+		code, stdout, stderr := cliRun(t, "eval", "--data", data, "--model", m, "--out", out, "--prompt", "complex",
+			"--limit", "1", "--max-new-tokens", "6", "--threads", "1")
+		if code != 0 {
+			t.Fatalf("eval --model %s: exit %d\n%s\n%s", m, code, stdout, stderr)
+		}
+		run, err := records.ReadRun(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	local, remote := eval(model), eval("hf:org/tiny")
+	if len(local.Samples) == 0 || len(local.Samples) != len(remote.Samples) {
+		t.Fatalf("%d vs %d samples", len(local.Samples), len(remote.Samples))
+	}
+	for i := range local.Samples {
+		if !reflect.DeepEqual(local.Samples[i].TokenIDs, remote.Samples[i].TokenIDs) || local.Samples[i].Output != remote.Samples[i].Output {
+			t.Errorf("%s: local %v, hub %v", local.Samples[i].Key(), local.Samples[i].TokenIDs, remote.Samples[i].TokenIDs)
+		}
+	}
+	src, _ := remote.Manifest.Config["model_source"].(map[string]any)
+	if src["commit"] != commit || src["endpoint"] != srv.URL || src["ref"] != "hf:org/tiny" || src["layout"] != "onnx" {
+		t.Fatalf("manifest model_source %v", remote.Manifest.Config["model_source"])
+	}
+	if cmd := strings.Join(remote.Manifest.Command, " "); !strings.Contains(cmd, "--model=hf:org/tiny") {
+		t.Fatalf("manifest command %s", cmd)
+	}
+	// Pinned to the commit: everything from the cache, no request.
+	srv.Reset()
+	pinned := eval("hf:org/tiny@" + commit)
+	if n := len(srv.Requests()); n != 0 || !reflect.DeepEqual(pinned.Samples[0].TokenIDs, local.Samples[0].TokenIDs) {
+		t.Fatalf("pinned rerun: %d requests", n)
+	}
+	// model inspect accepts the reference too.
+	code, out, errOut := cliRun(t, "model", "inspect", "hf:org/tiny@"+commit)
+	if code != 0 || !strings.Contains(out, "compatible") {
+		t.Fatalf("model inspect hf: exit %d\n%s%s", code, out, errOut)
+	}
+	b, _ := json.Marshal(remote.Manifest)
+	if strings.Contains(string(b), "Bearer") {
+		t.Fatal("manifest holds an authorization header")
+	}
+}
