@@ -169,6 +169,12 @@ func (c *Client) httpClient(relativeOnly bool) *http.Client {
 				return http.ErrUseLastResponse
 			}
 		}
+		// The token goes to the hub only, never to the host a file is
+		// redirected to (the CDN's URL is signed). Go itself keeps it for
+		// any port of the same host name; medbench is stricter.
+		if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+			req.Header.Del("Authorization")
+		}
 		return nil
 	}
 	return &cp

@@ -321,9 +321,12 @@ func TestGatedRepoNeedsTokenAndNeverLeaksIt(t *testing.T) {
 	sent := false
 	for _, q := range srv.Requests() {
 		sent = sent || q.Authorization == "Bearer "+token
+		if strings.HasPrefix(q.Path, "/cdn/") && q.Authorization != "" {
+			t.Errorf("token sent to the CDN host %s", q.Host)
+		}
 	}
-	if !sent {
-		t.Fatal("the token never reached the server")
+	if !sent || countPaths(srv.Requests(), "/cdn/") == 0 {
+		t.Fatalf("the token never reached the server, or no CDN transfer: %+v", srv.Requests())
 	}
 	if strings.Contains(log.String(), token) || strings.Contains(fmtAll(ok, snap), token) {
 		t.Fatal("token in progress output or printed values")

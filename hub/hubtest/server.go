@@ -22,7 +22,7 @@ import (
 
 // Request is one request the server saw.
 type Request struct {
-	Method, Path, Range, Authorization string
+	Host, Method, Path, Range, Authorization string
 }
 
 // Repo is a repository: commits of files, and branches pointing at commits.
@@ -32,9 +32,11 @@ type Repo struct {
 	Gated    bool                         // requires the server's Token
 }
 
-// Server is the fake hub.
+// Server is the fake hub. LFS files redirect to a second listener (the
+// "CDN", another port of 127.0.0.1).
 type Server struct {
 	*httptest.Server
+	CDN *httptest.Server
 	// Token is the only token that opens gated repos.
 	Token string
 	// LFSMin: files at least this long (or *.safetensors, *.onnx, *.onnx_data)
@@ -52,7 +54,14 @@ type Server struct {
 func New() *Server {
 	s := &Server{repos: map[string]*Repo{}, cut: map[string]int{}, bad: map[string][]byte{}, LFSMin: 1 << 20}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.CDN = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// Close stops both listeners.
+func (s *Server) Close() {
+	s.Server.Close()
+	s.CDN.Close()
 }
 
 // Commit makes a 40-hex commit id from a label.
@@ -125,7 +134,7 @@ func (s *Server) isLFS(path string, b []byte) bool {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.EscapedPath(), Range: r.Header.Get("Range"), Authorization: r.Header.Get("Authorization")})
+	s.reqs = append(s.reqs, Request{Host: r.Host, Method: r.Method, Path: r.URL.EscapedPath(), Range: r.Header.Get("Range"), Authorization: r.Header.Get("Authorization")})
 	s.mu.Unlock()
 	p := r.URL.EscapedPath()
 	switch {
@@ -241,7 +250,7 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request, kind, rest
 		w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
 		w.Header().Set("X-Linked-Size", fmt.Sprint(len(b)))
 		w.Header().Set("ETag", `"`+GitSHA1([]byte("version https://git-lfs.github.com/spec/v1\noid sha256:"+sum+"\n"))+`"`)
-		w.Header().Set("Location", s.URL+"/cdn/"+sum)
+		w.Header().Set("Location", s.CDN.URL+"/cdn/"+sum)
 		w.WriteHeader(http.StatusFound)
 		return
 	}
