@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/hub/hubtest"
@@ -118,5 +119,47 @@ func TestResolveModelImportsACheckpointOnce(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(root, "models--org--ckpt", commit)); len(ents) != 3 { // fp16, fp16.lock, fp32.lock
 		t.Fatalf("after a failed import: %v", ents)
+	}
+}
+
+// TestConcurrentResolvesImportOnce runs two resolves of the same checkpoint
+// at once (two clients sharing the caches, as two processes would): the
+// lock lets one import while the other waits and then reuses it.
+func TestConcurrentResolvesImportOnce(t *testing.T) {
+	srv := hubtest.New()
+	defer srv.Close()
+	commit := hubtest.Commit("ckpt")
+	srv.SetRepo("model", "org/ckpt", &hubtest.Repo{Branches: map[string]string{"main": commit}, Commits: map[string]map[string][]byte{commit: {
+		"config.json": []byte(`{}`), "model.safetensors": randBytes(200_000, 5)}}})
+	a, _ := newClient(t, srv, nil)
+	b, _ := newClient(t, srv, map[string]string{"HF_HUB_CACHE": a.CacheDir})
+	var calls, running atomic.Int32
+	root := t.TempDir()
+	opts := hub.ModelOptions{DType: "fp32", ONNXFiles: []string{"decoder_model_merged.onnx"}, ImportRoot: root,
+		Import: func(ctx context.Context, hfDir, outDir, dtype string) error {
+			if running.Add(1) != 1 {
+				t.Error("two imports ran at once")
+			}
+			defer running.Add(-1)
+			calls.Add(1)
+			time.Sleep(50 * time.Millisecond)
+			return os.WriteFile(filepath.Join(outDir, "done"), nil, 0o644)
+		}}
+	errs := make(chan error, 2)
+	dirs := make(chan string, 2)
+	for _, c := range []*hub.Client{a, b} {
+		go func() {
+			d, _, err := c.ResolveModel(context.Background(), hub.Repo{Type: hub.Model, ID: "org/ckpt"}, opts)
+			dirs <- d
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d1, d2 := <-dirs, <-dirs; d1 != d2 || calls.Load() != 1 {
+		t.Fatalf("dirs %s %s, %d imports", d1, d2, calls.Load())
 	}
 }
