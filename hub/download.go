@@ -66,7 +66,11 @@ func (c *Client) Resolve(ctx context.Context, r Repo) (commit string, files []st
 	if err != nil {
 		if errors.Is(err, errUnreachable) {
 			if cc, ok := c.cachedCommit(r); ok {
-				if fl, ok := c.cachedListing(r, cc); ok {
+				fl, ok := c.cachedListing(r, cc)
+				if !ok {
+					fl = c.snapshotFiles(r, cc)
+				}
+				if len(fl) > 0 {
 					c.logf("hub: %s: the hub is unreachable; using the cached commit %s of %s\n", r.ID, cc, r.rev())
 					return cc, fl, 1, nil
 				}

@@ -516,3 +516,22 @@ func TestPatternsFollowFnmatch(t *testing.T) {
 		}
 	}
 }
+
+func TestUnreachableHubFallsBackToTheCachedRef(t *testing.T) {
+	srv := hubtest.New()
+	f := addRepo(srv, "model", "org/tiny", "v1", false)
+	c, log := newClient(t, srv, nil)
+	r := hub.Repo{Type: hub.Model, ID: "org/tiny"}
+	if _, err := c.Download(context.Background(), r, hub.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	s, err := c.Download(context.Background(), r, hub.Options{})
+	if err != nil || s.Commit != f.commit || !strings.Contains(log.String(), "unreachable") {
+		t.Fatalf("fallback: %v %+v\n%s", err, s, log)
+	}
+	_, err = c.Download(context.Background(), hub.Repo{Type: hub.Model, ID: "org/never"}, hub.Options{})
+	if err == nil || !strings.Contains(err.Error(), "org/never") {
+		t.Fatalf("uncached repo with the hub down: %v", err)
+	}
+}
