@@ -535,3 +535,28 @@ func TestUnreachableHubFallsBackToTheCachedRef(t *testing.T) {
 		t.Fatalf("uncached repo with the hub down: %v", err)
 	}
 }
+
+// TestProgressOutputs: plain lines when Progress is not a terminal; the
+// go-pretty bar path (a character device: /dev/null) completes too.
+func TestProgressOutputs(t *testing.T) {
+	srv := hubtest.New()
+	defer srv.Close()
+	addRepo(srv, "model", "org/tiny", "v1", false)
+	c, log := newClient(t, srv, nil)
+	if _, err := c.Download(context.Background(), hub.Repo{Type: hub.Model, ID: "org/tiny"}, hub.Options{Include: []string{"model.safetensors"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "hub: downloading model.safetensors (293.0 KiB)") || !strings.Contains(log.String(), "hub: model.safetensors: 293.0 KiB in") {
+		t.Fatalf("plain progress: %q", log)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer devnull.Close()
+	c2, _ := newClient(t, srv, nil)
+	c2.Progress = devnull
+	if _, err := c2.Download(context.Background(), hub.Repo{Type: hub.Model, ID: "org/tiny"}, hub.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}

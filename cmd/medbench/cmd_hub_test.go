@@ -143,3 +143,44 @@ func TestEvalHFModelMatchesLocalDir(t *testing.T) {
 		t.Fatal("manifest holds an authorization header")
 	}
 }
+
+// TestHFModelInGenerateBenchAndTrain: the other commands that take a model
+// directory accept hf: too.
+func TestHFModelInGenerateBenchAndTrain(t *testing.T) {
+	model, data := benchFixture(t)
+	srv := hubtest.New()
+	defer srv.Close()
+	hubEnv(t, srv)
+	commit := serveDir(t, srv, "model", "org/tiny", "tiny-v1", model, false)
+
+	gen := func(m string) string {
+		code, out, errOut := cliRun(t, "tools", "generate", "--model", m, "--text", "hello", "--max-new-tokens", "4", "--threads", "1")
+		if code != 0 {
+			t.Fatalf("tools generate --model %s: exit %d\n%s%s", m, code, out, errOut)
+		}
+		return out
+	}
+	if a, b := gen(model), gen("hf:org/tiny"); a != b || !strings.Contains(a, `"ids"`) {
+		t.Fatalf("generate: local %q, hub %q", a, b)
+	}
+
+	out := filepath.Join(t.TempDir(), "bench.json")
+	code, stdout, stderr := cliRun(t, "bench", "--model", "hf:org/tiny@"+commit, "--data", data, "--n", "2", "--batch", "1",
+		"--repeats", "1", "--warmup", "0", "--max-new-tokens", "2", "--threads", "1", "--peer", "none", "--out", out)
+	if code != 0 {
+		t.Fatalf("bench: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	rep := readBenchReport(t, out)
+	if src, _ := rep.Settings["model_source"].(map[string]any); src["commit"] != commit || src["revision"] != commit {
+		t.Fatalf("bench settings %v", rep.Settings)
+	}
+
+	sft := filepath.Join(t.TempDir(), "sft")
+	if code, o, e := cliRun(t, "train", "sft", "--model", "hf:org/tiny", "--data", data, "--limit", "2", "--batch", "2",
+		"--out", sft, "--quiet"); code != 0 {
+		t.Fatalf("train sft: exit %d\n%s%s", code, o, e)
+	}
+	if _, err := os.Stat(filepath.Join(sft, "final", "onnx", "decoder_model_merged.onnx")); err != nil {
+		t.Fatal(err)
+	}
+}
