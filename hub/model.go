@@ -152,6 +152,9 @@ func (c *Client) ResolveModel(ctx context.Context, r Repo, o ModelOptions) (stri
 	if o.ImportRoot == "" {
 		return "", src, fmt.Errorf("hub: %s@%s: no import folder configured", r.ID, snap.Commit)
 	}
+	if o.DType == "" || strings.ContainsAny(o.DType, `/\,=.`) {
+		return "", src, fmt.Errorf("hub: %s@%s is a Hugging Face checkpoint: it is imported for one --dtype (e.g. fp32, fp16, q8, q4), not %q", r.ID, snap.Commit, o.DType)
+	}
 	dir := c.importDir(r, snap.Commit, o)
 	src.ImportDir, src.DType = dir, o.DType
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {

@@ -163,3 +163,26 @@ func TestConcurrentResolvesImportOnce(t *testing.T) {
 		t.Fatalf("dirs %s %s, %d imports", d1, d2, calls.Load())
 	}
 }
+
+func TestCheckpointImportNeedsOneDType(t *testing.T) {
+	srv := hubtest.New()
+	defer srv.Close()
+	commit := hubtest.Commit("ckpt")
+	srv.SetRepo("model", "org/ckpt", &hubtest.Repo{Branches: map[string]string{"main": commit}, Commits: map[string]map[string][]byte{commit: {
+		"config.json": []byte(`{}`), "model.safetensors": []byte("w")}}})
+	c, _ := newClient(t, srv, nil)
+	root := t.TempDir()
+	opts := hub.ModelOptions{DType: "q4,vision_encoder=fp16", ONNXFiles: []string{"decoder_model_merged_q4.onnx"}, ImportRoot: root,
+		Import: func(ctx context.Context, hfDir, outDir, dtype string) error { t.Error("import called"); return nil }}
+	if _, _, err := c.ResolveModel(context.Background(), hub.Repo{Type: hub.Model, ID: "org/ckpt"}, opts); err == nil || !strings.Contains(err.Error(), "imported for one --dtype") {
+		t.Fatalf("per-session dtype: %v", err)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+		t.Fatalf("left %v", ents)
+	}
+	opts.Import = nil
+	opts.DType = "fp32"
+	if _, _, err := c.ResolveModel(context.Background(), hub.Repo{Type: hub.Model, ID: "org/ckpt"}, opts); err == nil || !strings.Contains(err.Error(), "cannot import") {
+		t.Fatalf("no importer: %v", err)
+	}
+}

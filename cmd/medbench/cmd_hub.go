@@ -78,7 +78,7 @@ func resolveModelRef(c *cli.Context, ref, dtype string) (string, *hub.ModelSourc
 		return "", nil, err
 	}
 	opts := hub.ModelOptions{ONNXFiles: files, DType: dtype}
-	if checkpointImport != nil && !strings.ContainsAny(dtype, ",=") {
+	if checkpointImport != nil {
 		root, err := hub.ImportRoot(os.Getenv)
 		if err != nil {
 			return "", nil, usageErr("%v", err)
