@@ -241,6 +241,7 @@ func (c *Client) fetchFile(ctx context.Context, r Repo, commit, file string) (in
 	defer bar.finish()
 	inc := blob + ".incomplete"
 	var lastErr error
+	var got string
 	for attempt := 0; attempt <= c.Retries; attempt++ {
 		if attempt > 0 {
 			c.logf("hub: %s: transfer interrupted (%v); resuming (try %d of %d)\n", file, lastErr, attempt, c.Retries)
@@ -251,8 +252,9 @@ func (c *Client) fetchFile(ctx context.Context, r Repo, commit, file string) (in
 			}
 		}
 		requests++
-		done, err := c.transfer(ctx, r, commit, file, inc, m, bar)
-		if err == nil && done {
+		sum, err := c.transfer(ctx, r, commit, file, inc, m, bar)
+		if err == nil {
+			got = sum
 			break
 		}
 		lastErr = err
@@ -265,10 +267,6 @@ func (c *Client) fetchFile(ctx context.Context, r Repo, commit, file string) (in
 		if attempt == c.Retries {
 			return requests, fmt.Errorf("hub: %s: %w (after %d tries; %s is kept and resumes on the next run)", where, err, c.Retries+1, inc)
 		}
-	}
-	got, err := hashFile(inc, m.etag)
-	if err != nil {
-		return requests, fmt.Errorf("hub: %s: %w", where, err)
 	}
 	if got != m.etag {
 		os.Remove(inc)
@@ -313,100 +311,103 @@ func (e *statusErr) Unwrap() error { return e.err }
 var errTooLong = errors.New("more bytes than the hub announced")
 
 // transfer appends to inc from its current length with a Range request (or
-// starts over when the server ignores the range). done reports a complete file.
-func (c *Client) transfer(ctx context.Context, r Repo, commit, file, inc string, m fileMeta, bar *bar) (done bool, err error) {
-	f, err := os.OpenFile(inc, os.O_CREATE|os.O_WRONLY, 0o644)
+// starts over when the server ignores the range) and returns the complete
+// file's digest in the etag's kind (see newHash); the bytes already there are
+// hashed first, the rest as they arrive, so the file is read once.
+func (c *Client) transfer(ctx context.Context, r Repo, commit, file, inc string, m fileMeta, bar *bar) (sum string, err error) {
+	f, err := os.OpenFile(inc, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return false, fmt.Errorf("hub: %w", err)
+		return "", fmt.Errorf("hub: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return false, fmt.Errorf("hub: %w", err)
+		return "", fmt.Errorf("hub: %w", err)
 	}
 	have := st.Size()
 	if have > m.size { // not this blob's prefix
 		have = 0
 	}
+	digest := func(prefix int64) (hash.Hash, error) {
+		h := newHash(m.etag, m.size)
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, prefix)); err != nil {
+			return nil, fmt.Errorf("hub: %s: %w", inc, err)
+		}
+		return h, nil
+	}
 	if have == m.size && m.size > 0 {
 		bar.set(have)
-		return true, nil
+		h, err := digest(have)
+		if err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
 	}
 	req, err := c.newRequest(ctx, http.MethodGet, c.resolveURL(r, commit, file))
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	if have > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 	}
 	resp, err := c.httpClient(false).Do(req)
 	if err != nil {
-		return false, fmt.Errorf("%s", c.redact(err.Error()))
+		return "", fmt.Errorf("%s", c.redact(err.Error()))
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && have > 0:
 		if !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", have)) {
 			_ = f.Truncate(0)
-			return false, fmt.Errorf("unexpected Content-Range %q for a resume at byte %d", resp.Header.Get("Content-Range"), have)
+			return "", fmt.Errorf("unexpected Content-Range %q for a resume at byte %d", resp.Header.Get("Content-Range"), have)
 		}
 	case resp.StatusCode == http.StatusOK:
 		have = 0
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		_ = f.Truncate(0)
-		return false, fmt.Errorf("HTTP 416 for a resume at byte %d", have)
+		return "", fmt.Errorf("HTTP 416 for a resume at byte %d", have)
 	default:
 		e := c.statusError(Repo{Type: r.Type, ID: r.ID, Revision: commit}, file, resp)
-		return false, &statusErr{code: resp.StatusCode, err: e}
+		return "", &statusErr{code: resp.StatusCode, err: e}
 	}
 	if err := f.Truncate(have); err != nil {
-		return false, fmt.Errorf("hub: %w", err)
+		return "", fmt.Errorf("hub: %w", err)
+	}
+	h, err := digest(have)
+	if err != nil {
+		return "", err
 	}
 	if _, err := f.Seek(have, io.SeekStart); err != nil {
-		return false, fmt.Errorf("hub: %w", err)
+		return "", fmt.Errorf("hub: %w", err)
 	}
 	bar.set(have)
 	left := m.size - have
-	n, err := io.Copy(f, io.TeeReader(io.LimitReader(resp.Body, left+1), bar))
+	n, err := io.Copy(f, io.TeeReader(io.TeeReader(io.LimitReader(resp.Body, left+1), bar), h))
 	if n > left {
 		_ = f.Truncate(0)
-		return false, fmt.Errorf("hub: %s %s@%s: %s: %w (%d)", r.Type, r.ID, commit, file, errTooLong, m.size)
+		return "", fmt.Errorf("hub: %s %s@%s: %s: %w (%d)", r.Type, r.ID, commit, file, errTooLong, m.size)
 	}
 	if err == nil && n < left {
 		err = errShort
 	}
 	if err != nil {
 		_ = f.Sync()
-		return false, err
-	}
-	if err := f.Sync(); err != nil {
-		return false, fmt.Errorf("hub: %w", err)
-	}
-	return true, nil
-}
-
-// hashFile hashes a download the way its etag was made: sha256 of the
-// contents for LFS files (64 hex), git's blob sha1 ("blob <len>\0" +
-// contents) for files stored in git (40 hex).
-func hashFile(path, etag string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	var h hash.Hash
-	if len(etag) == 64 {
-		h = sha256.New()
-	} else {
-		st, err := f.Stat()
-		if err != nil {
-			return "", err
-		}
-		h = sha1.New()
-		fmt.Fprintf(h, "blob %d\x00", st.Size())
-	}
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+	if err := f.Sync(); err != nil {
+		return "", fmt.Errorf("hub: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// newHash hashes a file of the given size the way its etag was made: sha256
+// of the contents for LFS files (64 hex), git's blob id, sha1 of
+// "blob <size>\0" + contents, for files stored in git (40 hex).
+func newHash(etag string, size int64) hash.Hash {
+	if len(etag) == 64 {
+		return sha256.New()
+	}
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", size)
+	return h
 }
