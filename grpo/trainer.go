@@ -28,6 +28,9 @@ import (
 type Config struct {
 	// ModelDir is the starting model directory (the layout `medbench eval` runs).
 	ModelDir string
+	// ModelSource, when the model came from the Hugging Face hub, records its
+	// reference, commit and endpoint in train_manifest.json ("model_source").
+	ModelSource map[string]any
 	// Samples are the training prompts.
 	Samples []datasets.Sample
 	// Template renders each problem (default: the seed's 8-space training template).
@@ -750,6 +753,9 @@ func writeManifest(c Config, maxSteps int, funcs []RewardFunc) error {
 		"max_completion_length": c.MaxCompletionLength, "min_pixels": c.MinPixels, "max_pixels": c.MaxPixels,
 		"temperature": c.Temperature, "top_k": c.TopK, "top_p": c.TopP, "save_steps": c.SaveSteps, "eval_steps": c.EvalSteps,
 		"eval_samples": len(c.EvalSamples), "eval_template": c.EvalTemplate.Name, "seed": c.Seed, "freeze": c.Freeze,
+	}
+	if c.ModelSource != nil {
+		m["model_source"] = c.ModelSource
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(c.Out, "train_manifest.json"), b, 0o644); err != nil {

@@ -183,4 +183,19 @@ func TestHFModelInGenerateBenchAndTrain(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(sft, "final", "onnx", "decoder_model_merged.onnx")); err != nil {
 		t.Fatal(err)
 	}
+	grpoOut := filepath.Join(t.TempDir(), "grpo")
+	if code, o, e := cliRun(t, "train", "grpo", "--model", "hf:org/tiny", "--data", data, "--limit", "2", "--max-steps", "1",
+		"--num-generations", "2", "--prompts-per-step", "1", "--grad-accum", "1", "--max-completion-length", "4", "--out", grpoOut, "--quiet"); code != 0 {
+		t.Fatalf("train grpo: exit %d\n%s%s", code, o, e)
+	}
+	b, err := os.ReadFile(filepath.Join(grpoOut, "train_manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tm struct {
+		ModelSource map[string]any `json:"model_source"`
+	}
+	if err := json.Unmarshal(b, &tm); err != nil || tm.ModelSource["commit"] != commit || tm.ModelSource["ref"] != "hf:org/tiny" {
+		t.Fatalf("train_manifest model_source %v (%v)", tm.ModelSource, err)
+	}
 }

@@ -125,7 +125,7 @@ func trainGRPOCommand() *cli.Command {
 		UsageText: "medbench train grpo --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, evalSamples, tr, ev, err := trainInputs(c)
+			samples, evalSamples, tr, ev, src, err := trainInputs(c)
 			if err != nil {
 				return err
 			}
@@ -154,7 +154,7 @@ func trainGRPOCommand() *cli.Command {
 				beta = -1 // explicit 0: no KL, no reference model
 			}
 			cfg := grpo.Config{
-				ModelDir: c.String("model"), Samples: samples, Template: tr, Out: c.String("out"),
+				ModelDir: c.String("model"), ModelSource: src, Samples: samples, Template: tr, Out: c.String("out"),
 				NumGenerations: c.Int("num-generations"), PromptsPerStep: c.Int("prompts-per-step"), GradAccum: c.Int("grad-accum"),
 				Epochs: c.Int("epochs"), MaxSteps: c.Int("max-steps"), LR: lr, WarmupSteps: c.Int("warmup-steps"), LRScheduler: sched, Beta: beta,
 				WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"), LossType: lt,
@@ -191,9 +191,13 @@ func printTrainResult(res *grpo.Result) {
 
 // trainInputs loads what both trainers take: the training and eval samples
 // and the training and eval templates.
-func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Sample, tr, ev datasets.Template, err error) {
-	if _, err = resolveModelFlag(c, "fp32"); err != nil { // training runs on the fp32 files
+func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Sample, tr, ev datasets.Template, src map[string]any, err error) {
+	s, err := resolveModelFlag(c, "fp32") // training runs on the fp32 files
+	if err != nil {
 		return
+	}
+	if s != nil {
+		src = s.Map()
 	}
 	if samples, err = loadTrainSamples(c, "data", "images", "limit"); err != nil {
 		return
@@ -218,7 +222,7 @@ func trainSFTCommand() *cli.Command {
 		UsageText: "medbench train sft --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, evalSamples, tr, ev, err := trainInputs(c)
+			samples, evalSamples, tr, ev, _, err := trainInputs(c)
 			if err != nil {
 				return err
 			}
