@@ -9,14 +9,16 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/checkpoint"
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners/qwen2vl"
 )
 
-// checkpointImport converts a Hugging Face checkpoint folder into a model
-// directory for `--model hf:...` repos holding config.json + *.safetensors;
-// nil in a build without the checkpoint importer.
-var checkpointImport hub.Importer
+// importCheckpoint converts a downloaded Hugging Face checkpoint (config.json
+// + *.safetensors) into a model directory for `--model hf:...`.
+func importCheckpoint(ctx context.Context, hfDir, outDir, dtype string) error {
+	return checkpoint.Import(ctx, hfDir, outDir, checkpoint.ImportOptions{DType: dtype})
+}
 
 // hubEnvHelp documents the environment the hub commands read.
 const hubEnvHelp = "Environment (as huggingface_hub): HF_ENDPOINT (default https://huggingface.co), HF_TOKEN\n" +
@@ -77,14 +79,11 @@ func resolveModelRef(c *cli.Context, ref, dtype string) (string, *hub.ModelSourc
 	if err != nil {
 		return "", nil, err
 	}
-	opts := hub.ModelOptions{ONNXFiles: files, DType: dtype}
-	if checkpointImport != nil {
-		root, err := hub.ImportRoot(os.Getenv)
-		if err != nil {
-			return "", nil, usageErr("%v", err)
-		}
-		opts.Import, opts.ImportRoot = checkpointImport, root
+	root, err := hub.ImportRoot(os.Getenv)
+	if err != nil {
+		return "", nil, usageErr("%v", err)
 	}
+	opts := hub.ModelOptions{ONNXFiles: files, DType: dtype, Import: importCheckpoint, ImportRoot: root}
 	dir, src, err := hc.ResolveModel(contextOf(c), r, opts)
 	if err != nil {
 		return "", nil, inputErr(err)

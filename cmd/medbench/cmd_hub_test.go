@@ -199,3 +199,67 @@ func TestHFModelInGenerateBenchAndTrain(t *testing.T) {
 		t.Fatalf("train_manifest model_source %v (%v)", tm.ModelSource, err)
 	}
 }
+
+// TestEvalHFCheckpointImportsOnce serves the tiny fixture exported as a
+// sharded Hugging Face checkpoint: eval --model hf:org/ckpt downloads and
+// imports it once (keyed by commit and dtype) and gives the same outputs as
+// eval on the imported folder; a rerun pinned to the commit makes no request
+// and no import.
+func TestEvalHFCheckpointImportsOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the fixture model")
+	}
+	model := tinyFixture(t)
+	hf := filepath.Join(t.TempDir(), "hf")
+	if code, out, errOut := cliRun(t, "model", "export", "--from", model, "--out", hf, "--dtype", "fp32", "--max-shard-size", "300KB"); code != 0 {
+		t.Fatalf("export: exit %d: %s%s", code, out, errOut)
+	}
+	srv := hubtest.New()
+	defer srv.Close()
+	hubEnv(t, srv)
+	imports := filepath.Join(os.Getenv("MEDBENCH_CACHE"), "imports")
+	commit := serveDir(t, srv, "model", "org/ckpt", "ckpt-v1", hf, false)
+	data := evalSynth(t, 3)
+	eval := func(m string) (*records.Run, string) {
+		out := filepath.Join(t.TempDir(), "run")
+		code, stdout, stderr := cliRun(t, "eval", "--data", data, "--model", m, "--out", out, "--prompt", "complex",
+			"--max-new-tokens", "8", "--threads", "1")
+		if code != 0 {
+			t.Fatalf("eval --model %s: exit %d\n%s\n%s", m, code, stdout, stderr)
+		}
+		run, err := records.ReadRun(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run, stderr
+	}
+	remote, log := eval("hf:org/ckpt")
+	importDir := filepath.Join(imports, "models--org--ckpt", commit, "fp32")
+	src, _ := remote.Manifest.Config["model_source"].(map[string]any)
+	if src["layout"] != "checkpoint" || src["import_dir"] != importDir || src["commit"] != commit || src["dtype"] != "fp32" ||
+		!strings.Contains(log, "importing org/ckpt@"+commit) {
+		t.Fatalf("model_source %v\n%s", src, log)
+	}
+	local, _ := eval(importDir)
+	if len(local.Samples) != 3 || len(remote.Samples) != 3 {
+		t.Fatalf("%d and %d samples", len(local.Samples), len(remote.Samples))
+	}
+	for i, s := range local.Samples {
+		r := remote.Samples[i]
+		if s.Error != "" || len(s.TokenIDs) == 0 || r.Output != s.Output || !reflect.DeepEqual(r.TokenIDs, s.TokenIDs) {
+			t.Errorf("%s: imported folder %q %v, hf: %q %v", s.Key(), s.Output, s.TokenIDs, r.Output, r.TokenIDs)
+		}
+	}
+	srv.Reset()
+	_, log = eval("hf:org/ckpt@" + commit)
+	if n := len(srv.Requests()); n != 0 || strings.Contains(log, "importing") {
+		t.Fatalf("pinned rerun: %d requests\n%s", n, log)
+	}
+	// Another dtype is another import, beside the first.
+	if code, out, errOut := cliRun(t, "model", "inspect", "hf:org/ckpt@"+commit, "--dtype", "fp16"); code != 0 || !strings.Contains(out, "compatible") {
+		t.Fatalf("fp16: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(imports, "models--org--ckpt", commit, "fp16", "onnx", "decoder_model_merged_fp16.onnx")); err != nil {
+		t.Fatal(err)
+	}
+}
