@@ -133,6 +133,16 @@ func TestEvalHFModelMatchesLocalDir(t *testing.T) {
 	if n := len(srv.Requests()); n != 0 || !reflect.DeepEqual(pinned.Samples[0].TokenIDs, local.Samples[0].TokenIDs) {
 		t.Fatalf("pinned rerun: %d requests", n)
 	}
+	// Offline: the branch resolves through refs/main, no request.
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	offline := eval("hf:org/tiny")
+	if n := len(srv.Requests()); n != 0 || offline.Manifest.Config["model_source"].(map[string]any)["commit"] != commit {
+		t.Fatalf("offline: %d requests, source %v", n, offline.Manifest.Config["model_source"])
+	}
+	if code, _, errOut := cliRun(t, "model", "inspect", "hf:org/other"); code != 2 || !strings.Contains(errOut, "HF_HUB_OFFLINE") {
+		t.Fatalf("offline, uncached: exit %d %s", code, errOut)
+	}
+	t.Setenv("HF_HUB_OFFLINE", "")
 	// model inspect accepts the reference too.
 	code, out, errOut := cliRun(t, "model", "inspect", "hf:org/tiny@"+commit)
 	if code != 0 || !strings.Contains(out, "compatible") {
