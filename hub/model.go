@@ -91,11 +91,21 @@ func selectModel(files []string, o ModelOptions, layout *string) ([]string, erro
 		*layout = LayoutONNX
 		return want, nil
 	}
-	var st []string
+	// The model's weights: model.safetensors or the model-0000K-of-0000N
+	// shards save_pretrained writes; other top-level safetensors (an
+	// adapter, a second model) only when there are none of those.
+	var st, other []string
 	for _, f := range files {
-		if !strings.Contains(f, "/") && strings.HasSuffix(f, ".safetensors") {
+		switch {
+		case strings.Contains(f, "/") || !strings.HasSuffix(f, ".safetensors"):
+		case f == "model.safetensors" || strings.HasPrefix(f, "model-"):
 			st = append(st, f)
+		default:
+			other = append(other, f)
 		}
+	}
+	if len(st) == 0 {
+		st = other
 	}
 	if has("config.json") && len(st) > 0 {
 		want := st

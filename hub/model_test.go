@@ -64,7 +64,8 @@ func TestResolveModelImportsACheckpointOnce(t *testing.T) {
 	srv.SetRepo("model", "org/ckpt", &hubtest.Repo{Branches: map[string]string{"main": commit}, Commits: map[string]map[string][]byte{commit: {
 		"config.json": []byte(`{"model_type":"qwen2_vl"}`), "model-00001-of-00002.safetensors": randBytes(1000, 3),
 		"model-00002-of-00002.safetensors": randBytes(1000, 4), "model.safetensors.index.json": []byte("{}"),
-		"merges.txt": []byte("a b"), "README.md": []byte("card"), "training_args.bin": []byte("pickle")}}})
+		"merges.txt": []byte("a b"), "README.md": []byte("card"), "training_args.bin": []byte("pickle"),
+		"adapter_model.safetensors": []byte("lora")}}})
 	c, _ := newClient(t, srv, nil)
 	var calls atomic.Int32
 	importer := func(ctx context.Context, hfDir, outDir, dtype string) error {
@@ -74,7 +75,7 @@ func TestResolveModelImportsACheckpointOnce(t *testing.T) {
 				t.Errorf("importer input lacks %s", f)
 			}
 		}
-		for _, f := range []string{"README.md", "training_args.bin"} {
+		for _, f := range []string{"README.md", "training_args.bin", "adapter_model.safetensors"} {
 			if _, err := os.Lstat(filepath.Join(hfDir, f)); err == nil {
 				t.Errorf("importer input has the unneeded %s", f)
 			}
