@@ -247,7 +247,7 @@ func (c *Client) fetchFile(ctx context.Context, r Repo, commit, file string) (in
 			c.logf("hub: %s: transfer interrupted (%v); resuming (try %d of %d)\n", file, lastErr, attempt, c.Retries)
 			select {
 			case <-ctx.Done():
-				return requests, ctx.Err()
+				return requests, fmt.Errorf("hub: %s: %w (the partial download is kept and resumes on the next run)", where, ctx.Err())
 			case <-time.After(c.RetryDelay):
 			}
 		}

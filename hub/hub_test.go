@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/hub/hubtest"
@@ -558,5 +559,39 @@ func TestProgressOutputs(t *testing.T) {
 	c2.Progress = devnull
 	if _, err := c2.Download(context.Background(), hub.Repo{Type: hub.Model, ID: "org/tiny"}, hub.Options{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// cancelOnWrite cancels a context at the first progress line that holds want.
+type cancelOnWrite struct {
+	want   string
+	cancel context.CancelFunc
+}
+
+func (w cancelOnWrite) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.want) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+func TestCancelledDownloadKeepsThePartialFile(t *testing.T) {
+	srv := hubtest.New()
+	defer srv.Close()
+	f := addRepo(srv, "model", "org/tiny", "v1", false)
+	srv.CutAfter(f.weights, 1000) // the first transfer fails, so the retry wait is where the cancel lands
+	c, _ := newClient(t, srv, nil)
+	c.RetryDelay = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.Progress = cancelOnWrite{want: "resuming", cancel: cancel}
+	start := time.Now()
+	_, err := c.Download(ctx, hub.Repo{Type: hub.Model, ID: "org/tiny"}, hub.Options{Include: []string{"model.safetensors"}})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "model.safetensors") || time.Since(start) > 30*time.Second {
+		t.Fatalf("want a prompt cancellation, got %v after %s", err, time.Since(start))
+	}
+	inc := filepath.Join(c.CacheDir, "models--org--tiny", "blobs", hubtest.SHA256(f.weights)+".incomplete")
+	if st, err := os.Stat(inc); err != nil || st.Size() != 1000 {
+		t.Fatalf("partial file: %v %v", st, err)
 	}
 }

@@ -178,6 +178,13 @@ func (c *Client) ResolveModel(ctx context.Context, r Repo, o ModelOptions) (stri
 	if st, err := os.Stat(dir); err == nil && st.IsDir() { // another process finished it
 		return dir, src, nil
 	}
+	// Temporary folders of imports killed before they could clean up (the
+	// lock says no import of this commit and dtype is running).
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")); len(stale) > 0 {
+		for _, s := range stale {
+			_ = os.RemoveAll(s)
+		}
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
 	if err != nil {
 		return "", src, fmt.Errorf("hub: import: %w", err)

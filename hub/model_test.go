@@ -109,6 +109,11 @@ func TestResolveModelImportsACheckpointOnce(t *testing.T) {
 	if _, _, err := c.ResolveModel(context.Background(), hub.Repo{Type: hub.Model, ID: "org/ckpt"}, opts); err != nil || calls.Load() != 1 || len(srv.Requests()) != 1 {
 		t.Fatalf("branch resolve: %v, %d imports, %+v", err, calls.Load(), srv.Requests())
 	}
+	// A killed import's temporary folder is removed by the next import.
+	stale := filepath.Join(root, "models--org--ckpt", commit, ".fp32.tmp-killed")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// A failed import leaves nothing behind and is retried next time.
 	opts.DType = "fp32"
 	opts.Import = func(ctx context.Context, hfDir, outDir, dtype string) error {
@@ -118,7 +123,7 @@ func TestResolveModelImportsACheckpointOnce(t *testing.T) {
 	if _, _, err := c.ResolveModel(context.Background(), hub.Repo{Type: hub.Model, ID: "org/ckpt"}, opts); err == nil || !strings.Contains(err.Error(), "import org/ckpt@"+commit+" (fp32)") {
 		t.Fatalf("failed import: %v", err)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(root, "models--org--ckpt", commit)); len(ents) != 3 { // fp16, fp16.lock, fp32.lock
+	if ents, _ := os.ReadDir(filepath.Join(root, "models--org--ckpt", commit)); len(ents) != 3 { // fp16, fp16.lock, fp32.lock (no stale temp)
 		t.Fatalf("after a failed import: %v", ents)
 	}
 }

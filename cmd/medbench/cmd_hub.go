@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -84,7 +86,11 @@ func resolveModelRef(c *cli.Context, ref, dtype string) (string, *hub.ModelSourc
 		return "", nil, usageErr("%v", err)
 	}
 	opts := hub.ModelOptions{ONNXFiles: files, DType: dtype, Import: importCheckpoint, ImportRoot: root}
-	dir, src, err := hc.ResolveModel(contextOf(c), r, opts)
+	// Ctrl-C stops a download (it resumes on the next run) or an import (its
+	// temporary folder is removed) cleanly.
+	ctx, stop := signal.NotifyContext(contextOf(c), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dir, src, err := hc.ResolveModel(ctx, r, opts)
 	if err != nil {
 		return "", nil, inputErr(err)
 	}
@@ -140,7 +146,9 @@ func hubDownloadCommand(kind hub.RepoType) *cli.Command {
 			if err != nil {
 				return err
 			}
-			snap, err := hc.Download(contextOf(c), r, hub.Options{Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude")})
+			ctx, stop := signal.NotifyContext(contextOf(c), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			snap, err := hc.Download(ctx, r, hub.Options{Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude")})
 			if err != nil {
 				return inputErr(err)
 			}
