@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -271,5 +273,78 @@ func TestEvalHFCheckpointImportsOnce(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(imports, "models--org--ckpt", commit, "fp16", "onnx", "decoder_model_merged_fp16.onnx")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHFReferenceReproducesTransformers serves a checkpoint transformers'
+// own save_pretrained wrote (testdata/hf/tiny-new-bf16: bf16, 3 shards, new
+// tensor names) from the fake hub: tools generate --model hf:... downloads,
+// imports and reproduces transformers' greedy ids for every golden case.
+func TestHFReferenceReproducesTransformers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the imported model")
+	}
+	tinyFixture(t) // skips without ONNX Runtime
+	srv := hubtest.New()
+	defer srv.Close()
+	hubEnv(t, srv)
+	const hfDir = "../../testdata/hf"
+	serveDir(t, srv, "model", "org/tiny-bf16", "bf16", filepath.Join(hfDir, "tiny-new-bf16"), false)
+	f, err := os.Open(filepath.Join(hfDir, "tiny-new-bf16.golden.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type golden struct {
+		Image        *string `json:"image"`
+		Text         string  `json:"text"`
+		GeneratedIDs []int   `json:"generated_ids"`
+		HF           struct {
+			RepetitionPenalty float64 `json:"repetition_penalty"`
+			MaxNewTokens      int     `json:"max_new_tokens"`
+		} `json:"hf"`
+	}
+	var cases []golden
+	var gen []generateCase
+	dec := json.NewDecoder(f)
+	for dec.More() {
+		var g golden
+		if err := dec.Decode(&g); err != nil {
+			t.Fatal(err)
+		}
+		c := generateCase{Text: g.Text}
+		if g.Image != nil {
+			abs, _ := filepath.Abs(filepath.Join(hfDir, "cases", *g.Image))
+			c.Image = abs
+		}
+		cases, gen = append(cases, g), append(gen, c)
+	}
+	if len(cases) < 8 || cases[0].HF.MaxNewTokens == 0 {
+		t.Fatalf("%d golden cases", len(cases))
+	}
+	cf := filepath.Join(t.TempDir(), "cases.json")
+	b, _ := json.Marshal(gen)
+	if err := os.WriteFile(cf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cliRun(t, "tools", "generate", "--model", "hf:org/tiny-bf16", "--cases", cf, "--threads", "1",
+		"--max-new-tokens", strconv.Itoa(cases[0].HF.MaxNewTokens), "--repetition-penalty", fmt.Sprint(cases[0].HF.RepetitionPenalty))
+	if code != 0 || !strings.Contains(errOut, "checkpoint layout") {
+		t.Fatalf("tools generate: exit %d\n%s%s", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(cases) {
+		t.Fatalf("%d outputs for %d cases", len(lines), len(cases))
+	}
+	for i, l := range lines {
+		var got struct {
+			IDs []int `json:"ids"`
+		}
+		if err := json.Unmarshal([]byte(l), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.IDs, cases[i].GeneratedIDs) {
+			t.Errorf("case %d: hf: gives %v, transformers %v", i, got.IDs, cases[i].GeneratedIDs)
+		}
 	}
 }
