@@ -142,9 +142,6 @@ func (c *Client) link(r Repo, commit, file, etag string) error {
 	return nil
 }
 
-// LockFile is lockFile for callers outside the package (the import cache).
-func LockFile(path string) (unlock func(), err error) { return lockFile(path) }
-
 // writeFileAtomic writes via a temp file and rename.
 func writeFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
