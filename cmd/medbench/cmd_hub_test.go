@@ -154,6 +154,16 @@ func TestEvalHFModelMatchesLocalDir(t *testing.T) {
 	if strings.Contains(string(b), "Bearer") {
 		t.Fatal("manifest holds an authorization header")
 	}
+	// main moves to a new commit: the next run pins that one.
+	os.WriteFile(filepath.Join(model, "README.md"), []byte("v2\n"), 0o644)
+	commit2 := serveDir(t, srv, "model", "org/tiny", "tiny-v2", model, false)
+	moved := eval("hf:org/tiny")
+	if src := moved.Manifest.Config["model_source"].(map[string]any); src["commit"] != commit2 || commit2 == commit {
+		t.Fatalf("after the move: %v", src)
+	}
+	if !reflect.DeepEqual(moved.Samples[0].TokenIDs, local.Samples[0].TokenIDs) {
+		t.Fatal("same weights, different outputs")
+	}
 }
 
 // TestHFModelInGenerateBenchAndTrain: the other commands that take a model
