@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
 RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./runners/tokenizer/...
 FUZZTIME ?= 30s
 
-.PHONY: all setup setup-cuda testtools build test vet fuzz bench demo golden-fixture grpo-task clean
+.PHONY: all setup setup-cuda testtools poppler build test vet fuzz bench demo golden-fixture grpo-task clean
 
 all: build
 
@@ -22,8 +22,13 @@ $(ORT_LIB): scripts/fetch-ort.sh
 setup-cuda: setup
 	./scripts/fetch-ort-cuda.sh
 
-## testtools: reference JS implementations for conformance tests (npm, no install scripts)
-testtools: testtools/node_modules/.installed
+## testtools: reference JS implementations for conformance tests (npm, no install scripts), and
+## poppler (Debian's poppler-utils) for the report look test where apt-get can install it
+testtools: testtools/node_modules/.installed poppler
+poppler:
+	@command -v pdftoppm >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null || echo "poppler-utils: install failed; the report look test will be skipped"; \
+	  else echo "poppler-utils not installed (not root): the report look test will be skipped"; fi; }
 testtools/node_modules/.installed: testtools/package.json testtools/package-lock.json
 	cd testtools && ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --cache ../.cache/npm
 	touch $@

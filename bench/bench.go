@@ -43,6 +43,11 @@ type Pass struct {
 	// GenerateSeconds is a peer's self-reported time in its generate call
 	// alone (the sum of its "generate_ms"), when it reports one.
 	GenerateSeconds float64 `json:"generate_seconds,omitempty"`
+	// Profile is the runner's own time account, when it keeps one.
+	Profile *PassProfile `json:"profile,omitempty"`
+	// PeakRSSBytes is the process's peak resident set during the pass
+	// (Linux; 0 where it cannot be reset and read per pass).
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
 // Stat summarizes repeated measurements.
@@ -74,6 +79,10 @@ type Result struct {
 	// Load is the system load average around the measurement (Linux only),
 	// so that figures from a shared machine can be judged.
 	Load *Load `json:"load,omitempty"`
+	// Breakdown says where the time went (runners that keep a profile).
+	Breakdown *Breakdown `json:"breakdown,omitempty"`
+	// PeakRSSBytes is the largest per-pass peak resident set.
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
 // Machine identifies where a measurement ran.
@@ -118,6 +127,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func pass(ctx context.Context, cfg Config) (Pass, error) {
 	var p Pass
+	prof, _ := cfg.Runner.(runners.Profiler)
+	if prof != nil {
+		p.Profile = &PassProfile{}
+	}
+	rssReset := resetPeakRSS()
 	start := time.Now()
 	for i := 0; i < len(cfg.Requests); i += cfg.Batch {
 		if err := ctx.Err(); err != nil {
@@ -130,6 +144,9 @@ func pass(ctx context.Context, cfg Config) (Pass, error) {
 			return p, fmt.Errorf("bench: %s: %w", cfg.Name, err)
 		}
 		p.BatchLatenciesMS = append(p.BatchLatenciesMS, float64(time.Since(t0).Microseconds())/1000)
+		if prof != nil {
+			p.Profile.add(prof.LastProfile())
+		}
 		for _, r := range out {
 			p.Samples++
 			if r.Err != nil {
@@ -144,6 +161,9 @@ func pass(ctx context.Context, cfg Config) (Pass, error) {
 		}
 	}
 	p.Seconds = time.Since(start).Seconds()
+	if rssReset {
+		p.PeakRSSBytes = peakRSS()
+	}
 	return p, nil
 }
 
@@ -158,6 +178,11 @@ func (r *Result) summarize() {
 	}
 	r.SamplesPerSec, r.TokensPerSec, r.LatencyMS = Summarize(sps), Summarize(tps), Summarize(lat)
 	r.P50MS, r.P90MS = Quantile(lat, 0.5), Quantile(lat, 0.9)
+	r.Breakdown = breakdown(r.Passes)
+	r.PeakRSSBytes = 0
+	for _, p := range r.Passes {
+		r.PeakRSSBytes = max(r.PeakRSSBytes, p.PeakRSSBytes)
+	}
 }
 
 // Summarize computes median, min, max and IQR of xs.

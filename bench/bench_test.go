@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -139,4 +141,75 @@ func TestRunCancel(t *testing.T) {
 	if _, err := Run(context.Background(), Config{}); err == nil {
 		t.Error("empty config accepted")
 	}
+}
+
+// profRunner is a fakeRunner that accounts for its time like a real runner.
+type profRunner struct {
+	fakeRunner
+	prof runners.Profile
+}
+
+func (p *profRunner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
+	out, err := p.fakeRunner.Generate(ctx, reqs)
+	p.prof = runners.Profile{Wall: 100 * time.Millisecond, Runtime: 90 * time.Millisecond, Prepare: 4 * time.Millisecond,
+		Sampling: 2 * time.Millisecond, Prefill: 30 * time.Millisecond, FirstToken: 40 * time.Millisecond,
+		DecodeSteps: []time.Duration{10 * time.Millisecond, 12 * time.Millisecond, 14 * time.Millisecond, 16 * time.Millisecond}}
+	return out, err
+}
+
+func (p *profRunner) LastProfile() runners.Profile { return p.prof }
+
+func TestBreakdownFromProfiles(t *testing.T) {
+	r := &profRunner{fakeRunner: fakeRunner{perBatch: time.Millisecond}}
+	res, err := Run(context.Background(), Config{Name: "p", Runner: r, Requests: reqs(6), Batch: 2, Repeats: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := res.Breakdown
+	if b == nil {
+		t.Fatal("no breakdown from a Profiler runner")
+	}
+	near := func(x, want float64) bool { return math.Abs(x-want) < 1e-9 }
+	if !near(b.RuntimePct.Median, 90) || !near(b.HarnessPct.Median, 10) || !near(b.PreparePct.Median, 4) || !near(b.SamplingPct.Median, 2) {
+		t.Errorf("shares: runtime %v harness %v prepare %v sampling %v, want 90/10/4/2", b.RuntimePct, b.HarnessPct, b.PreparePct, b.SamplingPct)
+	}
+	// 3 passes × 3 calls: 9 first-token times of 40 ms; 36 decode steps of 10–16 ms.
+	if b.FirstTokenMS.N != 9 || b.FirstTokenMS.P50 != 40 || b.PrefillMS.P50 != 30 {
+		t.Errorf("first token %+v, prefill %+v", b.FirstTokenMS, b.PrefillMS)
+	}
+	if b.DecodeStepMS.N != 36 || b.DecodeStepMS.P50 != 13 || b.DecodeStepMS.P90 != 16 {
+		t.Errorf("decode steps %+v, want n 36, p50 13, p90 16", b.DecodeStepMS)
+	}
+	if runtime.GOOS == "linux" && res.PeakRSSBytes <= 0 {
+		t.Errorf("peak RSS not measured on Linux")
+	}
+	// A runner without a profile gets no breakdown.
+	plain, err := Run(context.Background(), Config{Name: "f", Runner: &fakeRunner{}, Requests: reqs(2), Batch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Breakdown != nil {
+		t.Errorf("breakdown without a profile: %+v", plain.Breakdown)
+	}
+}
+
+func TestPeakRSSResets(t *testing.T) {
+	if runtime.GOOS != "linux" || !resetPeakRSS() {
+		t.Skip("needs Linux /proc/self/clear_refs")
+	}
+	big := make([]byte, 64<<20)
+	for i := range big {
+		big[i] = 1
+	}
+	high := peakRSS()
+	big = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	if !resetPeakRSS() {
+		t.Fatal("reset failed")
+	}
+	if low := peakRSS(); low >= high {
+		t.Errorf("peak after reset %d ≥ peak with 64 MiB touched %d", low, high)
+	}
+	_ = big
 }

@@ -234,3 +234,50 @@ func ValidateParquet(ctx context.Context, path string, cols ColumnMap, imagesRoo
 	sortProblems(probs)
 	return probs, nil
 }
+
+// CheckSamples runs on loaded samples the record checks Validate runs on a
+// file (answer key, options, problem text, subset; not the image files):
+// a solution letter outside the options, a lowercase letter, one that
+// contradicts the answer text or empty options make an item that can never
+// be scored right. Each problem's Index is the sample's record index. eval
+// and train run this before anything is generated.
+func CheckSamples(samples []Sample, mm ModalityMap) []Problem {
+	var probs []Problem
+	for _, s := range samples {
+		probs = append(probs, checkContent(s.Index, s.Record, nil, mm)...)
+	}
+	sortProblems(probs)
+	return probs
+}
+
+// ProblemLines renders problems one line each, "FILE: record N: field ...:
+// msg", at most limit lines (limit <= 0: all) followed by a line counting
+// the rest.
+func ProblemLines(path string, probs []Problem, limit int) string {
+	var b strings.Builder
+	for i, p := range probs {
+		if limit > 0 && i == limit {
+			fmt.Fprintf(&b, "... and %d more problem(s); `medbench dataset validate %s` lists them all\n", len(probs)-limit, path)
+			break
+		}
+		fmt.Fprintf(&b, "%s: %s\n", path, p)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// InvalidByIndex groups problems by record index, each record's messages
+// joined with "; " (the form samples.jsonl records as "invalid").
+func InvalidByIndex(probs []Problem) map[int]string {
+	out := map[int]string{}
+	for _, p := range probs {
+		msg := p.String()
+		if p.Index >= 0 {
+			msg = strings.TrimPrefix(msg, fmt.Sprintf("record %d: ", p.Index))
+		}
+		if prev, ok := out[p.Index]; ok {
+			msg = prev + "; " + msg
+		}
+		out[p.Index] = msg
+	}
+	return out
+}

@@ -7,11 +7,16 @@ package evaluate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/medbench/medbench/datasets"
@@ -43,6 +48,15 @@ type Config struct {
 	Progress io.Writer
 	// SeedFiles also writes the seed-format file of every modality × prompt.
 	SeedFiles bool
+	// Invalid maps a record index to its answer-key problems
+	// (datasets.InvalidByIndex) for a run told to score invalid items:
+	// their samples record the problems and the summary counts them as
+	// invalid_items. The caller refuses such items otherwise.
+	Invalid map[int]string
+	// Shard, when Count > 0, evaluates only the samples of shard Index of
+	// Count (see ShardOf) and records the shard in the manifest; the
+	// manifest's dataset size stays that of the whole selection.
+	Shard Shard
 }
 
 // Binder is implemented by runners that need the dataset before generating
@@ -135,6 +149,26 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 	if m.Dataset.N == 0 {
 		m.Dataset.N = len(cfg.Samples)
 	}
+	// The images digest covers the whole selection (before any shard
+	// filter), so that every shard of one evaluation records the same one.
+	hashes, digest := ImageHashes(cfg.Samples)
+	if m.Dataset.ImagesSHA256 == "" {
+		m.Dataset.ImagesSHA256 = digest
+	}
+	if cfg.Shard.Count > 0 {
+		var err error
+		if cfg.Samples, m.Shard, err = cfg.Shard.apply(cfg.Samples); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Resume {
+		if err := records.SameShard(cfg.OutDir, m.Shard); err != nil {
+			return nil, err
+		}
+		if err := checkRecordedImages(cfg.OutDir, hashes); err != nil {
+			return nil, err
+		}
+	}
 	if b, ok := cfg.Runner.(Binder); ok {
 		if err := b.Bind(cfg.Samples); err != nil {
 			return nil, fmt.Errorf("evaluate: %w", err)
@@ -164,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 			return nil, err
 		}
 		batch := todo[start:min(start+cfg.Batch, len(todo))]
-		samples, err := runBatch(ctx, cfg, m.Seed, batch)
+		samples, err := runBatch(ctx, cfg, m.Seed, batch, hashes)
 		if len(samples) > 0 {
 			if werr := w.Append(samples); werr != nil {
 				return nil, werr
@@ -183,13 +217,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		return nil, err
 	}
 
-	all := w.Samples()
-	sum := records.Summary{SchemaVersion: records.SchemaVersion, Cells: metrics.Summarize(all), Samples: len(all), Created: time.Now().UTC()}
-	for _, s := range all {
-		if s.Error != "" {
-			sum.Errors++
-		}
-	}
+	sum := Summarize(w.Samples())
 	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
 		return nil, err
 	}
@@ -197,10 +225,27 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 	return &sum, nil
 }
 
+// Summarize is a run's summary.json over all its samples: the cells of
+// metrics.Summarize, the sample and error counts, and the creation time.
+func Summarize(all []records.Sample) records.Summary {
+	sum := records.Summary{SchemaVersion: records.SchemaVersion, Cells: metrics.Summarize(all), Samples: len(all), Created: time.Now().UTC()}
+	invalid := map[string]bool{}
+	for _, s := range all {
+		if s.Error != "" {
+			sum.Errors++
+		}
+		if s.Invalid != "" {
+			invalid[s.ID] = true
+		}
+	}
+	sum.InvalidItems = len(invalid)
+	return sum
+}
+
 // runBatch generates and scores one batch. On a runner error it returns the
 // error with no samples (ctx errors included), unless the runner returned
 // results alongside a cancellation, which are then scored and returned.
-func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job) ([]records.Sample, error) {
+func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job, hashes map[string][]string) ([]records.Sample, error) {
 	reqs := make([]runners.Request, len(batch))
 	for i, j := range batch {
 		reqs[i] = request(j, runSeed)
@@ -221,6 +266,8 @@ func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job) ([]r
 			return nil, fmt.Errorf("evaluate: runner %s returned result %d for sample %s, requested %s", cfg.Runner.Info().Name, i, id, reqs[i].ID)
 		}
 		out[i] = score(j, reqs[i], results[i], cfg.Policies)
+		out[i].ImageSHA256 = hashes[j.sample.ID()]
+		out[i].Invalid = cfg.Invalid[j.sample.Index]
 	}
 	return out, ctx.Err()
 }
@@ -289,4 +336,66 @@ func recordJSON(r datasets.Record) json.RawMessage {
 		return nil
 	}
 	return json.RawMessage(bytes.TrimSpace(buf.Bytes()))
+}
+
+// ImageHashes returns the sha256 of each sample's images by sample id (""
+// for an image that cannot be read: the runner records that failure) and a
+// digest of them all in sample order, which the manifest records so that
+// resume compares the images by content, whatever the root's spelling.
+func ImageHashes(samples []datasets.Sample) (map[string][]string, string) {
+	out := make(map[string][]string, len(samples))
+	all := sha256.New()
+	for _, s := range samples {
+		n := max(len(s.ImagePaths), len(s.ImageBytes))
+		hs := make([]string, n)
+		for i := range hs {
+			var b []byte
+			if i < len(s.ImageBytes) && s.ImageBytes[i] != nil {
+				b = s.ImageBytes[i]
+			} else if i < len(s.ImagePaths) {
+				var err error
+				if b, err = os.ReadFile(s.ImagePaths[i]); err != nil {
+					continue
+				}
+			}
+			h := sha256.Sum256(b)
+			hs[i] = hex.EncodeToString(h[:])
+		}
+		out[s.ID()] = hs
+		fmt.Fprintf(all, "%s\t%s\n", s.ID(), strings.Join(hs, ","))
+	}
+	return out, hex.EncodeToString(all.Sum(nil))
+}
+
+// checkRecordedImages refuses to resume a run whose recorded samples were
+// made from images that have since changed, naming the sample, the image
+// and both hashes.
+func checkRecordedImages(dir string, hashes map[string][]string) error {
+	p := filepath.Join(dir, records.SamplesFile)
+	if _, err := os.Stat(p); err != nil {
+		return nil // nothing recorded yet
+	}
+	recorded, _, err := records.ReadSamples(p)
+	if err != nil {
+		return err
+	}
+	for _, s := range recorded {
+		now, ok := hashes[s.ID]
+		if !ok || s.ImageSHA256 == nil {
+			continue // not selected now (the manifest check names that), or recorded before hashes were
+		}
+		for i := range max(len(now), len(s.ImageSHA256)) {
+			var a, b string
+			if i < len(s.ImageSHA256) {
+				a = s.ImageSHA256[i]
+			}
+			if i < len(now) {
+				b = now[i]
+			}
+			if a != b {
+				return fmt.Errorf("evaluate: cannot resume %s: the image of sample %s (%s) changed since it was recorded: sha256 recorded %q, now %q; restore it or start a fresh run", dir, s.Key(), s.Image, a, b)
+			}
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 )
 
@@ -163,6 +164,13 @@ func Load(path string) (*Table, error) {
 
 // Parse decodes and validates a golden table from JSON (see Load).
 func Parse(b []byte) (*Table, error) {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
+	switch {
+	case len(trimmed) == 0:
+		return nil, errors.New(`empty file; a golden table is a JSON object {"format": "medbench-golden", "version": 1, "rows": [...]} (see golden/FORMAT.md)`)
+	case trimmed[0] == '[':
+		return nil, errors.New(`the top level is a JSON array; a golden table is an object {"format": "medbench-golden", "version": 1, "rows": [...]} with the rows under "rows"`)
+	}
 	// Decode the envelope first and each row on its own, so that a type
 	// error names the row it is in.
 	var env struct {
@@ -170,19 +178,59 @@ func Parse(b []byte) (*Table, error) {
 		Rows []json.RawMessage `json:"rows"`
 	}
 	if err := strictDecode(b, &env); err != nil {
-		return nil, err
+		return nil, explainJSON(err)
+	}
+	if env.Rows == nil {
+		return nil, errors.New(`no "rows" array; a golden table lists its expected values under "rows": [...]`)
 	}
 	t := env.Table
 	t.Rows = make([]Row, len(env.Rows))
 	for i, raw := range env.Rows {
 		if err := strictDecode(raw, &t.Rows[i]); err != nil {
-			return nil, fmt.Errorf("row %d: %w", i+1, err)
+			return nil, fmt.Errorf("row %d: %w", i+1, explainJSON(err))
 		}
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
+	if len(t.Rows) == 0 {
+		return nil, errors.New(`"rows" is empty: a golden table without rows checks nothing`)
+	}
 	return &t, nil
+}
+
+// explainJSON rewrites a JSON type error, which names Go types, in the
+// file's terms: the field, what it holds and what it should hold.
+func explainJSON(err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	want := "a " + te.Type.Kind().String()
+	switch te.Type.Kind() {
+	case reflect.Slice, reflect.Array:
+		want = "an array"
+	case reflect.Struct, reflect.Map:
+		want = "an object"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.Int, reflect.Int64, reflect.Uint64:
+		want = "an integer"
+	case reflect.Bool:
+		want = "true or false"
+	}
+	if te.Field == "" {
+		return fmt.Errorf("the JSON value is %s; want %s", article(te.Value), want)
+	}
+	return fmt.Errorf("field %q is %s; want %s", te.Field, article(te.Value), want)
+}
+
+func article(jsonKind string) string {
+	switch jsonKind {
+	case "array", "object":
+		return "an " + jsonKind
+	}
+	return "a " + jsonKind
 }
 
 // strictDecode decodes exactly one JSON value into v, rejecting unknown
@@ -231,6 +279,10 @@ func (r Row) validate() error {
 	if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
 		return fmt.Errorf("value %v is not finite", r.Value)
 	}
+	frac := IsFraction(r.Metric)
+	if frac && (r.Value < 0 || r.Value > 1) {
+		return fmt.Errorf("value %v of %s is outside [0, 1] (fractions, not percent: write %v as %v)", r.Value, r.Metric, r.Value, r.Value/100)
+	}
 	if r.N < 0 || r.Step < 0 {
 		return errors.New("negative n or step")
 	}
@@ -238,10 +290,18 @@ func (r Row) validate() error {
 		return errors.New("provenance.source is empty")
 	}
 	tol := r.Tolerance
+	if tol == (Tolerance{}) {
+		return errors.New(`no tolerance; add e.g. "tolerance": {"kind": "absolute", "value": 0.02, "direction": "higher_is_better"} (see golden/FORMAT.md)`)
+	}
 	switch tol.Direction {
 	case DirBoth, DirHigher, DirLower:
+	case "":
+		return fmt.Errorf(`tolerance has no "direction" (want %s, %s or %s)`, DirBoth, DirHigher, DirLower)
 	default:
 		return fmt.Errorf("tolerance direction %q (want %s, %s or %s)", tol.Direction, DirBoth, DirHigher, DirLower)
+	}
+	if tol.Kind == "" {
+		return fmt.Errorf(`tolerance has no "kind" (want %s, %s or %s)`, KindAbsolute, KindRelative, KindNotWorse)
 	}
 	switch tol.Kind {
 	case KindAbsolute, KindRelative:
@@ -250,6 +310,9 @@ func (r Row) validate() error {
 		}
 		if tol.Alpha != 0 {
 			return fmt.Errorf("%s tolerance has an alpha", tol.Kind)
+		}
+		if frac && tol.Value >= 1 {
+			return fmt.Errorf("%s tolerance %v on the fraction %s admits every value in [0, 1] (percent written as a fraction?)", tol.Kind, tol.Value, r.Metric)
 		}
 	case KindNotWorse:
 		if !(tol.Alpha > 0 && tol.Alpha < 1) {
@@ -265,6 +328,16 @@ func (r Row) validate() error {
 		return fmt.Errorf("tolerance kind %q (want %s, %s or %s)", tol.Kind, KindAbsolute, KindRelative, KindNotWorse)
 	}
 	return nil
+}
+
+// IsFraction reports whether a metric is a fraction in [0, 1]: the run
+// metrics (accuracy, parse_failure_rate, error_rate) and training metrics
+// named as accuracies, rates, ratios or fractions (eval_accuracy,
+// rewards/accuracy_reward, frac_reward_zero_std, completions/clipped_ratio).
+func IsFraction(metric string) bool {
+	m := strings.ToLower(metric)
+	return strings.Contains(m, "accuracy") || strings.HasSuffix(m, "_rate") || strings.HasSuffix(m, "_ratio") ||
+		strings.HasPrefix(m, "frac_") || m == "rewards/format_reward"
 }
 
 // Write encodes the table as indented JSON after validating it.

@@ -52,7 +52,15 @@ func TestParseErrors(t *testing.T) {
 	}
 	tests := []struct{ name, from, to, want string }{
 		{"unknown field", `"n":10,`, `"n":10,"nn":1,`, `row 1: json: unknown field "nn"`},
-		{"bad type", `"n":10,`, `"n":1.5,`, "row 1: json: cannot unmarshal"},
+		{"bad type", `"n":10,`, `"n":1.5,`, `row 1: field "n" is a number 1.5; want an integer`},
+		// Range checks: fractions in [0, 1], sane tolerances.
+		{"percent accuracy", `"value":0.5,`, `"value":85.2,`, "row 1 (M/D/CT/p/strict/accuracy): value 85.2 of accuracy is outside [0, 1] (fractions, not percent: write 85.2 as 0.852)"},
+		{"negative accuracy", `"value":0.5,`, `"value":-0.1,`, "row 1 (M/D/CT/p/strict/accuracy): value -0.1 of accuracy is outside [0, 1]"},
+		{"percent rate", `"metric":"accuracy","value":0.5,`, `"metric":"parse_failure_rate","value":3,`, "value 3 of parse_failure_rate is outside [0, 1]"},
+		{"tolerance admits all", `"value":0.1,"direction"`, `"value":5,"direction"`, "row 1 (M/D/CT/p/strict/accuracy): absolute tolerance 5 on the fraction accuracy admits every value in [0, 1]"},
+		{"missing tolerance", `"tolerance":{"kind":"absolute","value":0.1,"direction":"both"},`, ``, `row 1 (M/D/CT/p/strict/accuracy): no tolerance; add e.g. "tolerance": {`},
+		{"missing direction", `,"direction":"both"`, ``, `row 1 (M/D/CT/p/strict/accuracy): tolerance has no "direction" (want both, higher_is_better or lower_is_better)`},
+		{"missing kind", `"kind":"absolute",`, ``, `tolerance has no "kind" (want absolute, relative or not_worse)`},
 		{"unknown top field", `"version":1,`, `"version":1,"extra":true,`, `unknown field "extra"`},
 		{"format", `medbench-golden`, `other`, "format"},
 		{"version", `"version":1`, `"version":2`, "version 2"},
@@ -74,6 +82,21 @@ func TestParseErrors(t *testing.T) {
 		_, err := Parse([]byte(bad))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want containing %q", tt.name, err, tt.want)
+		}
+	}
+	// Whole-file shapes: one clear line each, no Go type names.
+	for name, c := range map[string]struct{ in, want string }{
+		"empty file":  {"", "empty file; a golden table is a JSON object"},
+		"blank file":  {" \n", "empty file"},
+		"array":       {"[]", "the top level is a JSON array; a golden table is an object"},
+		"rows object": {`{"format":"medbench-golden","version":1,"rows":{}}`, `field "rows" is an object; want an array`},
+		"no rows":     {`{"format":"medbench-golden","version":1}`, `no "rows" array`},
+		"empty rows":  {`{"format":"medbench-golden","version":1,"rows":[]}`, `"rows" is empty`},
+		"string":      {`"x"`, "the JSON value is a string; want an object"},
+	} {
+		_, err := Parse([]byte(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "struct") {
+			t.Errorf("%s: err = %v, want containing %q", name, err, c.want)
 		}
 	}
 	p := filepath.Join(t.TempDir(), "g.json")

@@ -102,9 +102,11 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 	case cfg.Completions == nil && !strings.Contains(cfg.Completion, "{answer}"):
 		return nil, fmt.Errorf("grpo: sft: completion %q has no {answer} placeholder", cfg.Completion)
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("grpo: %w", err)
+	lock, err := openOut(cfg.Out, "train sft", false, false)
+	if err != nil {
+		return nil, err
 	}
+	defer lock.Unlock()
 	eng, err := NewEngine(EngineConfig{ModelDir: cfg.ModelDir, Freeze: cfg.Freeze, Backend: cfg.Backend, WeightDecay: cfg.WeightDecay})
 	if err != nil {
 		return nil, err

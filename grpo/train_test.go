@@ -1,6 +1,7 @@
 package grpo
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -90,6 +91,10 @@ func TestTrainDeterministicResume(t *testing.T) {
 			t.Fatalf("final weights differ at %d", i)
 		}
 	}
+	// Identical runs write byte-identical checkpoints (optimizer.gob included).
+	for _, ck := range []string{filepath.Join("checkpoints", "step-1"), "final"} {
+		sameTree(t, filepath.Join(a, ck), filepath.Join(b, ck))
+	}
 	// Interrupt run b after step 1: drop its final model and step-2 line, resume.
 	os.RemoveAll(filepath.Join(b, "final"))
 	os.RemoveAll(filepath.Join(b, "checkpoints", "step-2"))
@@ -101,4 +106,30 @@ func TestTrainDeterministicResume(t *testing.T) {
 	}
 	mr, _ := ReadMetrics(filepath.Join(b, MetricsFile))
 	sameMetrics(t, "resume", stripTime(ma), stripTime(mr))
+}
+
+// sameTree fails unless the two folders hold the same files with the same bytes.
+func sameTree(t *testing.T, a, b string) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(a, p)
+		x, _ := os.ReadFile(p)
+		y, err := os.ReadFile(filepath.Join(b, rel))
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return nil
+		}
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs between identical runs (%s, %s)", rel, a, b)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("%s: %d files, %v", a, n, err)
+	}
 }

@@ -1,6 +1,7 @@
 package grpo
 
 import (
+	"bytes"
 	"context"
 	"encoding/gob"
 	"encoding/json"
@@ -79,12 +80,15 @@ type Config struct {
 	EvalTemplate     datasets.Template
 	EvalMaxNewTokens int
 
-	Seed    uint64
-	Resume  bool
-	Freeze  []string // initializer-name patterns not to train ("<session>/<name>")
-	Threads int      // ONNX Runtime intra-op threads (0: default)
-	ORTLib  string   // ONNX Runtime library ("" = ortlib's search)
-	Backend string   // GoMLX backend ("" = DefaultBackend)
+	Seed   uint64
+	Resume bool
+	// InvalidItems counts training records with answer-key problems that
+	// the caller chose to train on (recorded in train_manifest.json).
+	InvalidItems int
+	Freeze       []string // initializer-name patterns not to train ("<session>/<name>")
+	Threads      int      // ONNX Runtime intra-op threads (0: default)
+	ORTLib       string   // ONNX Runtime library ("" = ortlib's search)
+	Backend      string   // GoMLX backend ("" = DefaultBackend)
 	// Log receives one progress line per step (nil: silent).
 	Log io.Writer
 }
@@ -290,9 +294,11 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("grpo: %w", err)
+	lock, err := openOut(cfg.Out, "train grpo", cfg.Resume, true)
+	if err != nil {
+		return nil, err
 	}
+	defer lock.Unlock()
 	sched := schedule(len(cfg.Samples), cfg.PromptsPerStep, max(cfg.Epochs, 1), cfg.Seed)
 	stepsPerEpoch := len(cfg.Samples) / cfg.PromptsPerStep
 	maxSteps := len(sched) * cfg.NumIterations
@@ -301,6 +307,19 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 			sched = append(sched, schedule(len(cfg.Samples), cfg.PromptsPerStep, 1, cfg.Seed+uint64(len(sched)))...)
 		}
 		maxSteps = cfg.MaxSteps
+	}
+	modelSHA, err := dirSHA256(cfg.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	settings := resultSettings(cfg, maxSteps, funcs, modelSHA, samplesSHA256(cfg.Samples), samplesSHA256(cfg.EvalSamples))
+	if cfg.Resume {
+		if err := checkResume(cfg.Out, settings); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeManifest(cfg, settings, cfg.Resume); err != nil {
+		return nil, err
 	}
 	// Resume from the last checkpoint.
 	startStep, modelDir := 0, cfg.ModelDir
@@ -329,9 +348,6 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}()
 	if err := s.openRunner(ctx, modelDir, cfg.sampling()); err != nil {
-		return nil, err
-	}
-	if err := writeManifest(cfg, maxSteps, funcs); err != nil {
 		return nil, err
 	}
 	metricsPath := filepath.Join(cfg.Out, MetricsFile)
@@ -742,45 +758,38 @@ func truncateMetrics(path string, step int) error {
 	return WriteMetricsFile(path, keep)
 }
 
-func writeManifest(c Config, maxSteps int, funcs []RewardFunc) error {
-	m := map[string]any{
-		"model": c.ModelDir, "samples": len(c.Samples), "template": c.Template.Name,
-		"num_generations": c.NumGenerations, "prompts_per_step": c.PromptsPerStep, "gradient_accumulation_steps": c.GradAccum,
-		"epochs": c.Epochs, "max_steps": maxSteps, "stop_after": c.StopAfter, "learning_rate": c.LR, "warmup_steps": c.WarmupSteps, "lr_scheduler": sched(c.LRScheduler), "beta": c.Beta,
-		"weight_decay": c.WeightDecay, "max_grad_norm": c.MaxGradNorm, "loss_type": c.LossType,
-		"epsilon_low": c.EpsilonLow, "epsilon_high": c.EpsilonHigh, "num_iterations": c.NumIterations,
-		"scale_rewards": c.ScaleRewards, "reward_funcs": names(funcs), "max_prompt_length": c.MaxPromptLength,
-		"max_completion_length": c.MaxCompletionLength, "min_pixels": c.MinPixels, "max_pixels": c.MaxPixels,
-		"temperature": c.Temperature, "top_k": c.TopK, "top_p": c.TopP, "save_steps": c.SaveSteps, "eval_steps": c.EvalSteps,
-		"eval_samples": len(c.EvalSamples), "eval_template": c.EvalTemplate.Name, "seed": c.Seed, "freeze": c.Freeze,
-	}
-	if c.ModelSource != nil {
-		m["model_source"] = c.ModelSource
-	}
-	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(filepath.Join(c.Out, "train_manifest.json"), b, 0o644); err != nil {
-		return fmt.Errorf("grpo: %w", err)
-	}
-	return nil
-}
-
-// optState is the serialized AdamW state.
+// optState is the serialized AdamW state. The moments are stored as
+// parallel slices in parameter-name order, so that the same state always
+// encodes to the same bytes (gob writes a map in Go's randomized iteration
+// order). M and V are the maps of checkpoints written before that change,
+// still read.
 type optState struct {
-	Step int
-	M, V map[string][]float64
+	Step   int
+	M, V   map[string][]float64
+	Names  []string
+	Ms, Vs [][]float64
 }
 
-// SaveOptimizer writes the AdamW state (gob).
+// SaveOptimizer writes the AdamW state (gob), byte-reproducibly.
 func (e *Engine) SaveOptimizer(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("grpo: %w", err)
+	return saveOptState(path, e.opt)
+}
+
+func saveOptState(path string, opt *AdamW) error {
+	st := optState{Step: opt.Step}
+	for name := range opt.M {
+		st.Names = append(st.Names, name)
 	}
-	if err := gob.NewEncoder(f).Encode(optState{e.opt.Step, e.opt.M, e.opt.V}); err != nil {
-		f.Close()
+	sort.Strings(st.Names)
+	for _, name := range st.Names {
+		st.Ms = append(st.Ms, opt.M[name])
+		st.Vs = append(st.Vs, opt.V[name])
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(st); err != nil {
 		return fmt.Errorf("grpo: %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("grpo: %w", err)
 	}
 	return nil
@@ -788,14 +797,9 @@ func (e *Engine) SaveOptimizer(path string) error {
 
 // LoadOptimizer restores the AdamW state written by SaveOptimizer.
 func (e *Engine) LoadOptimizer(path string) error {
-	f, err := os.Open(path)
+	st, err := loadOptState(path)
 	if err != nil {
-		return fmt.Errorf("grpo: %w", err)
-	}
-	defer f.Close()
-	var st optState
-	if err := gob.NewDecoder(f).Decode(&st); err != nil {
-		return fmt.Errorf("grpo: %s: %w", path, err)
+		return err
 	}
 	for _, p := range e.params {
 		if m, ok := st.M[p.name]; ok && len(m) != len(e.paramValues(p)) {
@@ -803,10 +807,33 @@ func (e *Engine) LoadOptimizer(path string) error {
 		}
 	}
 	e.opt.Step, e.opt.M, e.opt.V = st.Step, st.M, st.V
-	if e.opt.M == nil {
-		e.opt.M, e.opt.V = map[string][]float64{}, map[string][]float64{}
-	}
 	return nil
+}
+
+// loadOptState reads either encoding of optState into its maps.
+func loadOptState(path string) (optState, error) {
+	var st optState
+	f, err := os.Open(path)
+	if err != nil {
+		return st, fmt.Errorf("grpo: %w", err)
+	}
+	defer f.Close()
+	if err := gob.NewDecoder(f).Decode(&st); err != nil {
+		return st, fmt.Errorf("grpo: %s: %w", path, err)
+	}
+	if len(st.Names) > 0 {
+		if len(st.Ms) != len(st.Names) || len(st.Vs) != len(st.Names) {
+			return st, fmt.Errorf("grpo: %s: %d parameter names but %d/%d moment vectors", path, len(st.Names), len(st.Ms), len(st.Vs))
+		}
+		st.M, st.V = make(map[string][]float64, len(st.Names)), make(map[string][]float64, len(st.Names))
+		for i, n := range st.Names {
+			st.M[n], st.V[n] = st.Ms[i], st.Vs[i]
+		}
+	}
+	if st.M == nil {
+		st.M, st.V = map[string][]float64{}, map[string][]float64{}
+	}
+	return st, nil
 }
 
 // sched is the scheduler name a manifest records ("" is linear).

@@ -24,7 +24,9 @@ type Run struct {
 
 // ReadSamples reads samples.jsonl. A final line without a newline that does
 // not parse is reported through torn=true and skipped; any other malformed
-// line is an error naming the file and line.
+// line is an error naming the file and line, and so is a sample key
+// (prompt/id) recorded twice (two writers mixed into one record), naming
+// the key and both lines.
 func ReadSamples(path string) (samples []Sample, torn bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -32,6 +34,7 @@ func ReadSamples(path string) (samples []Sample, torn bool, err error) {
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
+	seen := map[string]int{}
 	for line := 1; ; line++ {
 		b, rerr := r.ReadBytes('\n')
 		if len(b) > 0 {
@@ -49,6 +52,10 @@ func ReadSamples(path string) (samples []Sample, torn bool, err error) {
 					// A parsable line without its newline: keep it, but report the tail torn.
 					torn = true
 				}
+				if prev, dup := seen[s.Key()]; dup {
+					return nil, false, DuplicateError(path, s.Key(), prev, line)
+				}
+				seen[s.Key()] = line
 				samples = append(samples, s)
 			}
 		}
@@ -94,4 +101,9 @@ func ReadRun(dir string) (*Run, error) {
 		run.Summary = &sum
 	}
 	return run, nil
+}
+
+// DuplicateError is the error of a sample key recorded twice in one file.
+func DuplicateError(path, key string, first, again int) error {
+	return fmt.Errorf("records: %s line %d: sample %s is already recorded on line %d (two runs wrote to one record?); keep one of the lines or re-run into a fresh directory", path, again, key, first)
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -26,21 +25,31 @@ type Writer struct {
 	done     map[string]bool
 	samples  []Sample
 	closed   bool
+	lock     *Lock
 }
 
-// OpenWriter opens dir for a run described by m. Without resume, dir must
-// not already hold a run (manifest.json or samples.jsonl): the writer
-// creates it and writes manifest.json. With resume, an existing run is
-// continued: its manifest must be compatible with m (same dataset sha256,
-// selection, modalities and size, prompts, policies, runner name, model and
-// model files, sampling and seed; otherwise the error names the differing
-// field), its samples.jsonl is read, a torn last line (a run killed
+// OpenWriter opens dir for a run described by m. It first takes an
+// exclusive lock on dir (LockDir), held until Close or Finish, so that a
+// second writer is refused instead of interleaving samples. Without resume,
+// dir must not already hold a run (manifest.json or samples.jsonl): the
+// writer creates it and writes manifest.json. With resume, an existing run
+// is continued: its manifest must be compatible with m (every ResultFields
+// setting equal; otherwise the error names the differing key and both
+// values), its samples.jsonl is read, a torn last line (a run killed
 // mid-write) is truncated away, and the keys already done are available
-// through Done. Resuming a directory without a run starts a fresh one.
-func OpenWriter(dir string, m Manifest, resume bool) (*Writer, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("records: %w", err)
+// through Done. The recorded manifest is kept as it is, only the resume time
+// is appended: it describes the samples already recorded, which were
+// produced under it. Resuming a directory without a run starts a fresh one.
+func OpenWriter(dir string, m Manifest, resume bool) (w *Writer, err error) {
+	lock, err := LockDir(dir)
+	if err != nil {
+		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			lock.Unlock()
+		}
+	}()
 	mp := filepath.Join(dir, ManifestFile)
 	sp := filepath.Join(dir, SamplesFile)
 	_, mErr := os.Stat(mp)
@@ -52,7 +61,7 @@ func OpenWriter(dir string, m Manifest, resume bool) (*Writer, error) {
 	if m.SchemaVersion == 0 {
 		m.SchemaVersion = SchemaVersion
 	}
-	w := &Writer{dir: dir, done: map[string]bool{}}
+	w = &Writer{dir: dir, done: map[string]bool{}, lock: lock}
 	if exists {
 		var old Manifest
 		if err := ReadJSON(mp, &old); err != nil {
@@ -61,7 +70,7 @@ func OpenWriter(dir string, m Manifest, resume bool) (*Writer, error) {
 		if err := Compatible(old, m); err != nil {
 			return nil, fmt.Errorf("records: cannot resume %s: %w", dir, err)
 		}
-		m.Started = old.Started
+		m = old
 		m.Resumed = append(append([]time.Time(nil), old.Resumed...), time.Now().UTC())
 		m.Finished = time.Time{}
 		samples, err := recoverSamples(sp)
@@ -128,7 +137,7 @@ func recoverSamples(path string) ([]Sample, error) {
 				return nil, fmt.Errorf("records: %s line %d: %w", path, line, err)
 			}
 			if prev, dup := seen[s.Key()]; dup {
-				return nil, fmt.Errorf("records: %s line %d: sample %s already recorded on line %d", path, line, s.Key(), prev)
+				return nil, DuplicateError(path, s.Key(), prev, line)
 			}
 			seen[s.Key()] = line
 			samples = append(samples, s)
@@ -152,64 +161,6 @@ func recoverSamples(path string) ([]Sample, error) {
 		off += end + 1
 	}
 	return samples, nil
-}
-
-// Compatible reports whether a run recorded with manifest old may be
-// continued under manifest m; the error names the first differing field.
-func Compatible(old, m Manifest) error {
-	type field struct {
-		name string
-		a, b any
-	}
-	fields := []field{
-		{"dataset.sha256", old.Dataset.SHA256, m.Dataset.SHA256},
-		{"dataset.selection", old.Dataset.Selection, m.Dataset.Selection},
-		{"dataset.modalities", old.Dataset.Modalities, m.Dataset.Modalities},
-		{"dataset.n", old.Dataset.N, m.Dataset.N},
-		{"prompts", old.Prompts, m.Prompts},
-		{"policies", old.Policies, m.Policies},
-		{"runner.name", old.Runner["name"], m.Runner["name"]},
-		{"runner.model", old.Runner["model"], m.Runner["model"]},
-		{"runner.files", old.Runner["files"], m.Runner["files"]},
-		{"sampling", old.Sampling, m.Sampling},
-		{"seed", old.Seed, m.Seed},
-	}
-	for _, f := range fields {
-		a, err := normalize(f.a)
-		if err != nil {
-			return err
-		}
-		b, err := normalize(f.b)
-		if err != nil {
-			return err
-		}
-		if !reflect.DeepEqual(a, b) {
-			return fmt.Errorf("manifest field %s differs (recorded %s, now %s)", f.name, brief(a), brief(b))
-		}
-	}
-	return nil
-}
-
-// normalize round-trips v through JSON so that values decoded from a file
-// and values built in memory compare equal.
-func normalize(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	return out, nil
-}
-
-func brief(v any) string {
-	b, _ := json.Marshal(v)
-	if len(b) > 120 {
-		return string(b[:117]) + "..."
-	}
-	return string(b)
 }
 
 // Dir is the run directory.
@@ -283,7 +234,9 @@ func (w *Writer) Finish(summary Summary, seedFiles bool) error {
 	if w.closed {
 		return errors.New("records: finish on a closed writer")
 	}
+	defer w.lock.Unlock()
 	if err := w.f.Close(); err != nil {
+		w.closed = true
 		return fmt.Errorf("records: %w", err)
 	}
 	w.closed = true
@@ -331,7 +284,11 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	if err := w.f.Close(); err != nil {
+	err := w.f.Close()
+	if uerr := w.lock.Unlock(); err == nil {
+		err = uerr
+	}
+	if err != nil {
 		return fmt.Errorf("records: %w", err)
 	}
 	return nil

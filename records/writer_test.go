@@ -151,42 +151,171 @@ func TestResumeRejectsCorruptMiddleLine(t *testing.T) {
 	}
 }
 
-func TestCompatible(t *testing.T) {
-	cases := []struct {
-		field  string
-		mutate func(*Manifest)
-	}{
-		{"dataset.sha256", func(m *Manifest) { m.Dataset.SHA256 = "def" }},
-		{"dataset.modalities", func(m *Manifest) { m.Dataset.Modalities = []string{"CT"} }},
-		{"prompts", func(m *Manifest) { m.Prompts[0].Text = "other {Question}" }},
-		{"policies", func(m *Manifest) { m.Policies = []string{"strict/v1", "lenient/v1"} }},
-		{"runner.model", func(m *Manifest) { m.Runner["model"] = "other" }},
-		{"runner.files", func(m *Manifest) { m.Runner["files"] = map[string]string{"out.json": "999"} }},
-		{"sampling", func(m *Manifest) { m.Sampling["max_new_tokens"] = 256 }},
-		{"seed", func(m *Manifest) { m.Seed = 8 }},
+// resultFieldMutations changes each ResultFields entry of testManifest; the
+// test below fails when a field is added to ResultFields without a case here.
+var resultFieldMutations = map[string]func(*Manifest){
+	"dataset.sha256":        func(m *Manifest) { m.Dataset.SHA256 = "def" },
+	"dataset.images_sha256": func(m *Manifest) { m.Dataset.ImagesSHA256 = "img2" },
+	"dataset.selection":     func(m *Manifest) { m.Dataset.Selection = "subset" },
+	"dataset.modalities":    func(m *Manifest) { m.Dataset.Modalities = []string{"CT"} },
+	"dataset.n":             func(m *Manifest) { m.Dataset.N = 4 },
+	"prompts":               func(m *Manifest) { m.Prompts[0].Text = "other {Question}" },
+	"policies":              func(m *Manifest) { m.Policies = []string{"strict/v1", "lenient/v1"} },
+	"runner.name":           func(m *Manifest) { m.Runner["name"] = "qwen2vl-onnx" },
+	// Without file hashes the model is known only by its path.
+	"runner.model":    func(m *Manifest) { delete(m.Runner, "files"); m.Runner["model"] = "other" },
+	"runner.files":    func(m *Manifest) { m.Runner["files"] = map[string]string{"out.json": "999"} },
+	"runner.device":   func(m *Manifest) { m.Runner["device"] = "cuda:0" },
+	"runner.settings": func(m *Manifest) { m.Runner["settings"] = map[string]any{"max_pixels": 1000, "threads": 0} },
+	"sampling":        func(m *Manifest) { m.Sampling["max_new_tokens"] = 256 },
+	"seed":            func(m *Manifest) { m.Seed = 8 },
+}
+
+func TestCompatibleWalksEveryResultField(t *testing.T) {
+	base := testManifest()
+	base.Dataset.ImagesSHA256 = "img1"
+	base.Runner["device"] = "cpu"
+	base.Runner["settings"] = map[string]any{"max_pixels": 401408, "threads": 0, "device_note": "x"}
+	base.Config = map[string]any{}
+	for _, k := range ResultConfigKeys {
+		base.Config[k] = "v-" + k
+	}
+	clone := func() Manifest {
+		var m Manifest
+		b, _ := json.Marshal(base)
+		json.Unmarshal(b, &m)
+		return m
 	}
 	// Through a file, as on resume: numbers come back as float64.
+	dir := t.TempDir()
+	w, err := OpenWriter(dir, clone(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	before, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+	for _, f := range ResultFields(base) {
+		mutate := resultFieldMutations[f.Name]
+		if k, ok := strings.CutPrefix(f.Name, "config."); ok {
+			mutate = func(m *Manifest) { m.Config[k] = "changed" }
+		}
+		if mutate == nil {
+			t.Errorf("ResultFields has %s, but this test does not change it", f.Name)
+			continue
+		}
+		m := clone()
+		mutate(&m)
+		if f.Name == "runner.model" {
+			// the recorded run too has no file hashes
+			m0 := clone()
+			delete(m0.Runner, "files")
+			if err := Compatible(m0, m); err == nil || !strings.Contains(err.Error(), "field runner.model differs") {
+				t.Errorf("runner.model: err = %v", err)
+			}
+			continue
+		}
+		_, err := OpenWriter(dir, m, true)
+		if err == nil || !strings.Contains(err.Error(), "field "+f.Name) {
+			t.Errorf("%s: err = %v", f.Name, err)
+		}
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if !bytes.Equal(before, after) {
+		t.Error("a refused resume rewrote manifest.json")
+	}
+	// The message names the innermost key and both values, uncut.
+	m := clone()
+	long := strings.Repeat("x", 300)
+	m.Runner["settings"].(map[string]any)["max_pixels"] = long
+	err = Compatible(clone(), m)
+	if err == nil || !strings.Contains(err.Error(), "runner.settings.max_pixels differs: recorded 401408, now \""+long+"\"") {
+		t.Errorf("mismatch message: %v", err)
+	}
+	m = clone()
+	delete(m.Config, "max_pixels")
+	if err := Compatible(clone(), m); err == nil || !strings.Contains(err.Error(), "config.max_pixels differs: recorded \"v-max_pixels\", now (absent)") {
+		t.Errorf("dropped setting: %v", err)
+	}
+
+	// Not part of compatibility: host, times, the model path when the files'
+	// hashes match (the same folder spelled differently), device notes.
+	m = clone()
+	m.Host.Hostname = "elsewhere"
+	m.Started = time.Now()
+	m.Runner["model"] = "/some/absolute/spelling/of/the/model"
+	m.Runner["settings"].(map[string]any)["device_note"] = "other note"
+	m.Config["batch"] = 8
+	w, err = OpenWriter(dir, m, true)
+	if err != nil {
+		t.Fatalf("compatible manifest refused: %v", err)
+	}
+	if got := w.Manifest(); got.Runner["model"] != base.Runner["model"] || got.Host.Hostname == "elsewhere" || len(got.Resumed) != 1 {
+		t.Errorf("resume rewrote the recorded manifest: model %v host %q resumed %v", got.Runner["model"], got.Host.Hostname, got.Resumed)
+	}
+	w.Close()
+	var onDisk Manifest
+	if err := ReadJSON(filepath.Join(dir, ManifestFile), &onDisk); err != nil {
+		t.Fatal(err)
+	}
+	if onDisk.Runner["model"] != base.Runner["model"] || onDisk.Host.Hostname == "elsewhere" || len(onDisk.Resumed) != 1 {
+		t.Errorf("manifest.json after resume describes the new invocation: %+v", onDisk)
+	}
+}
+
+func TestWriterLocksDirectory(t *testing.T) {
 	dir := t.TempDir()
 	w, err := OpenWriter(dir, testManifest(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
-	for _, c := range cases {
-		m := testManifest()
-		c.mutate(&m)
-		_, err := OpenWriter(dir, m, true)
-		if err == nil || !strings.Contains(err.Error(), "field "+c.field+" differs") {
-			t.Errorf("%s: err = %v", c.field, err)
+	// A second writer (fresh or resuming) is refused while the first lives.
+	for _, resume := range []bool{false, true} {
+		_, err := OpenWriter(dir, testManifest(), resume)
+		if err == nil || !strings.Contains(err.Error(), "in use by another medbench process (pid "+itoa(os.Getpid())+")") {
+			t.Errorf("resume=%v: second writer: %v", resume, err)
 		}
 	}
-	m := testManifest()
-	m.Host.Hostname = "elsewhere" // not part of compatibility
-	m.Started = time.Now()
-	if w, err := OpenWriter(dir, m, true); err != nil {
-		t.Errorf("compatible manifest refused: %v", err)
-	} else {
-		w.Close()
+	if _, err := LockDir(dir); err == nil {
+		t.Error("LockDir succeeded while a writer holds the directory")
+	}
+	if err := w.Append([]Sample{testSample(0, "x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(Summary{}, false); err != nil {
+		t.Fatal(err)
+	}
+	// Released by Finish (and by Close, below).
+	w2, err := OpenWriter(dir, testManifest(), true)
+	if err != nil {
+		t.Fatalf("resume after finish: %v", err)
+	}
+	w2.Close()
+	l, err := LockDir(dir)
+	if err != nil {
+		t.Fatalf("lock after close: %v", err)
+	}
+	l.Unlock()
+}
+
+func TestReadSamplesRefusesDuplicateKeys(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, SamplesFile)
+	var buf bytes.Buffer
+	for _, s := range []Sample{testSample(0, "a"), testSample(1, "b"), testSample(0, "c")} {
+		b, _ := json.Marshal(s)
+		buf.Write(append(b, '\n'))
+	}
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	WriteJSON(filepath.Join(dir, ManifestFile), testManifest())
+	want := "line 3: sample complex/0 is already recorded on line 1"
+	if _, _, err := ReadSamples(p); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ReadSamples: %v", err)
+	}
+	if _, err := ReadRun(dir); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ReadRun: %v", err)
+	}
+	if _, err := OpenWriter(dir, testManifest(), true); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("resume: %v", err)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/medbench/medbench/records"
 )
 
-func markdown(in Input, names []string, tables []tableData, figs []figure, gallery []galleryItem, outDir string) string {
+func markdown(in Input, names []string, paper *paperTable, tables []tableData, figs []figure, gallery []galleryItem, outDir string) string {
 	var b strings.Builder
 	title := in.Title
 	if title == "" {
@@ -19,6 +19,19 @@ func markdown(in Input, names []string, tables []tableData, figs []figure, galle
 	if in.Version != "" {
 		fmt.Fprintf(&b, "Written by medbench %s.\n\n", in.Version)
 	}
+	for _, g := range verdictGroups(in.Verdicts) {
+		check := ""
+		if g.Check != "" {
+			check = " — " + g.Check
+		}
+		fmt.Fprintf(&b, "**Verdict: %s**%s: %s.\n\n", overall(g.Rows), mdEscape(check), verdictLine(g.Rows))
+	}
+	if paper != nil {
+		fmt.Fprintf(&b, "## Accuracy per modality\n\n%s\n", paper.markdown())
+	}
+	if len(in.Comparisons) > 0 {
+		fmt.Fprintf(&b, "## Paired differences\n\n%s\n", buildDeltaSummary(in.Comparisons).markdown())
+	}
 	for i, r := range in.Runs {
 		fmt.Fprintf(&b, "## Run: %s\n\n", names[i])
 		for _, kv := range runFacts(r) {
@@ -26,12 +39,10 @@ func markdown(in Input, names []string, tables []tableData, figs []figure, galle
 		}
 		b.WriteString("\n")
 	}
-	if len(in.Verdicts) > 0 {
-		pass, fail := verdictCounts(in.Verdicts)
-		fmt.Fprintf(&b, "## Verdict: %s\n\n%d cells pass, %d fail.\n\n", overall(in.Verdicts), pass, fail)
-	}
 	for _, t := range tables {
-		fmt.Fprintf(&b, "## %s\n\n%s\n\n", t.Title, t.Markdown())
+		if t.Name != "accuracy" {
+			fmt.Fprintf(&b, "## %s\n\n%s\n\n", t.Title, t.Markdown())
+		}
 	}
 	for _, c := range in.Comparisons {
 		if c.Note != "" {
@@ -60,6 +71,11 @@ func markdown(in Input, names []string, tables []tableData, figs []figure, galle
 			s := g.Sample
 			fmt.Fprintf(&b, "### %s · %s · %s prompt · sample %s\n\n%s\n\n- output: `%s`\n- extraction (%s): %s — %s\n\n",
 				g.Run, s.Modality, s.Prompt, s.ID, mdEscape(s.Question), mdCode(s.Output), g.Policy, extractionText(s, g.Policy), correctText(s, g.Policy))
+		}
+	}
+	for _, t := range tables {
+		if t.Name == "accuracy" {
+			fmt.Fprintf(&b, "## Appendix: %s\n\n%s\n\n", t.Title, t.Markdown())
 		}
 	}
 	return b.String()

@@ -352,16 +352,36 @@ func (d *pdfDoc) galleryItem(g galleryItem, run *records.Run) {
 	d.Ln(3)
 }
 
-func writePDF(ctx context.Context, path string, in Input, names []string, tables []tableData, figs []figure, gallery []galleryItem) (int, error) {
+func writePDF(ctx context.Context, path string, in Input, names []string, paper *paperTable, tables []tableData, figs []figure, gallery []galleryItem) (int, error) {
 	d := newPDF(in.Version)
-	// Title page.
+	// Page 1 answers the question: the verdicts, the paper-style table and
+	// the paired differences.
 	d.AddPage()
 	title := in.Title
 	if title == "" {
 		title = "medbench report"
 	}
-	d.heading(title, 20)
-	d.para(fmt.Sprintf("Written by medbench %s.", in.Version), 10)
+	d.heading(title, 16)
+	d.para(fmt.Sprintf("Written by medbench %s. Runs: %s. Run details follow on the next page; the per-cell table is in the appendix.", in.Version, strings.Join(names, ", ")), 8.5)
+	for _, g := range verdictGroups(in.Verdicts) {
+		d.verdictBanner(g)
+	}
+	if paper != nil {
+		d.paperTable(*paper)
+	}
+	if len(in.Comparisons) > 0 {
+		ds := buildDeltaSummary(in.Comparisons)
+		t := tableData{Title: "Paired differences (points)", Header: append([]string{"comparison"}, ds.Columns...)}
+		for _, r := range ds.Rows {
+			t.Rows = append(t.Rows, append([]string{r.Label}, r.Cells...))
+		}
+		d.table(t, -1)
+		d.SetY(d.GetY() - 3)
+		d.para(deltaCaption, 7.5)
+	}
+	// Run details.
+	d.AddPage()
+	d.heading("Runs", 14)
 	for i, r := range in.Runs {
 		d.heading("Run: "+names[i], 12)
 		for _, kv := range runFacts(r) {
@@ -376,29 +396,18 @@ func writePDF(ctx context.Context, path string, in Input, names []string, tables
 		d.heading("Training log: "+in.Train.Name, 12)
 		d.para(fmt.Sprintf("%d optimizer steps logged.", len(in.Train.Steps)), 9)
 	}
-	// Verdict page.
-	if len(in.Verdicts) > 0 {
-		d.AddPage()
-		pass, fail := verdictCounts(in.Verdicts)
-		d.heading("Verdict: "+overall(in.Verdicts), 18)
-		d.para(fmt.Sprintf("%d golden cells pass, %d fail (regression or missing).", pass, fail), 10)
-		for _, t := range tables {
-			if t.Name == "verdicts" {
-				d.table(t, 5)
-			}
-		}
-	}
-	// Tables.
+	// Verdict details, comparisons, bench.
 	first := true
 	for _, t := range tables {
-		if t.Name == "verdicts" {
-			continue
+		if t.Name == "accuracy" {
+			continue // appendix
 		}
 		if first || d.GetY() > pageH/2 {
 			d.AddPage()
 		}
 		first = false
-		d.table(t, len(t.Header)-1)
+		statusCol := len(t.Header) - 1
+		d.table(t, statusCol)
 		for _, c := range in.Comparisons {
 			if c.Title == t.Title && c.Note != "" {
 				d.para(c.Note, 8.5)
@@ -426,6 +435,14 @@ func writePDF(ctx context.Context, path string, in Input, names []string, tables
 			d.galleryItem(g, run)
 		}
 	}
+	// Appendix.
+	for _, t := range tables {
+		if t.Name == "accuracy" {
+			d.AddPage()
+			d.heading("Appendix", 14)
+			d.table(t, -1)
+		}
+	}
 	if d.Err() {
 		return 0, fmt.Errorf("reports: %s: %w", path, d.Error())
 	}
@@ -433,6 +450,141 @@ func writePDF(ctx context.Context, path string, in Input, names []string, tables
 		return 0, fmt.Errorf("reports: write %s: %w", path, err)
 	}
 	return d.PageCount(), nil
+}
+
+// verdictGroup is one golden check's verdicts.
+type verdictGroup struct {
+	Check string
+	Rows  []VerdictRow
+}
+
+func verdictGroups(vs []VerdictRow) []verdictGroup {
+	var gs []verdictGroup
+	for _, v := range vs {
+		if len(gs) == 0 || gs[len(gs)-1].Check != v.Check {
+			gs = append(gs, verdictGroup{Check: v.Check})
+		}
+		gs[len(gs)-1].Rows = append(gs[len(gs)-1].Rows, v)
+	}
+	return gs
+}
+
+// verdictBanner is one coloured line per golden check: the overall verdict
+// and the counts by status.
+func (d *pdfDoc) verdictBanner(g verdictGroup) {
+	v := overall(g.Rows)
+	if v == "PASS" {
+		d.SetFillColor(204, 235, 220)
+	} else {
+		d.SetFillColor(250, 215, 200)
+	}
+	d.SetFont("sans", "B", 12)
+	label := "Verdict: " + v
+	if g.Check != "" {
+		label += " — " + g.Check
+	}
+	d.MultiCell(contentW, 6.5, d.fit(label, contentW-2), "", "L", true)
+	d.SetFont("sans", "", 9)
+	d.MultiCell(contentW, 4.5, verdictLine(g.Rows), "", "L", false)
+	d.Ln(2)
+}
+
+// paperTable draws the paper-style table: value (bold where best), the
+// secondary policy's value in parentheses where it differs, and the Wilson
+// interval in small grey type on a second line.
+func (d *pdfDoc) paperTable(t paperTable) {
+	d.heading("Accuracy per modality", 12)
+	size := 9.0
+	labelW, colW := 0.0, 0.0
+	for ; size >= 5; size -= 0.5 {
+		d.SetFont("sans", "", size)
+		labelW = d.GetStringWidth("run") + 3
+		for _, r := range t.Rows {
+			labelW = max(labelW, d.GetStringWidth(clean(r.Label))+3)
+		}
+		labelW = min(labelW, 0.3*contentW)
+		colW = 0
+		for _, c := range t.Columns {
+			colW = max(colW, d.GetStringWidth(c)+3)
+		}
+		for _, r := range t.Rows {
+			for _, c := range r.Cells {
+				d.SetFont("sans", "B", size)
+				w := d.GetStringWidth(pct1(c.Acc) + "†")
+				if c.differs() {
+					d.SetFont("sans", "", size-1.5)
+					w += d.GetStringWidth(" (" + pct1(c.Other) + ")")
+				}
+				d.SetFont("sans", "", size-2.5)
+				colW = max(colW, w+3, d.GetStringWidth(c.interval())+3)
+			}
+		}
+		if labelW+colW*float64(len(t.Columns)) <= contentW {
+			break
+		}
+	}
+	colW = min(max(colW, 20), (contentW-labelW)/float64(len(t.Columns)))
+	lineH := size * 0.5
+	d.SetFont("sans", "B", size)
+	d.SetFillColor(230, 236, 245)
+	d.CellFormat(labelW, lineH+1, "run", "1", 0, "L", true, 0, "")
+	for _, c := range t.Columns {
+		d.CellFormat(colW, lineH+1, d.fit(c, colW-1), "1", 0, "C", true, 0, "")
+	}
+	d.Ln(-1)
+	for _, r := range t.Rows {
+		if d.GetY()+2*lineH > pageH-margin-8 {
+			d.AddPage()
+		}
+		x0, y0 := d.GetX(), d.GetY()
+		rowH := 2*lineH + 1
+		d.SetFont("sans", "", size)
+		d.CellFormat(labelW, rowH, d.fit(r.Label, labelW-1), "1", 0, "L", false, 0, "")
+		for j, c := range r.Cells {
+			x := x0 + labelW + float64(j)*colW
+			d.Rect(x, y0, colW, rowH, "D")
+			if !c.Present {
+				d.SetXY(x, y0)
+				d.CellFormat(colW, rowH, "—", "", 0, "C", false, 0, "")
+				continue
+			}
+			style := ""
+			if c.Best {
+				style = "B"
+			}
+			main := pct1(c.Acc)
+			if c.Excluded {
+				main += "†"
+			}
+			d.SetFont("sans", style, size)
+			wMain := d.GetStringWidth(main)
+			other := ""
+			if c.differs() {
+				other = " (" + pct1(c.Other) + ")"
+			}
+			d.SetFont("sans", "", size-1.5)
+			wOther := d.GetStringWidth(other)
+			xs := x + (colW-wMain-wOther)/2
+			d.SetXY(xs, y0+0.3)
+			d.SetFont("sans", style, size)
+			d.CellFormat(wMain, lineH, main, "", 0, "L", false, 0, "")
+			if other != "" {
+				d.SetFont("sans", "", size-1.5)
+				d.CellFormat(wOther, lineH, other, "", 0, "L", false, 0, "")
+			}
+			if iv := c.interval(); iv != "" {
+				d.SetFont("sans", "", size-2.5)
+				d.SetTextColor(90, 90, 90)
+				d.SetXY(x, y0+lineH+0.2)
+				d.CellFormat(colW, lineH, iv, "", 0, "C", false, 0, "")
+				d.SetTextColor(0, 0, 0)
+			}
+		}
+		d.SetXY(x0, y0+rowH)
+	}
+	d.Ln(1)
+	d.para(t.caption()+" †: mean over the modalities present.", 7.5)
+	d.Ln(2)
 }
 
 // compactOutput shortens a model output for the gallery: runs of more than

@@ -11,10 +11,10 @@ import (
 	"sort"
 	"strings"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 )
 
@@ -80,10 +80,22 @@ func Write(ctx context.Context, in Input, outDir string) (*Output, error) {
 		out.Plots = append(out.Plots, path)
 	}
 
-	// Tables.
+	// Tables: the paper-style table (page 1) in CSV, HTML and LaTeX, then
+	// the detail tables; the flat accuracy table goes to the appendix.
 	var tables []tableData
+	var paper *paperTable
 	if len(in.Runs) > 0 {
+		pt := buildPaperTable(in.Runs, names)
+		paper = &pt
+		paths, err := pt.save(tablesDir)
+		if err != nil {
+			return nil, err
+		}
+		out.Tables = append(out.Tables, paths[0])
 		tables = append(tables, accuracyTable(in.Runs, names))
+		if t, ok := invalidItemsTable(in.Runs, names); ok {
+			tables = append(tables, t)
+		}
 	}
 	if len(in.Verdicts) > 0 {
 		tables = append(tables, verdictTable(in.Verdicts))
@@ -125,7 +137,7 @@ func Write(ctx context.Context, in Input, outDir string) (*Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		addFig(path, "Share of outputs from which no answer could be extracted (strict policy when present).")
+		addFig(path, "Reliability of answer extraction: share of outputs from which no answer could be extracted per modality, with 95% Wilson intervals (strict policy when present).")
 		if len(in.Runs) > 1 {
 			p, err := checkpointPlot(in, names)
 			if err != nil {
@@ -171,13 +183,13 @@ func Write(ctx context.Context, in Input, outDir string) (*Output, error) {
 	}
 
 	gallery := chooseGallery(in)
-	md := markdown(in, names, tables, figs, gallery, outDir)
+	md := markdown(in, names, paper, tables, figs, gallery, outDir)
 	out.Markdown = filepath.Join(outDir, "report.md")
 	if err := os.WriteFile(out.Markdown, []byte(md), 0o644); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
 	out.PDF = filepath.Join(outDir, "report.pdf")
-	pages, err := writePDF(ctx, out.PDF, in, names, tables, figs, gallery)
+	pages, err := writePDF(ctx, out.PDF, in, names, paper, tables, figs, gallery)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +295,7 @@ func cellSeries(in Input, names []string, cats []string, policy string, get func
 	return series
 }
 
-func accuracyPlot(in Input, names []string, policy string) (*plot.Plot, error) {
+func accuracyPlot(in Input, names []string, policy string) (*chart, error) {
 	cats := modalities(in.Runs)
 	series := cellSeries(in, names, cats, policy, func(c records.Cell) (float64, float64, float64) {
 		return 100 * c.Accuracy, 100 * c.WilsonLow, 100 * c.WilsonHigh
@@ -295,40 +307,45 @@ func accuracyPlot(in Input, names []string, policy string) (*plot.Plot, error) {
 		}
 		for ci, m := range cats {
 			if m == g.Modality {
-				marks = append(marks, mark{Category: ci, Value: 100 * g.Value, Low: 100 * g.Low, High: 100 * g.High})
+				marks = append(marks, mark{Category: ci, Value: 100 * g.Value, Low: 100 * math.Max(g.Low, 0), High: 100 * math.Min(g.High, 1)})
 			}
 		}
 	}
-	// Headroom above 100% keeps the legend clear of the bars.
-	return groupedBars(fmt.Sprintf("Accuracy per modality (%s scoring)", policy), "modality", "accuracy (%)", cats, series, marks, legendHeadroom(len(series)+min(len(marks), 1)))
+	return groupedBars(fmt.Sprintf("Accuracy per modality (%s scoring)", policy), "modality", "accuracy (%)", cats, series, marks, 100)
 }
 
-func parseFailurePlot(in Input, names []string) (*plot.Plot, error) {
+// parseFailurePlot is the reliability diagram of answer extraction: per
+// modality, the share of outputs with no extractable answer, with its 95 %
+// Wilson interval, one dot per run × prompt.
+func parseFailurePlot(in Input, names []string) (*chart, error) {
 	cats := modalities(in.Runs)
 	policy := policies(in.Runs)[0]
 	series := cellSeries(in, names, cats, policy, func(c records.Cell) (float64, float64, float64) {
-		return 100 * c.ParseFailureRate, math.NaN(), math.NaN()
+		lo, hi := metrics.Wilson(c.ParseFailures, c.N, 1.959963984540054)
+		return 100 * c.ParseFailureRate, 100 * lo, 100 * hi
 	})
 	top := 0.0
 	for _, s := range series {
-		for _, v := range s.Values {
+		for i, v := range s.Values {
 			if !math.IsNaN(v) {
-				top = math.Max(top, v)
+				top = math.Max(top, s.Hi[i])
 			}
 		}
 	}
-	// Room above the highest bar for the legend.
-	yMax := math.Max(top, 1) * (1.15 + 0.12*float64(len(series)))
-	return groupedBars(fmt.Sprintf("Parse failures (%s policy)", policy), "modality", "outputs without an answer (%)", cats, series, nil, yMax)
+	yMax := 100.0
+	if top < 50 {
+		yMax = math.Min(100, math.Ceil((top+5)/10)*10)
+	}
+	return dotIntervals(fmt.Sprintf("Answer extraction: parse failures (%s policy)", policy), "modality", "outputs without an answer (%)", cats, series, yMax)
 }
 
-func checkpointPlot(in Input, names []string) (*plot.Plot, error) {
+func checkpointPlot(in Input, names []string) (*chart, error) {
 	cats := modalities(in.Runs)
 	policy := policies(in.Runs)[0]
 	prompt := promptsOf(in.Runs[0])[0]
 	var series []lineSeries
-	for _, m := range cats {
-		s := lineSeries{Label: m}
+	for i, m := range cats {
+		s := lineSeries{Label: m, Color: i}
 		for i, r := range in.Runs {
 			if c, ok := findCell(r, m, prompt, policy); ok {
 				s.XYs = append(s.XYs, plotter.XY{X: float64(i), Y: 100 * c.Accuracy})
@@ -336,12 +353,13 @@ func checkpointPlot(in Input, names []string) (*plot.Plot, error) {
 		}
 		series = append(series, s)
 	}
-	p, err := linePlot(fmt.Sprintf("Accuracy across runs (%s prompt, %s policy)", prompt, policy), "run", "accuracy (%)", series, nil)
+	p, err := linePlot(fmt.Sprintf("Accuracy across runs (%s prompt, %s policy)", prompt, policy), "run", "accuracy (%)", series, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	p.NominalX(names...)
-	p.Y.Min, p.Y.Max = 0, 105
+	p.X.Min, p.X.Max = -0.3, float64(len(names))-0.7 // room for the first and last label
+	p.Y.Min, p.Y.Max = 0, 100
 	return p, nil
 }
 
@@ -375,19 +393,56 @@ func trainPlots(t *TrainLog, dir string) ([]figure, error) {
 		if b, ok := t.Bands[key]; ok {
 			band = &b
 		}
-		// One series: the title and caption name it, and an unlabeled line
-		// keeps the legend off the data (only a golden band is listed).
-		p, err := linePlot(m.Title, "optimizer step", m.Unit, []lineSeries{{XYs: append(plotter.XYs(nil), xys...)}}, band)
+		var marks []trainMark
+		for _, k := range m.Keys {
+			for _, gm := range t.Marks {
+				if gm.Metric == k {
+					marks = append(marks, trainMark{Step: gm.Step, Value: gm.Value, Low: gm.Low, High: gm.High})
+				}
+			}
+		}
+		// The raw per-step series faint, its EMA bold; single-series plots
+		// carry no legend entry for the data (the caption names it).
+		series := []lineSeries{{XYs: append(plotter.XYs(nil), xys...), Faint: true}, {XYs: ema(xys, EMAWeight)}}
+		p, err := linePlot(m.Title, "optimizer step", m.Unit, series, band, marks)
 		if err != nil {
 			return nil, err
+		}
+		if strings.HasPrefix(m.Unit, "accuracy") && fractions(xys) {
+			p.Y.Min, p.Y.Max = 0, 1 // accuracy axes span the whole scale
 		}
 		path, err := savePlot(p, dir, "train_"+safeName(key), 5*vg.Inch, 2.8*vg.Inch)
 		if err != nil {
 			return nil, err
 		}
-		figs = append(figs, figure{Path: path, Caption: fmt.Sprintf("Training: %s (%s) per optimizer step%s.", m.Title, key, bandNote(band))})
+		figs = append(figs, figure{Path: path, Caption: fmt.Sprintf("Training: %s (%s) per optimizer step; faint: raw values, bold: exponential moving average (weight %.2g, bias-corrected)%s%s.",
+			m.Title, key, EMAWeight, bandNote(band), markNote(marks))})
 	}
 	return figs, nil
+}
+
+// fractions reports whether every value lies in [0, 1].
+func fractions(xys plotter.XYs) bool {
+	for _, xy := range xys {
+		if xy.Y < 0 || xy.Y > 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// EMAWeight is the smoothing weight of training curves (TensorBoard's slider value).
+const EMAWeight = 0.9
+
+func markNote(ms []trainMark) string {
+	if len(ms) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, fmt.Sprintf("%.4g at step %g (accepted [%.4g, %.4g])", m.Value, m.Step, m.Low, m.High))
+	}
+	return "; triangle: golden value " + strings.Join(parts, ", ")
 }
 
 func bandNote(b *[2]float64) string {
@@ -487,7 +542,3 @@ func hashKey(s string) uint64 {
 	h.Write([]byte(s))
 	return h.Sum64()
 }
-
-// legendHeadroom is the Y maximum of a percentage plot whose legend has n
-// entries: enough space above 100% for the legend box.
-func legendHeadroom(n int) float64 { return 104 + 8*float64(n) }

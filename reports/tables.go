@@ -78,7 +78,7 @@ func sortModalities(ms []string) {
 }
 
 func accuracyTable(runs []*records.Run, names []string) tableData {
-	t := tableData{Name: "accuracy", Title: "Accuracy per modality × prompt × policy",
+	t := tableData{Name: "accuracy", Title: "Accuracy per run × modality × prompt × policy",
 		Header: []string{"run", "modality", "prompt", "policy", "n", "correct", "accuracy %", "95% Wilson", "parse fail %", "errors"}}
 	for i, r := range runs {
 		cells := append([]records.Cell(nil), r.Summary.Cells...)
@@ -104,15 +104,30 @@ func accuracyTable(runs []*records.Run, names []string) tableData {
 	return t
 }
 
+// invalidItemsTable lists the runs that scored items with answer-key
+// problems (eval --invalid-items score): such items can never be right, so
+// the report shows how many each run's accuracy includes. ok is false when
+// no run has any.
+func invalidItemsTable(runs []*records.Run, names []string) (tableData, bool) {
+	t := tableData{Name: "invalid_items", Title: "Invalid items scored (answer key can never be right)",
+		Header: []string{"run", "invalid items", "samples"}}
+	for i, r := range runs {
+		if r.Summary != nil && r.Summary.InvalidItems > 0 {
+			t.Rows = append(t.Rows, []string{names[i], fmt.Sprint(r.Summary.InvalidItems), fmt.Sprint(r.Summary.Samples)})
+		}
+	}
+	return t, len(t.Rows) > 0
+}
+
 func verdictTable(vs []VerdictRow) tableData {
 	t := tableData{Name: "verdicts", Title: "Golden check verdicts",
-		Header: []string{"cell", "value", "expected", "tolerance", "p", "verdict"}}
+		Header: []string{"check", "cell", "value", "expected", "tolerance", "p", "verdict"}}
 	for _, v := range vs {
 		p := "—"
 		if v.P != nil {
 			p = fmt.Sprintf("%.4g", *v.P)
 		}
-		t.Rows = append(t.Rows, []string{v.Cell, fmt.Sprintf("%.4g", v.Value), fmt.Sprintf("%.4g", v.Expected), v.Tolerance, p, strings.ToUpper(v.Status)})
+		t.Rows = append(t.Rows, []string{v.Check, v.Cell, fmt.Sprintf("%.4g", v.Value), fmt.Sprintf("%.4g", v.Expected), v.Tolerance, p, strings.ToUpper(v.Status)})
 	}
 	return t
 }

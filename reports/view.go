@@ -43,6 +43,10 @@ type GoldenMark struct {
 
 // VerdictRow is one checked golden cell.
 type VerdictRow struct {
+	// Check names the golden check the row belongs to (e.g. the golden
+	// file and the run or training log it was checked against); page 1
+	// counts verdicts per check.
+	Check     string
 	Cell      string // e.g. "MRI / complex / strict / accuracy"
 	Value     float64
 	Expected  float64
@@ -91,6 +95,16 @@ type TrainLog struct {
 	Steps []map[string]float64
 	// Bands are golden ranges per metric name (drawn as shaded bands).
 	Bands map[string][2]float64
+	// Marks are golden values at a given optimizer step (drawn as a marker
+	// with its tolerance).
+	Marks []TrainGoldenMark
+}
+
+// TrainGoldenMark is a golden training value at one optimizer step.
+type TrainGoldenMark struct {
+	Metric      string
+	Step, Value float64
+	Low, High   float64 // accepted range
 }
 
 // BenchRow is one bench measurement.

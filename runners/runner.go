@@ -88,3 +88,33 @@ type Runner interface {
 	Info() Info
 	Close() error
 }
+
+// Profile is a runner's own account of where one Generate call's time went,
+// for benchmarks: time inside the inference runtime versus the harness.
+type Profile struct {
+	// Wall is the whole Generate call.
+	Wall time.Duration
+	// Prepare is prompt assembly, tokenization, image decoding and
+	// preprocessing.
+	Prepare time.Duration
+	// Runtime is the time inside the inference runtime's Run calls (vision
+	// encoder, embeddings, decoder).
+	Runtime time.Duration
+	// Sampling is logits processing and token choice.
+	Sampling time.Duration
+	// FirstToken is from the call's start to the first generated token of
+	// the batch (every sequence of a batch gets its first token together).
+	FirstToken time.Duration
+	// Prefill is the prompt's forward passes: vision encoder, embeddings and
+	// the decoder over the prompt, up to the first token's logits.
+	Prefill time.Duration
+	// DecodeSteps are the later decode steps, each giving one token to every
+	// active sequence (sampling included).
+	DecodeSteps []time.Duration
+}
+
+// Profiler is implemented by runners that account for their time; bench
+// reads the profile of the last Generate call after it returns.
+type Profiler interface {
+	LastProfile() Profile
+}

@@ -55,10 +55,19 @@ func TestBenchCLI(t *testing.T) {
 		peer = "none"
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
+	profile := filepath.Join(t.TempDir(), "cpu.pprof")
 	code, stdout, stderr := cliRun(t, "bench", "--model", model, "--data", data, "--n", "4", "--batch", "1,2",
-		"--repeats", "2", "--warmup", "1", "--max-new-tokens", "4", "--threads", "1", "--peer", peer, "--out", out)
+		"--repeats", "2", "--warmup", "1", "--max-new-tokens", "4", "--threads", "1", "--peer", peer, "--out", out, "--profile", profile)
 	if code != 0 {
 		t.Fatalf("bench: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("--profile: want a gzip-compressed pprof file, got %d bytes (%v)", len(b), err)
+	}
+	for _, want := range []string{"TTFT ms p50/p90", "In runtime %", "Peak RSS MiB"} {
+		if !strings.Contains(strings.ToUpper(stdout), strings.ToUpper(want)) {
+			t.Errorf("bench output lacks %q:\n%s", want, stdout)
+		}
 	}
 	rep := readBenchReport(t, out)
 	wantResults := 2
@@ -75,6 +84,9 @@ func TestBenchCLI(t *testing.T) {
 		}
 		if th, _ := r.Runner.Settings["threads"].(float64); th != 1 {
 			t.Errorf("%s: runner threads %v, want 1", r.Name, r.Runner.Settings["threads"])
+		}
+		if bd := r.Breakdown; bd == nil || bd.DecodeStepMS == nil || bd.DecodeStepMS.N != 2*(4/b)*3 || bd.RuntimePct.Median <= 0 || bd.RuntimePct.Median >= 100 {
+			t.Errorf("%s: breakdown %+v: want 3 decode steps per call and a runtime share in (0, 100)", r.Name, bd)
 		}
 		p := r.Passes[1]
 		// 4 requests of 4 forced tokens each; 4/b batches timed.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,12 +50,14 @@ func benchCommand() *cli.Command {
 		&cli.IntFlag{Name: "min-new-tokens", DefaultText: "--max-new-tokens", Usage: "tokens before EOS may end a request `N`; the default, --max-new-tokens, makes every request generate exactly --max-new-tokens tokens on both sides, so that tokens/s compare per token"},
 		&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "weight variant `DTYPE` (fp32, fp16, q8/quantized, int8, uint8, q4, q4f16, bnb4), for both sides"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "`DEVICE` cpu or cuda (cuda:N for medbench alone, with --peer none)"},
+		kvCacheFlag(),
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads `N` on both sides (0 = ORT default; N > 0 also sets 1 inter-op thread on both)"},
 		&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` for medbench (default: $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0 from `make setup`)"},
 		&cli.StringFlag{Name: "peer", Value: peerTJS, Usage: "`PEER` run side by side: tjs (transformers.js with onnxruntime-node from testtools/node_modules) or none"},
 		&cli.StringFlag{Name: "testtools", Usage: "`DIR` holding tjs-bench.mjs and node_modules (default: testtools/ in the current folder or one above it)"},
 		&cli.StringFlag{Name: "node", Value: "node", Usage: "node executable `PATH` for the peer"},
 		&cli.StringFlag{Name: "out", Value: "bench.json", Usage: "results `FILE` (read by medbench report --bench)"},
+		&cli.StringFlag{Name: "profile", Usage: "write a pprof CPU profile of medbench's side of the timed passes to `FILE` (go tool pprof FILE; time inside ONNX Runtime shows as cgo calls)"},
 	}
 	flags = append(flags, columnFlags()...)
 	return &cli.Command{
@@ -219,6 +222,13 @@ func benchAction(c *cli.Context) error {
 	}
 	defer r.Close()
 
+	if path := c.String("profile"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return inputErr(err)
+		}
+		defer stopProfile()
+	}
 	// Passes are interleaved, one round at a time (the peer's pass, then
 	// one pass per batch size), so that a change in the machine's load
 	// touches every configuration alike. The runner's warmup passes run in
@@ -461,6 +471,7 @@ func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
 		}
 		fmt.Fprintf(w, "%s vs %s: %s\n", r.Name, rep.Baseline, strings.Join(parts, ", "))
 	}
+	printBreakdown(w, rep)
 	for _, r := range rep.Results {
 		var gen, all float64
 		for _, p := range r.Passes {
@@ -474,4 +485,60 @@ func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	fmt.Fprintf(w, "results in %s\n", s.out)
+}
+
+// printBreakdown prints where each configuration's time went (runners that
+// keep a profile): latencies, the share inside ONNX Runtime's Run calls and
+// the harness's own share, and peak memory.
+func printBreakdown(w io.Writer, rep *bench.Report) {
+	t := table.NewWriter()
+	t.SetOutputMirror(w)
+	t.AppendHeader(table.Row{"Configuration", "TTFT ms p50/p90", "Prefill ms p50/p90", "Decode ms/token p50/p90", "In runtime %", "Harness %", "of which prepare/sampling %", "Peak RSS MiB"})
+	rows := 0
+	q := func(x *bench.Quantiles) string {
+		if x == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f / %.1f", x.P50, x.P90)
+	}
+	for _, r := range rep.Results {
+		rss := "—"
+		if r.PeakRSSBytes > 0 {
+			rss = fmt.Sprintf("%.0f", float64(r.PeakRSSBytes)/(1<<20))
+		}
+		b := r.Breakdown
+		if b == nil {
+			if r.PeakRSSBytes > 0 {
+				t.AppendRow(table.Row{r.Name, "—", "—", "—", "—", "—", "—", rss})
+				rows++
+			}
+			continue
+		}
+		t.AppendRow(table.Row{r.Name, q(b.FirstTokenMS), q(b.PrefillMS), q(b.DecodeStepMS),
+			fmt.Sprintf("%.1f [%.1f–%.1f]", b.RuntimePct.Median, b.RuntimePct.Min, b.RuntimePct.Max),
+			fmt.Sprintf("%.1f [%.1f–%.1f]", b.HarnessPct.Median, b.HarnessPct.Min, b.HarnessPct.Max),
+			fmt.Sprintf("%.1f / %.1f", b.PreparePct.Median, b.SamplingPct.Median), rss})
+		rows++
+	}
+	if rows > 0 {
+		t.SetStyle(table.StyleLight)
+		t.Render()
+	}
+}
+
+// startCPUProfile starts a pprof CPU profile into path; the returned
+// function stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: --profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

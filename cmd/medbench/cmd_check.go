@@ -66,6 +66,7 @@ func checkAction(c *cli.Context) error {
 		return usageErr("check: --golden and one of --run or --train are required (see medbench check --help)")
 	}
 	var vs []golden.Verdict
+	invalidNote := ""
 	if trainDir != "" {
 		var err error
 		if vs, err = grpo.CheckTrain(trainDir, goldenPath, c.String("model"), c.String("dataset")); err != nil {
@@ -91,6 +92,7 @@ func checkAction(c *cli.Context) error {
 				return inputErr(err)
 			}
 		}
+		invalidNote = invalidItemsNote(run)
 		if vs, err = golden.CheckRun(run, t, opts); err != nil {
 			return inputErr(fmt.Errorf("check %s against %s: %w", runDir, goldenPath, err))
 		}
@@ -99,6 +101,9 @@ func checkAction(c *cli.Context) error {
 	fmt.Fprintf(w, "medbench check: %s against %s\n", runDir, goldenPath)
 	if err := golden.WriteText(w, vs); err != nil {
 		return inputErr(err)
+	}
+	if invalidNote != "" {
+		fmt.Fprintf(w, "warning: %s\n", invalidNote)
 	}
 	suite := "medbench check " + filepath.Base(goldenPath)
 	if p := c.String("junit"); p != "" {
@@ -115,6 +120,9 @@ func checkAction(c *cli.Context) error {
 		title := fmt.Sprintf("medbench check: %s vs %s", filepath.Base(runDir), filepath.Base(goldenPath))
 		if err := golden.WriteMarkdown(&buf, title, vs); err != nil {
 			return inputErr(err)
+		}
+		if invalidNote != "" {
+			fmt.Fprintf(&buf, "\n> **Warning:** %s\n", invalidNote)
 		}
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -134,6 +142,27 @@ func checkAction(c *cli.Context) error {
 	return nil
 }
 
+// invalidItemsNote describes the invalid items a run scored (eval
+// --invalid-items score), "" when none.
+func invalidItemsNote(run *records.Run) string {
+	n := 0
+	if run.Summary != nil {
+		n = run.Summary.InvalidItems
+	} else {
+		ids := map[string]bool{}
+		for _, s := range run.Samples {
+			if s.Invalid != "" {
+				ids[s.ID] = true
+			}
+		}
+		n = len(ids)
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("invalid_items: %d item(s) of %s have answer-key problems and were scored anyway (--invalid-items score); they can never be right and pull every accuracy down (see \"invalid\" in samples.jsonl)", n, run.Dir)
+}
+
 // readRun reads a run record and warns on stderr about an incomplete one.
 func readRun(dir string) (*records.Run, error) {
 	run, err := records.ReadRun(dir)
@@ -145,6 +174,12 @@ func readRun(dir string) (*records.Run, error) {
 	}
 	if run.Summary == nil {
 		fmt.Fprintf(os.Stderr, "medbench: warning: %s has no summary.json (interrupted run?)\n", dir)
+	}
+	if sh := run.Manifest.Shard; sh != nil {
+		fmt.Fprintf(os.Stderr, "medbench: warning: %s is shard %d/%d of a sharded run; join the shards with medbench merge first\n", dir, sh.Index, sh.Count)
+	}
+	if mg := run.Manifest.Merge; mg != nil && mg.Partial {
+		fmt.Fprintf(os.Stderr, "medbench: warning: %s is a partial merge: %d samples missing\n", dir, len(mg.Missing))
 	}
 	if len(run.Samples) == 0 {
 		return nil, fmt.Errorf("run %s has no samples", dir)

@@ -27,7 +27,9 @@ func compareCommand() *cli.Command {
 			"Arms over different item sets are compared on their intersection, and the output says\n" +
 			"so; paired items must have the same question, options, image and answer.\n\n" +
 			"Prints the table and the first --top discordant items; with --out DIR also writes\n" +
-			"compare.md, discordant.md and discordant.csv (every discordant item with both outputs).\n" +
+			"compare.md, compare.json (the same cells for pipelines: accuracies and Δ as fractions, MDE\n" +
+			"null when undefined, schema_version; see docs/sharding.md), discordant.md and discordant.csv\n" +
+			"(every discordant item with both outputs).\n" +
 			"Exit status 0, or 1 with --fail-on-worse when B is significantly worse in some modality;\n" +
 			"2 on usage or input errors.",
 		Flags: []cli.Flag{
@@ -37,7 +39,7 @@ func compareCommand() *cli.Command {
 			&cli.StringFlag{Name: "run", Usage: "run `DIR` holding both prompts (prompt ablation)"},
 			&cli.StringFlag{Name: "prompts", Usage: "with --run: the two prompts `A,B`, e.g. simple,complex"},
 			&cli.StringFlag{Name: "policy", Value: "strict", Usage: "scoring `POLICY`"},
-			&cli.StringFlag{Name: "out", Usage: "write compare.md, discordant.md, discordant.csv into `DIR`"},
+			&cli.StringFlag{Name: "out", Usage: "write compare.md, compare.json, discordant.md, discordant.csv into `DIR`"},
 			&cli.Float64Flag{Name: "alpha", Value: 0.05, Usage: "family-wise significance level (Holm)"},
 			&cli.Float64Flag{Name: "power", Value: 0.8, Usage: "power for the MDE"},
 			&cli.IntFlag{Name: "resamples", Value: 10000, Usage: "paired bootstrap resamples"},
@@ -122,7 +124,7 @@ func compareAction(c *cli.Context) error {
 		if err := writeCompareFiles(dir, title, cmp); err != nil {
 			return inputErr(err)
 		}
-		fmt.Fprintf(w, "\nwrote %s, %s, %s\n", filepath.Join(dir, "compare.md"), filepath.Join(dir, "discordant.md"), filepath.Join(dir, "discordant.csv"))
+		fmt.Fprintf(w, "\nwrote %s, %s, %s, %s\n", filepath.Join(dir, "compare.md"), filepath.Join(dir, "compare.json"), filepath.Join(dir, "discordant.md"), filepath.Join(dir, "discordant.csv"))
 	}
 	if c.Bool("fail-on-worse") {
 		for _, r := range cmp.Rows {
@@ -143,6 +145,7 @@ func writeCompareFiles(dir, title string, cmp *golden.Comparison) error {
 		write func(*bytes.Buffer) error
 	}{
 		{"compare.md", func(b *bytes.Buffer) error { return cmp.WriteMarkdown(b, title) }},
+		{"compare.json", func(b *bytes.Buffer) error { return cmp.WriteJSON(b, title) }},
 		{"discordant.md", func(b *bytes.Buffer) error { return cmp.WriteDiscordantMarkdown(b, 0, 0) }},
 		{"discordant.csv", func(b *bytes.Buffer) error { return cmp.WriteDiscordantCSV(b) }},
 	}

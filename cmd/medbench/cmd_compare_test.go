@@ -2,10 +2,15 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/medbench/medbench/golden"
+	"github.com/medbench/medbench/metrics"
 )
 
 func TestComparePromptsCLI(t *testing.T) {
@@ -60,6 +65,53 @@ func TestCompareRunsCLI(t *testing.T) {
 	} {
 		if code, _ := runCaptured(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestCompareJSONCLI: compare --out writes compare.json beside compare.md
+// with the same cells: n, b, c and the McNemar p of each Markdown row.
+func TestCompareJSONCLI(t *testing.T) {
+	runDir := statsWriteRun(t, "both", 1,
+		statsItems("MRI", "simple", 30, 10), statsItems("MRI", "complex", 30, 20),
+		statsItems("CT", "simple", 20, 5), statsItems("CT", "complex", 20, 15))
+	out := filepath.Join(t.TempDir(), "cmp")
+	if code, stdout := runCaptured(t, "compare", "--run", runDir, "--prompts", "simple,complex", "--out", out); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "compare.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j golden.CompareJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "compare.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, l := range strings.Split(string(md), "\n") {
+		if strings.HasPrefix(l, "| ") && !strings.HasPrefix(l, "| Modality") {
+			rows = append(rows, l)
+		}
+	}
+	if j.SchemaVersion != golden.CompareJSONVersion || j.A != "simple" || j.B != "complex" || len(j.Cells) != 3 || len(rows) != 3 {
+		t.Fatalf("compare.json %+v; %d Markdown rows", j, len(rows))
+	}
+	want := []struct {
+		mod     string
+		n, b, c int
+	}{{"MRI", 30, 0, 10}, {"CT", 20, 0, 10}, {"all", 50, 0, 20}}
+	for i, w := range want {
+		cell := j.Cells[i]
+		if cell.Modality != w.mod || cell.N != w.n || cell.B != w.b || cell.C != w.c || cell.P != metrics.McNemarExact(w.b, w.c) || cell.Verdict != "better" {
+			t.Errorf("cell %d: %+v, want %+v", i, cell, w)
+		}
+		cs := strings.Split(rows[i], " | ")
+		if cs[1] != strconv.Itoa(cell.N) || cs[6] != strconv.Itoa(cell.B) || cs[7] != strconv.Itoa(cell.C) || !strings.Contains(rows[i], "complex better") {
+			t.Errorf("row %d %q disagrees with %+v", i, rows[i], cell)
 		}
 	}
 }

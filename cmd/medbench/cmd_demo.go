@@ -92,7 +92,10 @@ func demoPlan(out, goldenFile, trainGolden string, threads int) []demoStage {
 			Args: []string{"compare", "--a", p("runs", "before"), "--b", p("runs", "after"), "--prompt", "short", "--out", p("compare", "grpo")}},
 		{Title: "report (PDF, Markdown, plots, tables)",
 			Args: []string{"report", "--run", p("runs", "before"), "--run", p("runs", "after"), "--name", "untrained", "--name", "GRPO",
-				"--prompt", "short", "--train", grpoDir, "--title", "medbench demo: tiny Qwen2-VL fixture, SFT then GRPO", "--out", p("report")}},
+				"--prompt", "short", "--train", grpoDir, "--title", "medbench demo: tiny Qwen2-VL fixture, SFT then GRPO",
+				"--golden", goldenFile, "--check-run", p("runs", "golden"),
+				"--train-golden", trainGolden, "--train-model", demoTrainGoldenModel, "--train-dataset", demoTrainGoldenDataset,
+				"--out", p("report")}},
 	}
 }
 

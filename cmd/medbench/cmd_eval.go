@@ -42,6 +42,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "modality", Value: cli.NewStringSlice("all"), Usage: "modalities to evaluate (`LIST`, comma-separated, e.g. MRI,CT,Xray; or all)"},
 			&cli.StringFlag{Name: "select", Value: string(datasets.BySubset), Usage: "`HOW` per-modality test sets are formed: subset (by each record's subset) or seed-slices (the seed's positions: MRI [0:300], CT [300:600], Xray [600:900])"},
 			modalityMapFlag(),
+			invalidItemsFlag(),
 			&cli.IntFlag{Name: "limit", Usage: "evaluate at most `N` samples per modality, the first in dataset order (0 = all)"},
 			// Prompts and scoring.
 			&cli.StringSliceFlag{Name: "prompt", Value: cli.NewStringSlice("simple", "complex"), Usage: "prompt templates, evaluated in turn: simple, complex (the seed's eval prompts), train, or NAME=FILE for a custom template containing {Question}"},
@@ -49,6 +50,7 @@ func init() {
 			// Run.
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "requests per runner call `N` (the seed's --bsz, default 1)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "run record `DIR`: manifest.json, samples.jsonl, summary.json, samples.parquet and seed_<modality>_<prompt>.json"},
+			&cli.StringFlag{Name: "shard", EnvVars: []string{"MEDBENCH_SHARD"}, Usage: "evaluate only shard `I/N` (I 0-based: 0/4 … 3/4) of the selection, split by a hash of each sample's id (all prompts of a record in one shard); join the shard runs with `medbench merge`. Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N; Slurm array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
 			&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
 			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime) or replay (re-score recorded outputs, no model)"},
@@ -58,6 +60,7 @@ func init() {
 			&cli.StringFlag{Name: "model", Usage: "onnx: model `DIR` (onnx-community Qwen2-VL layout: config.json, tokenizer.json, onnx/*.onnx), or hf:ORG/NAME[@REVISION] from the Hugging Face hub (see `medbench model download`)"},
 			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "onnx: weight variant `DTYPE` (fp32, fp16, q8/quantized, int8, uint8, q4, q4f16, bnb4)"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "onnx: `DEVICE` cpu, cuda, cuda:N or auto (CUDA when available, else CPU)"},
+			kvCacheFlag(),
 			&cli.IntFlag{Name: "threads", Usage: "onnx: ONNX Runtime intra-op threads `N` (0 = ORT default)"},
 			&cli.StringFlag{Name: "ort-lib", Usage: "onnx: ONNX Runtime library `PATH` (default: $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0 from `make setup`)"},
 			&cli.StringFlag{Name: "preset", Usage: "onnx: decoding `PRESET`; medvlm-r1 = MedVLM-R1's effective evaluation settings: greedy, 512 new tokens, EOS from generation_config.json, default pixel bounds. The seed's CLI sampling flags never took effect (its generate() call hard-codes greedy and 512 tokens). Explicit sampling flags override the preset"},
@@ -84,7 +87,9 @@ func init() {
 				"  lenient  last answer block, B. / (B) / B) text / option text, case-insensitive; none when ambiguous.\n" +
 				"samples.jsonl is appended and fsynced per batch; an interrupted run (Ctrl-C, kill -9) continues\n" +
 				"with --resume, skipping recorded samples. summary.json holds accuracy per modality × prompt ×\n" +
-				"policy with a Wilson 95% interval and the parse-failure rate. Exit 2 on usage or input errors.",
+				"policy with a Wilson 95% interval and the parse-failure rate. --shard I/N evaluates one part of\n" +
+				"the selection (by a hash of each sample id); `medbench merge` joins the parts into the record an\n" +
+				"unsharded run writes (docs/sharding.md). Exit 2 on usage or input errors.",
 			Flags:  flags,
 			Action: evalAction,
 		}
@@ -100,6 +105,13 @@ func evalAction(c *cli.Context) error {
 	}
 	if c.Int("limit") < 0 {
 		return usageErr("eval: --limit %d: want 0 (all) or more", c.Int("limit"))
+	}
+	var shard evaluate.Shard
+	if spec := c.String("shard"); spec != "" {
+		var err error
+		if shard, err = evaluate.ParseShard(spec); err != nil {
+			return usageErr("eval: --shard: %v", err)
+		}
 	}
 	prompts, err := parsePrompts(c.StringSlice("prompt"))
 	if err != nil {
@@ -126,6 +138,20 @@ func evalAction(c *cli.Context) error {
 	sum, err := fileSHA256(dataPath)
 	if err != nil {
 		return inputErr(err)
+	}
+	mm, err := modalityMapFrom(c)
+	if err != nil {
+		return inputErr(err)
+	}
+	invalid, err := checkInvalidItems(c, "eval", dataPath, samples, mm)
+	if err != nil {
+		return err
+	}
+	mmSum := ""
+	if p := c.String("modality-map"); p != "" {
+		if mmSum, err = fileSHA256(p); err != nil {
+			return inputErr(err)
+		}
 	}
 
 	cmdLine := commandLine(c) // before --model hf:... is replaced by its local folder
@@ -157,6 +183,7 @@ func evalAction(c *cli.Context) error {
 		Config: map[string]any{
 			"batch": c.Int("batch"), "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
 			"modality": c.StringSlice("modality"), "format": format,
+			"invalid_items": c.String("invalid-items"), "modality_map": mmSum,
 		},
 	}
 	if c.String("runner") == "onnx" {
@@ -168,6 +195,9 @@ func evalAction(c *cli.Context) error {
 		m.Config["max_pixels"], m.Config["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
 		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
 	}
+	if format == "parquet" {
+		m.Config["columns"] = columnsFrom(c)
+	}
 	if modelSource != nil { // the hub reference pinned to its commit (never the token)
 		m.Config["model_source"] = modelSource.Map()
 	}
@@ -177,6 +207,7 @@ func evalAction(c *cli.Context) error {
 	summary, err := evaluate.Run(ctx, evaluate.Config{
 		Samples: samples, Prompts: prompts, Runner: runner, Batch: c.Int("batch"), OutDir: c.String("out"),
 		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
+		Invalid: invalid, Shard: shard,
 	})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return inputErr(fmt.Errorf("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out")))
@@ -347,4 +378,7 @@ func printSummary(w io.Writer, s *records.Summary, dir string) {
 	t.SetStyle(table.StyleLight)
 	t.Render()
 	fmt.Fprintf(w, "%d samples (%d failed); run record in %s\n", s.Samples, s.Errors, dir)
+	if s.InvalidItems > 0 {
+		fmt.Fprintf(w, "%d invalid item(s) scored (--invalid-items score): their answer key can never be right; see \"invalid\" in samples.jsonl\n", s.InvalidItems)
+	}
 }

@@ -38,9 +38,12 @@ golden values are drawn over the accuracy bars.`,
 			&cli.StringSliceFlag{Name: "run", Usage: "run directory (repeatable; the first is the baseline)"},
 			&cli.StringSliceFlag{Name: "name", Usage: "label for each --run, in order (default: directory names)"},
 			&cli.StringFlag{Name: "train", Usage: "training directory holding metrics.jsonl"},
-			&cli.StringFlag{Name: "train-golden", Usage: "golden table whose training rows give bands for the curves"},
+			&cli.StringFlag{Name: "train-golden", Usage: "golden table of the training run: checked (a verdict on page 1) and drawn on the curves"},
+			&cli.StringFlag{Name: "train-model", Usage: "--train-golden model to select (when the table holds several)"},
+			&cli.StringFlag{Name: "train-dataset", Usage: "--train-golden dataset to select (when the table holds several)"},
 			&cli.StringFlag{Name: "bench", Usage: "bench results file (bench.json from medbench bench)"},
-			&cli.StringFlag{Name: "golden", Usage: "golden table to check the last run against and to mark on plots"},
+			&cli.StringFlag{Name: "golden", Usage: "golden table to check the last run (or --check-run) against and to mark on plots"},
+			&cli.StringFlag{Name: "check-run", Usage: "run `DIR` to check against --golden (default: the last --run; it need not be a --run)"},
 			&cli.StringFlag{Name: "model", Usage: "golden table model to select (when the table holds several)"},
 			&cli.StringFlag{Name: "dataset", Usage: "golden table dataset to select (when the table holds several)"},
 			&cli.StringFlag{Name: "prompts", Usage: "prompt ablation within the first run, as A,B (default simple,complex when both ran)"},
@@ -56,7 +59,8 @@ golden values are drawn over the accuracy bars.`,
 				Runs: c.StringSlice("run"), Names: c.StringSlice("name"), Train: c.String("train"), TrainGolden: c.String("train-golden"),
 				Bench: c.String("bench"), Golden: c.String("golden"), Model: c.String("model"), Dataset: c.String("dataset"),
 				Prompts: c.String("prompts"), Prompt: c.String("prompt"), Policy: c.String("policy"), Seed: c.Uint64("seed"),
-				Title: c.String("title"), Gallery: c.Int("gallery"),
+				Title: c.String("title"), Gallery: c.Int("gallery"), CheckRun: c.String("check-run"),
+				TrainModel: c.String("train-model"), TrainDataset: c.String("train-dataset"),
 			})
 			if err != nil {
 				return inputErr(err)
@@ -76,6 +80,7 @@ type reportArgs struct {
 	Runs, Names                                       []string
 	Train, TrainGolden, Bench, Golden, Model, Dataset string
 	Prompts, Prompt, Policy, Title                    string
+	CheckRun, TrainModel, TrainDataset                string
 	Seed                                              uint64
 	Gallery                                           int
 }
@@ -115,16 +120,27 @@ func buildReportInput(ctx context.Context, a reportArgs) (*reports.Input, error)
 		if len(in.Runs) > 1 {
 			base = in.Runs[0]
 		}
+		checked := label(len(in.Runs) - 1)
+		if a.CheckRun != "" {
+			if last, err = records.ReadRun(a.CheckRun); err != nil {
+				return nil, err
+			}
+			base, checked = nil, filepath.Base(filepath.Clean(a.CheckRun))
+		}
 		vs, err := golden.CheckRun(last, t, golden.CheckOptions{Baseline: base, Model: a.Model, Dataset: a.Dataset})
 		if err != nil {
 			return nil, err
 		}
+		check := fmt.Sprintf("run %s against %s", checked, filepath.Base(a.Golden))
 		for _, v := range vs {
-			in.Verdicts = append(in.Verdicts, reports.VerdictRow{
+			in.Verdicts = append(in.Verdicts, reports.VerdictRow{Check: check,
 				Cell:  fmt.Sprintf("%s / %s / %s / %s", v.Key.Modality, v.Key.Prompt, v.Key.Policy, v.Key.Metric),
 				Value: v.Value, Expected: v.Expected, Tolerance: v.Tolerance, P: v.P, Status: v.Status, Detail: v.Detail})
 		}
 		for _, r := range t.Rows {
+			if a.CheckRun != "" {
+				break // the table describes another run's data: no marks on these runs' plots
+			}
 			if r.Metric != "accuracy" || (a.Model != "" && r.Model != a.Model) || (a.Dataset != "" && r.Dataset != a.Dataset) {
 				continue
 			}
@@ -181,11 +197,32 @@ func buildReportInput(ctx context.Context, a reportArgs) (*reports.Input, error)
 			if err != nil {
 				return nil, err
 			}
+			if t, err = t.Select(a.TrainModel, a.TrainDataset); err != nil {
+				return nil, fmt.Errorf("%s: %w", a.TrainGolden, err)
+			}
 			for _, r := range t.Rows {
-				if r.Step == 0 && r.Tolerance.Kind != golden.KindNotWorse {
-					lo, hi := toleranceBand(r.Value, r.Tolerance)
-					tl.Bands[r.Metric] = [2]float64{lo, hi}
+				if r.Tolerance.Kind == golden.KindNotWorse {
+					continue
 				}
+				lo, hi := toleranceBand(r.Value, r.Tolerance)
+				if r.Step == 0 {
+					tl.Bands[r.Metric] = [2]float64{lo, hi}
+				} else {
+					tl.Marks = append(tl.Marks, reports.TrainGoldenMark{Metric: r.Metric, Step: float64(r.Step), Value: r.Value, Low: lo, High: hi})
+				}
+			}
+			vs, err := grpo.CheckTrain(a.Train, a.TrainGolden, a.TrainModel, a.TrainDataset)
+			if err != nil {
+				return nil, err
+			}
+			check := fmt.Sprintf("training log %s against %s", filepath.Base(filepath.Clean(a.Train)), filepath.Base(a.TrainGolden))
+			for _, v := range vs {
+				cell := v.Key.Metric
+				if v.Key.Step > 0 {
+					cell = fmt.Sprintf("%s @ step %d", v.Key.Metric, v.Key.Step)
+				}
+				in.Verdicts = append(in.Verdicts, reports.VerdictRow{Check: check, Cell: cell, Value: v.Value, Expected: v.Expected,
+					Tolerance: v.Tolerance, P: v.P, Status: v.Status, Detail: v.Detail})
 			}
 		}
 		in.Train = tl

@@ -51,6 +51,7 @@ func trainDataFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` (default: $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0 from `make setup`)"},
 		&cli.StringFlag{Name: "backend", Usage: "GoMLX `BACKEND` for the update engine (default go:ops_sequential; xla:cpu / xla:cuda need a PJRT plugin)"},
 		&cli.BoolFlag{Name: "quiet", Usage: "no per-step progress lines on stderr"},
+		invalidItemsFlag(),
 	}
 }
 
@@ -72,6 +73,13 @@ func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([
 	}
 	if len(s) == 0 {
 		return nil, usageErr("%s: no records", path)
+	}
+	invalid, err := checkInvalidItems(c, "train", path, s, datasets.DefaultModalityMap())
+	if err != nil {
+		return nil, err
+	}
+	if len(invalid) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "medbench: warning: %s: invalid_items: %d record(s) with answer-key problems are used as the seed would use them (--invalid-items score); their reward or target can never be right\n", path, len(invalid))
 	}
 	return s, nil
 }
@@ -164,6 +172,7 @@ func trainGRPOCommand() *cli.Command {
 				TopP: c.Float64("top-p"), SaveSteps: c.Int("save-steps"), EvalSteps: c.Int("eval-steps"), EvalSamples: evalSamples,
 				EvalTemplate: ev, EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Seed: c.Uint64("seed"), Resume: c.Bool("resume"),
 				Freeze: c.StringSlice("freeze"), Threads: c.Int("threads"), ORTLib: c.String("ort-lib"), Backend: c.String("backend"),
+				InvalidItems: len(datasets.InvalidByIndex(datasets.CheckSamples(samples, datasets.DefaultModalityMap()))),
 			}
 			if w := progress(c); w != nil {
 				cfg.Log = w

@@ -254,11 +254,7 @@ func TestEvalSIGKILLResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the medbench binary")
 	}
-	bin := filepath.Join(t.TempDir(), "medbench")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildMedbench(t)
 	data := evalSynth(t, 30)
 	outputs, _ := writeOutputs(t, data)
 	args := func(out string, extra ...string) []string {
@@ -270,24 +266,8 @@ func TestEvalSIGKILLResume(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "killed")
-	cmd := exec.Command(bin, args(out, "--replay-delay", "25ms")...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	samplesPath := filepath.Join(out, records.SamplesFile)
-	deadline := time.Now().Add(20 * time.Second)
-	for countLines(samplesPath) < 12 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("eval made no progress")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	n := countLines(samplesPath)
+	n := killMidRun(t, bin, args(out, "--replay-delay", "25ms"), samplesPath, 12)
 	if n >= 60 {
 		t.Fatalf("run finished before the kill (%d samples)", n)
 	}
@@ -320,6 +300,42 @@ func TestEvalSIGKILLResume(t *testing.T) {
 		seen[s.Key()] = true
 	}
 	t.Logf("killed after %d of 60 samples", n)
+}
+
+// buildMedbench builds the medbench binary into a temporary directory.
+func buildMedbench(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "medbench")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// killMidRun starts bin with args, waits (at most 20 s) until the file at
+// samplesPath holds at least lines lines, kills the process with SIGKILL and
+// returns the number of lines then recorded.
+func killMidRun(t *testing.T, bin string, args []string, samplesPath string, lines int) int {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for countLines(samplesPath) < lines {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("eval made no progress")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	return countLines(samplesPath)
 }
 
 func countLines(path string) int {

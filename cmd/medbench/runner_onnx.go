@@ -100,6 +100,7 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 		ModelDir:  c.String("model"),
 		DType:     c.String("dtype"),
 		Device:    c.String("device"),
+		KVCache:   c.String("kv-cache"),
 		Threads:   c.Int("threads"),
 		ORTLib:    c.String("ort-lib"),
 		Sampling:  s,
@@ -119,6 +120,11 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 		return cfg, usageErr("--threads %d: want 0 (ONNX Runtime default) or more", cfg.Threads)
 	}
 	return cfg, nil
+}
+
+// kvCacheFlag places the decoder's KV cache (qwen2vl.Config.KVCache).
+func kvCacheFlag() cli.Flag {
+	return &cli.StringFlag{Name: "kv-cache", Value: qwen2vl.KVAuto, Usage: "where the decoder's KV cache lives: auto (on the GPU with IoBinding on CUDA, host buffers on CPU), host, or device (IoBinding; on CPU, ONNX Runtime-owned memory)"}
 }
 
 // newONNXRunner opens the Qwen2-VL ONNX Runtime runner for `medbench eval`.
@@ -162,6 +168,7 @@ func toolsGenerateCommand() *cli.Command {
 			&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout) or hf:ORG/NAME[@REVISION]"},
 			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "file variant: " + strings.Join(qwen2vl.DTypes(), ", ") + "; or per session, e.g. q4,vision_encoder=fp16,embed_tokens=fp16"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu, cuda, cuda:N, or auto (CUDA if its provider loads, else CPU)"},
+			kvCacheFlag(),
 			&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (0 = its default)"},
 			&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` (default $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0)"},
 			&cli.StringFlag{Name: "cases", Usage: "JSON `FILE` of cases"},

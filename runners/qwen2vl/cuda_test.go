@@ -32,6 +32,10 @@ func TestCUDAMatchesCPU(t *testing.T) {
 		if gpu.Device() != dev {
 			t.Fatalf("device %s, want %s", gpu.Device(), dev)
 		}
+		// On CUDA the KV cache stays on the GPU (IoBinding) by default.
+		if got := gpu.Info().Settings["kv_cache"]; got != KVDevice {
+			t.Fatalf("kv_cache %v on %s, want device", got, dev)
+		}
 		batch, err := gpu.Generate(context.Background(), reqs)
 		if err != nil {
 			t.Fatal(err)

@@ -40,10 +40,20 @@ func (d dbuf) tensor(shape ort.Shape) (ort.Value, error) {
 	if n > d.len() {
 		return nil, fmt.Errorf("qwen2vl: internal: tensor %v needs %d elements, buffer has %d", shape, n, d.len())
 	}
+	// Return an untyped nil on error: a nil *Tensor inside the ort.Value
+	// interface would be non-nil, and destroy() would call Destroy on it.
 	if d.dt == onnxFloat16 {
-		return ort.NewCustomDataTensor(shape, d.h[:2*max(n, 1)], ort.TensorElementDataTypeFloat16)
+		t, err := ort.NewCustomDataTensor(shape, d.h[:2*max(n, 1)], ort.TensorElementDataTypeFloat16)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
 	}
-	return ort.NewTensor(shape, d.f)
+	t, err := ort.NewTensor(shape, d.f)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func (d dbuf) get(i int) float32 {

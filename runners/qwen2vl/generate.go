@@ -44,6 +44,7 @@ type kvSet []dbuf
 
 // generate runs prefill and decoding for the rows as one left-padded batch.
 func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
+	genStart := time.Now()
 	lay := r.lay
 	tok := r.meta.tok
 	B := len(rows)
@@ -119,7 +120,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		}
 		outputs[0] = logitsT
 		copy(outputs[1:], present)
-		if err := r.decoder.Run(inputs, outputs); err != nil {
+		if err := r.run(r.decoder, inputs, outputs); err != nil {
 			return fmt.Errorf("qwen2vl: %s: decoder: %w", r.describe(), err)
 		}
 		return nil
@@ -216,34 +217,22 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 	keepSlots := make([]int, 0, B)
 	offset := lastRow
 	src := logits
-	for {
+	r.prof.Prefill = time.Since(genStart)
+	if r.kvMem != nil {
+		return r.decodeBound(ctx, boundState{rows: rows, S: S, L: L, past: past, keep: keep, first: logits, firstOffset: lastRow})
+	}
+	ident := identity(B)
+	stepStart := time.Now()
+	for step := 0; ; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		// sample one token per active row; drop the finished ones.
-		next := active[:0]
-		keepSlots = keepSlots[:0]
-		for slot, rw := range active {
-			src.readF32(row, offset(slot))
-			id, err := r.sampler.Sample(row, rw.ctx, len(rw.out), rw.rng)
-			if err != nil {
-				return fmt.Errorf("qwen2vl: sample %d: %w", rw.idx, err)
-			}
-			rw.out = append(rw.out, id)
-			rw.ctx = append(rw.ctx, id)
-			switch {
-			case slices.Contains(r.eos, id):
-				rw.reason = "eos"
-			case len(rw.out) >= maxNew:
-				rw.reason = "length"
-			}
-			if rw.reason != "" {
-				rw.end = time.Now()
-				continue
-			}
-			next = append(next, rw)
-			keepSlots = append(keepSlots, slot)
+		next, keepSlots, err := r.sampleStep(active, ident[:len(active)], src, offset, row, active[:0], keepSlots[:0])
+		if err != nil {
+			return err
 		}
+		r.markStep(step, &stepStart)
 		nb := len(next)
 		if nb == 0 {
 			return nil
@@ -294,7 +283,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 				m[k] = 1
 			}
 		}
-		if err := r.embed.Run([]ort.Value{idsT}, []ort.Value{embT}); err != nil {
+		if err := r.run(r.embed, []ort.Value{idsT}, []ort.Value{embT}); err != nil {
 			return fmt.Errorf("qwen2vl: %s: embed_tokens: %w", r.describe(), err)
 		}
 		maskT, err := ort.NewTensor(ort.NewShape(int64(nb), int64(L+1)), maskBuf)
@@ -320,6 +309,56 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		src = stepLogits
 		offset = func(slot int) int { return slot * V }
 	}
+}
+
+// sampleStep samples one token for each row (its logits at offset(slot)
+// in src), appends it, marks finished rows, and appends the rows still
+// going and their slots to next and keep.
+func (r *Runner) sampleStep(rows []*genRow, slots []int, src dbuf, offset func(int) int, buf []float32, next []*genRow, keep []int) ([]*genRow, []int, error) {
+	maxNew := r.cfg.Sampling.MaxNewTokens
+	for i, rw := range rows {
+		src.readF32(buf, offset(slots[i]))
+		ts := time.Now()
+		id, err := r.sampler.Sample(buf, rw.ctx, len(rw.out), rw.rng)
+		r.prof.Sampling += time.Since(ts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("qwen2vl: sample %d: %w", rw.idx, err)
+		}
+		rw.out = append(rw.out, id)
+		rw.ctx = append(rw.ctx, id)
+		switch {
+		case slices.Contains(r.eos, id):
+			rw.reason = "eos"
+		case len(rw.out) >= maxNew:
+			rw.reason = "length"
+		}
+		if rw.reason != "" {
+			rw.end = time.Now()
+			continue
+		}
+		next = append(next, rw)
+		keep = append(keep, slots[i])
+	}
+	return next, keep, nil
+}
+
+// markStep records the time to first token (step 0) or a decode step.
+func (r *Runner) markStep(step int, stepStart *time.Time) {
+	if now := time.Now(); step == 0 {
+		r.prof.FirstToken = now.Sub(r.callStart)
+	} else {
+		r.prof.DecodeSteps = append(r.prof.DecodeSteps, now.Sub(*stepStart))
+	}
+	*stepStart = time.Now()
+}
+
+// identity returns [0, 1, ..., n-1].
+func identity(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
 }
 
 func firstErr(errs ...error) error {
@@ -355,7 +394,7 @@ func (r *Runner) runEmbed(ids []int64, B, S int, emb dbuf) error {
 		return fmt.Errorf("qwen2vl: inputs_embeds: %w", err)
 	}
 	defer out.Destroy()
-	if err := r.embed.Run([]ort.Value{in}, []ort.Value{out}); err != nil {
+	if err := r.run(r.embed, []ort.Value{in}, []ort.Value{out}); err != nil {
 		return fmt.Errorf("qwen2vl: %s: embed_tokens: %w", r.describe(), err)
 	}
 	return nil
@@ -457,7 +496,7 @@ func (r *Runner) runVision(pix []float32, g [3]int64, nTok int) (dbuf, error) {
 		return dbuf{}, fmt.Errorf("image_features: %w", err)
 	}
 	defer out.Destroy()
-	if err := r.vision.Run([]ort.Value{in, grid}, []ort.Value{out}); err != nil {
+	if err := r.run(r.vision, []ort.Value{in, grid}, []ort.Value{out}); err != nil {
 		return dbuf{}, fmt.Errorf("%s: vision_encoder (grid %v, expecting %d feature rows): %w", r.describe(), g, nTok, err)
 	}
 	return feat, nil

@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/runners/ortbind"
 	"github.com/medbench/medbench/runners/ortlib"
 	"github.com/medbench/medbench/runners/sample"
 	"github.com/medbench/medbench/runners/tokenizer"
@@ -80,6 +82,9 @@ type Config struct {
 	// TJSNormalize normalizes pixels the transformers.js way (float64, one
 	// rounding) for token-for-token comparisons with transformers.js.
 	TJSNormalize bool
+	// KVCache places the decoder's key/value cache: KVAuto (default: on the
+	// device on CUDA, host buffers on CPU), KVHost or KVDevice.
+	KVCache string
 }
 
 // Prepared is one request turned into model inputs (unpadded, batch of one).
@@ -115,8 +120,11 @@ type Runner struct {
 	embed   *ort.DynamicAdvancedSession
 	decoder *ort.DynamicAdvancedSession
 
-	mu      sync.Mutex // serializes Generate
-	sampler *sample.Sampler
+	mu        sync.Mutex          // serializes Generate
+	prof      runners.Profile     // the last Generate call's (guarded by mu)
+	callStart time.Time           // start of the running Generate call (guarded by mu)
+	kvMem     *ortbind.MemoryInfo // where the bound decode keeps the cache; nil: host path
+	sampler   *sample.Sampler
 
 	infoOnce sync.Once
 	info     runners.Info
@@ -218,7 +226,52 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.placeKV(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return r, nil
+}
+
+// placeKV decides where the decode keeps its KV cache (Config.KVCache).
+func (r *Runner) placeKV() error {
+	mode := r.cfg.KVCache
+	switch mode {
+	case "", KVAuto:
+		if !strings.HasPrefix(r.device, "cuda") {
+			return nil
+		}
+		mode = KVDevice
+	case KVHost:
+		return nil
+	case KVDevice:
+	default:
+		return fmt.Errorf("qwen2vl: KV cache placement %q: want auto, host or device", r.cfg.KVCache)
+	}
+	if err := ortbind.Init(r.lib); err != nil {
+		return fmt.Errorf("qwen2vl: device KV cache: %w", err)
+	}
+	name, id := "Cpu", 0
+	if dev, ok := strings.CutPrefix(r.device, "cuda:"); ok {
+		name = "Cuda"
+		if _, err := fmt.Sscan(dev, &id); err != nil {
+			return fmt.Errorf("qwen2vl: device %q: %w", r.device, err)
+		}
+	}
+	m, err := ortbind.NewMemoryInfo(name, id)
+	if err != nil {
+		return fmt.Errorf("qwen2vl: device KV cache: %w", err)
+	}
+	r.kvMem = m
+	return nil
+}
+
+// kvPlacement says where the decode keeps its KV cache.
+func (r *Runner) kvPlacement() string {
+	if r.kvMem != nil {
+		return KVDevice
+	}
+	return KVHost
 }
 
 // openSessions creates the three sessions; on failure none is left open.
@@ -270,6 +323,8 @@ func (r *Runner) Close() error {
 			*s = nil
 		}
 	}
+	r.kvMem.Destroy()
+	r.kvMem = nil
 	if len(errs) > 0 {
 		return fmt.Errorf("qwen2vl: close: %w", errors.Join(errs...))
 	}
@@ -331,6 +386,8 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
+	r.prof, r.callStart = runners.Profile{}, start
+	defer func() { r.prof.Wall = time.Since(start) }()
 	res := make([]runners.Result, len(reqs))
 	var rows []*genRow
 	prepared := map[string]*Prepared{} // identical requests (GRPO groups) prepare once
@@ -339,9 +396,11 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 		key := prepareKey(q)
 		p, err := prepared[key], error(nil)
 		if p == nil {
+			t := time.Now()
 			if p, err = r.Prepare(q); err == nil {
 				prepared[key] = p
 			}
+			r.prof.Prepare += time.Since(t)
 		}
 		if err != nil {
 			res[i].Err = err
@@ -373,6 +432,23 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 	return res, nil
 }
 
+// LastProfile is the time account of the last Generate call.
+func (r *Runner) LastProfile() runners.Profile {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.prof
+	p.DecodeSteps = slices.Clone(p.DecodeSteps)
+	return p
+}
+
+// run calls s.Run and adds its time to the profile's runtime share.
+func (r *Runner) run(s *ort.DynamicAdvancedSession, in, out []ort.Value) error {
+	t := time.Now()
+	err := s.Run(in, out)
+	r.prof.Runtime += time.Since(t)
+	return err
+}
+
 // prepareKey identifies a request's inputs: its text and its images by
 // path, or by the identity of their byte slices.
 func prepareKey(q runners.Request) string {
@@ -396,6 +472,7 @@ func (r *Runner) Info() runners.Info {
 			"dtype":              r.cfg.DType,
 			"device_requested":   r.cfg.Device,
 			"threads":            r.cfg.Threads,
+			"kv_cache":           r.kvPlacement(),
 			"sampling":           r.cfg.Sampling,
 			"eos_token_ids":      r.eos,
 			"pad_token_id":       r.meta.tok.pad,

@@ -141,9 +141,11 @@ func isSeedFormat(b []byte) bool {
 	return ok
 }
 
-// parseSamples parses samples.jsonl content; a torn last line is ignored.
+// parseSamples parses samples.jsonl content; a torn last line is ignored and
+// a key recorded twice is an error naming it and both lines.
 func parseSamples(path string, b []byte) ([]records.Sample, error) {
 	var out []records.Sample
+	seen := map[string]int{}
 	lines := bytes.Split(b, []byte("\n"))
 	for i, ln := range lines {
 		ln = bytes.TrimSpace(ln)
@@ -160,6 +162,10 @@ func parseSamples(path string, b []byte) ([]records.Sample, error) {
 		if s.ID == "" || s.Prompt == "" {
 			return nil, fmt.Errorf("replay: %s line %d: sample without id or prompt", path, i+1)
 		}
+		if prev, dup := seen[s.Key()]; dup {
+			return nil, fmt.Errorf("replay: %w", records.DuplicateError(path, s.Key(), prev, i+1))
+		}
+		seen[s.Key()] = i + 1
 		out = append(out, s)
 	}
 	return out, nil
