@@ -595,3 +595,25 @@ func TestCancelledDownloadKeepsThePartialFile(t *testing.T) {
 		t.Fatalf("partial file: %v %v", st, err)
 	}
 }
+
+// TestRenamedRepoFollowsRelativeRedirects: the hub answers a renamed repo's
+// old id with a relative 307; the client follows it (metadata requests
+// follow relative redirects only) and caches under the id it was given, as
+// huggingface_hub does.
+func TestRenamedRepoFollowsRelativeRedirects(t *testing.T) {
+	srv := hubtest.New()
+	defer srv.Close()
+	f := addRepo(srv, "model", "org/new-name", "v1", false)
+	srv.Rename("org/old-name", "org/new-name")
+	c, _ := newClient(t, srv, nil)
+	s, err := c.Download(context.Background(), hub.Repo{Type: hub.Model, ID: "org/old-name"}, hub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Commit != f.commit || !strings.Contains(s.Dir, "models--org--old-name") || !bytes.Equal(readSnap(t, s.Dir, "model.safetensors"), f.weights) {
+		t.Fatalf("renamed: %+v", s)
+	}
+	if countPaths(srv.Requests(), "/org/new-name/resolve/") == 0 {
+		t.Fatalf("redirect not followed: %+v", srv.Requests())
+	}
+}

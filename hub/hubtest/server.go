@@ -43,16 +43,17 @@ type Server struct {
 	// are LFS files, served by redirect; others are git files.
 	LFSMin int
 
-	mu    sync.Mutex
-	repos map[string]*Repo // "model/ORG/NAME" or "dataset/ORG/NAME"
-	reqs  []Request
-	cut   map[string]int    // CDN etag -> bytes to send before dropping the connection (once)
-	bad   map[string][]byte // CDN etag -> bytes served instead of the real ones
+	mu      sync.Mutex
+	repos   map[string]*Repo  // "model/ORG/NAME" or "dataset/ORG/NAME"
+	renamed map[string]string // old ORG/NAME -> new ORG/NAME (models)
+	reqs    []Request
+	cut     map[string]int    // CDN etag -> bytes to send before dropping the connection (once)
+	bad     map[string][]byte // CDN etag -> bytes served instead of the real ones
 }
 
 // New starts a server on 127.0.0.1.
 func New() *Server {
-	s := &Server{repos: map[string]*Repo{}, cut: map[string]int{}, bad: map[string][]byte{}, LFSMin: 1 << 20}
+	s := &Server{repos: map[string]*Repo{}, renamed: map[string]string{}, cut: map[string]int{}, bad: map[string][]byte{}, LFSMin: 1 << 20}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.CDN = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -75,6 +76,14 @@ func (s *Server) SetRepo(kind, id string, r *Repo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repos[kind+"/"+id] = r
+}
+
+// Rename makes a model repo answer under a new id: requests for the old id
+// get a 307 with a relative Location, as the hub answers for renamed repos.
+func (s *Server) Rename(oldID, newID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.renamed[oldID] = newID
 }
 
 // Move points a branch of a repo at another commit.
@@ -137,6 +146,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.reqs = append(s.reqs, Request{Host: r.Host, Method: r.Method, Path: r.URL.EscapedPath(), Range: r.Header.Get("Range"), Authorization: r.Header.Get("Authorization")})
 	s.mu.Unlock()
 	p := r.URL.EscapedPath()
+	s.mu.Lock()
+	for from, to := range s.renamed {
+		for _, prefix := range []string{"/api/models/", "/"} {
+			if strings.HasPrefix(p, prefix+from+"/") {
+				s.mu.Unlock()
+				w.Header().Set("Location", prefix+to+strings.TrimPrefix(p, prefix+from))
+				w.WriteHeader(http.StatusTemporaryRedirect)
+				return
+			}
+		}
+	}
+	s.mu.Unlock()
 	switch {
 	case strings.HasPrefix(p, "/cdn/"):
 		s.serveCDN(w, r, strings.TrimPrefix(p, "/cdn/"))
