@@ -10,7 +10,7 @@ import (
 )
 
 // testdata/seed3.json holds three records copied verbatim from the seed's
-// MRI_CT_XRAY_300each_dataset.json (reference medvlm-r1.md §2a), formatted by
+// MRI_CT_XRAY_300each_dataset.json (docs/reference/medvlm-r1-seed.md#data), formatted by
 // Python's json.dumps(indent=4).
 
 func writeFile(t *testing.T, dir, name, content string) string {

@@ -31,8 +31,8 @@ var Modalities = []string{MRI, CT, Xray, Ultrasound, Dermoscopy, Microscopy, Fun
 //
 // Sources:
 //   - MR, CT, X-Ray: the seed's MRI_CT_XRAY_300each_dataset.json and
-//     grpo.py lines 227-280 (filters on exactly these three strings);
-//     /work/shared/reference/medvlm-r1.md §2a, §4d.
+//     grpo.py lines 227-280 (filters on exactly these three strings), both
+//     in github.com/JZPeterPan/MedVLM-R1; docs/reference/medvlm-r1-seed.md#data.
 //   - The other five were not in the seed. They were read from third-party
 //     code that filters OmniMedVQA's modality_type field (found in the public
 //     code store, not in OmniMedVQA's own repository): a torchtune-based

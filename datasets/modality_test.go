@@ -7,7 +7,7 @@ import (
 
 func TestCanonical(t *testing.T) {
 	for _, tc := range []struct{ subset, want string }{
-		// The seed's three subsets (medvlm-r1.md §2a), byte for byte.
+		// The seed's three subsets (docs/reference/medvlm-r1-seed.md#the-test-file), byte for byte.
 		{"MR (Mag-netic Resonance Imaging)", MRI},
 		{"CT(Computed Tomography)", CT},
 		{"X-Ray", Xray},

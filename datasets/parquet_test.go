@@ -134,7 +134,8 @@ func writeParquet[T any](t *testing.T, rows []T) string {
 	return p
 }
 
-// The golden problem/solution are the seed's record 300 (medvlm-r1.md §2a).
+// The golden problem/solution are the seed's record 300
+// (docs/reference/medvlm-r1-seed.md#the-test-file).
 const (
 	seedQ       = "Does this image show any visible abnormality?"
 	seedProblem = "Does this image show any visible abnormality?\nA) No\nB) Yes."

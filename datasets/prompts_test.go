@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// The seed's templates as Python's repr() shows them (medvlm-r1.md §1a-b),
+// The seed's templates as Python's repr() shows them
+// (docs/reference/medvlm-r1-seed.md#prompts),
 // decoded by hand: "\n" newlines, 4-space (eval) or 8-space (train) indents,
 // trailing spaces after "{Question}", "Your task:" and instruction 1.
 func TestSeedTemplatesByteForByte(t *testing.T) {
@@ -28,7 +29,8 @@ func TestSeedTemplatesByteForByte(t *testing.T) {
 			t.Errorf("%s template:\n got %q\nwant %q", c.name, tp.Text, c.want)
 		}
 	}
-	// The rendered complex prompt of the seed's first test record (§1d).
+	// The rendered complex prompt of the seed's first test record
+	// (docs/reference/medvlm-r1-seed.md#rendered-conversation).
 	tp, _ := BuiltinTemplate("complex")
 	problem := "What is apparent in this image?\nA) Hemorrhage\nB) Acute infarct\nC) Abscess formation\nD) Chronic infarct"
 	want := "\n    What is apparent in this image?\nA) Hemorrhage\nB) Acute infarct\nC) Abscess formation\nD) Chronic infarct \n    Your task: \n    1. Think"

@@ -7,7 +7,8 @@ import (
 )
 
 // seedLike builds 900 samples shaped like the seed file's statistics
-// (medvlm-r1.md §2a): per slice the number of 4- and 2-option items and the
+// (docs/reference/medvlm-r1-seed.md#slices-per-modality): per slice the number of
+// 4- and 2-option items and the
 // answer-letter counts. Two-option items take the A/B letters first.
 func seedLike() []Sample {
 	type part struct {
@@ -39,7 +40,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 0.005 }
 
 func TestComputeStatsSeedTable(t *testing.T) {
 	st := ComputeStats(seedLike())
-	// Golden values: medvlm-r1.md §2a table.
+	// Golden values: the table in docs/reference/medvlm-r1-seed.md#slices-per-modality.
 	want := []struct {
 		mod          string
 		four, two    int

@@ -49,8 +49,9 @@ func TestGroupAdvantagesHand(t *testing.T) {
 }
 
 // TestRewardStdMedVLMR1 reproduces the logged reward_std of MedVLM-R1's
-// step 2 (trainer_state.json, reference §4e): G = 6, 4 groups, one group
-// with three 1s and three 0s → mean group std √0.3/4 = 0.136931.
+// step 2 (trainer_state.json, docs/reference/medvlm-r1-seed.md#training-log):
+// G = 6, 4 groups, one group with three 1s and three 0s → mean group std
+// √0.3/4 = 0.136931.
 func TestRewardStdMedVLMR1(t *testing.T) {
 	r := make([]float64, 24)
 	copy(r, []float64{1, 1, 1, 0, 0, 0})

@@ -23,7 +23,8 @@ import (
 )
 
 // The three ONNX sessions of the transformers.js Qwen2-VL layout that
-// `medbench eval` runs (qwen2vl-onnx.md §2.1), fp32 variant.
+// `medbench eval` runs (docs/reference/qwen2vl.md#onnx-layout), fp32
+// variant.
 const (
 	VisionFile  = "vision_encoder.onnx"
 	EmbedFile   = "embed_tokens.onnx"
@@ -545,7 +546,8 @@ type Group struct {
 	// PromptIDs are the prompt's token ids, image pads expanded.
 	PromptIDs []int64
 	// Positions are the prompt's M-RoPE position ids (t, h, w rows) and
-	// RopeDelta the offset of later positions (qwen2vl-onnx.md §8).
+	// RopeDelta the offset of later positions
+	// (docs/reference/qwen2vl.md#m-rope-positions).
 	Positions [3][]int64
 	RopeDelta int64
 	// PixelValues [rows, 1176] and GridTHW, one row per image.

@@ -10,8 +10,9 @@ import (
 )
 
 // TestImportTrainerStateMedVLMR1 imports the first three logged steps of
-// MedVLM-R1's released trainer_state.json (testdata, values from the
-// reference §4e) and checks them against the algorithm's own definitions.
+// MedVLM-R1's released trainer_state.json (testdata, values in
+// docs/reference/medvlm-r1-seed.md#training-log) and checks them against the
+// algorithm's own definitions.
 func TestImportTrainerStateMedVLMR1(t *testing.T) {
 	ms, err := ImportTrainerState("testdata/trainer_state_medvlm_r1.json")
 	if err != nil {

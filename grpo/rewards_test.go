@@ -7,7 +7,8 @@ func TestScoreSeedRewards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Rows of the reference §5a golden table (ground truth B).
+	// Rows of the golden table in docs/reference/medvlm-r1-seed.md#golden-table
+	// (ground truth B).
 	comps := []string{
 		"<think>x</think><answer>B</answer>",
 		"<think>x</think><answer>B.</answer>",

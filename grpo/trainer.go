@@ -93,7 +93,8 @@ type Config struct {
 	Log io.Writer
 }
 
-// DefaultConfig returns MedVLM-R1's training settings (medvlm-r1.md §4b-c):
+// DefaultConfig returns MedVLM-R1's training settings (train_script.sh and
+// the TRL/Trainer defaults, docs/reference/medvlm-r1-seed.md#grpo-settings):
 // G 4, 1 prompt per device × gradient accumulation 2, 2 epochs, lr 1e-6
 // linear, β 0.04, AdamW wd 0, clip 1.0, max prompt/completion 512, max
 // pixels 401408, seed 42.

@@ -9,7 +9,8 @@ var (
 )
 
 // AccuracyReward is MedVLM-R1's GRPO accuracy_reward for one completion
-// (medvlm-r1.md §5a): 1.0 when the first <answer>…</answer> block (tags
+// (grpo.py, docs/reference/medvlm-r1-seed.md#rewards): 1.0 when the first
+// <answer>…</answer> block (tags
 // case-insensitive) contains exactly one letter A–J, counted over its
 // upper-cased text, equal to the solution's letter, and nothing else; 0.5
 // when that letter is right but other text remains after removing its first

@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// seedGolden is medvlm-r1.md §5a's golden table (ground truth B), verbatim.
+// seedGolden is the golden table of docs/reference/medvlm-r1-seed.md#golden-table
+// (ground truth B), verbatim.
 var seedGolden = []struct {
 	completion string
 	accuracy   float64

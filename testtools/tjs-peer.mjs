@@ -12,7 +12,7 @@
 // Greedy, num_beams 1, no network, no cache: every file comes from MODEL_DIR.
 // Hugging Face image-processor defaults are applied for keys missing from
 // preprocessor_config.json (transformers.js would otherwise skip
-// normalisation); see shared/reference/tjs-peer.md §3.2.
+// normalisation); see docs/reference/transformers-js.md#preprocessing-differences.
 import fs from 'node:fs';
 import path from 'node:path';
 import { env, AutoProcessor, Qwen2VLForConditionalGeneration, RawImage } from '@huggingface/transformers';

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// TestSmartResizeTable checks the golden table of qwen2vl-onnx.md §4.2
+// TestSmartResizeTable checks the golden table of
+// docs/reference/qwen2vl.md#smart-resize
 // (computed with qwen_vl_utils' Python smart_resize), through PreprocessRGB
 // so grid_thw and the image token count are checked too.
 func TestSmartResizeTable(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 var qwenTokens = specialTokens{imagePad: 151655, visionStart: 151652, visionEnd: 151653, pad: 151643, merge: 2}
 
 // demoIDs is the MedVLM-R1 demo prompt before image-pad expansion
-// (reference qwen2vl-onnx.md §6.8, 137 ids).
+// (docs/reference/qwen2vl.md#golden-ids, 137 ids).
 var demoIDs = []int{151644, 8948, 198, 2610, 525, 264, 10950, 17847, 13, 151645, 198, 151644, 872, 198, 151652, 151655, 151653, 198, 262,
 	3555, 646, 387, 13166, 304, 419, 2168, 5267, 32, 8, 910, 2111, 3461, 34563, 487, 198, 33, 8, 45601, 17457, 4709, 198,
 	34, 8, 23153, 859, 530, 62481, 18003, 198, 35, 8, 98178, 2838, 17576, 715, 262, 4615, 3383, 25, 715, 262, 220, 16, 13,
@@ -34,7 +34,8 @@ func toI64(ids []int) []int64 {
 	return out
 }
 
-// Golden: qwen2vl-onnx.md §8.2 (224×224 image, grid [1,16,16], 64 pads, S=200).
+// Golden: docs/reference/qwen2vl.md#golden-example (224×224 image,
+// grid [1,16,16], 64 pads, S=200; HF get_rope_index).
 func TestRopeIndexDemoGolden(t *testing.T) {
 	if len(demoIDs) != 137 {
 		t.Fatalf("demo ids: %d", len(demoIDs))
@@ -68,7 +69,8 @@ func TestRopeIndexDemoGolden(t *testing.T) {
 	}
 }
 
-// Golden: tjs-peer.md §2 case 1: 56 ids, 34 text tokens, a [1,4,6] image
+// Golden: docs/reference/transformers-js.md#golden-case: 56 ids, 34 text
+// tokens, a [1,4,6] image
 // (6 pads) then 16 text tokens; delta -3, first decode position 53.
 func tjsCase1() []int {
 	ids := make([]int, 0, 56)

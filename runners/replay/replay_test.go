@@ -37,9 +37,9 @@ func tmpl(t *testing.T, name string) datasets.Template {
 
 // TestSeedAccuracyReproduced replays the seed's own output files (produced by
 // the seed's scoring code, testdata/gen_seed_outputs.py, on every row of the
-// §5a golden table) and checks that the strict accuracy equals the seed's,
-// for both prompt types, and that the seed-format files medbench writes are
-// byte-identical to the seed's.
+// golden table in docs/reference/medvlm-r1-seed.md#golden-table) and checks
+// that the strict accuracy equals the seed's, for both prompt types, and that
+// the seed-format files medbench writes are byte-identical to the seed's.
 func TestSeedAccuracyReproduced(t *testing.T) {
 	samples := loadTestData(t)
 	r, err := replay.New([]string{"complex=testdata/seed_MRI_complex.json", "simple=testdata/seed_MRI_simple.json"})

@@ -140,7 +140,8 @@ func conformanceCorpus() []string {
 	var out []string
 	add := func(s string) { out = append(out, s) }
 
-	// Fixed cases: goldens from the reference notes and edge cases.
+	// Fixed cases: goldens from docs/reference/qwen2vl.md#tokenizer and
+	// edge cases.
 	for _, s := range []string{
 		"", "Hello world", "I'M here, it's 2024!", "  leading  double   spaces", "a\n\n  b", "x \n y", "tab\there",
 		"(hello) [x]", "end   ", "\n    What", "\u00a0nbsp word", "Hello, world! It's 2024.",

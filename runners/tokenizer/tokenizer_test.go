@@ -13,8 +13,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Golden splits from the reference notes (computed there with Python's regex
-// module and with regexp2).
+// Golden splits from docs/reference/qwen2vl.md#golden-pre-tokenizer-splits
+// (computed with Python's regex module) and further cases checked with regexp2.
 func TestSplitGolden(t *testing.T) {
 	for _, c := range []struct {
 		in   string
@@ -124,8 +124,8 @@ func TestAppendDecodedUTF8(t *testing.T) {
 
 func TestEncodeGolden(t *testing.T) {
 	tok := qwenTokenizer(t)
-	// Qwen token ids from the reference notes (§6.7, §6.8; TOKJS and public
-	// Qwen2 dumps).
+	// Qwen token ids from docs/reference/qwen2vl.md#golden-ids
+	// (@huggingface/tokenizers and public Qwen2 dumps).
 	for _, c := range []struct {
 		in   string
 		want []int
@@ -143,7 +143,8 @@ func TestEncodeGolden(t *testing.T) {
 			t.Errorf("Encode(%q)\n got %v\nwant %v", c.in, got, c.want)
 		}
 	}
-	// The MedVLM-R1 demo prompt (§6.8): 137 ids before image-pad expansion,
+	// The MedVLM-R1 demo prompt (docs/reference/qwen2vl.md#golden-ids):
+	// 137 ids before image-pad expansion,
 	// with Qwen2-VL's added tokens (<think> is plain text there).
 	tok = qwen2VLTokenizer(t)
 	q := "What can be observed in this image?\nA) Chondral abnormality\nB) Bone density loss\nC) Synovial cyst formation\nD) Ligament tear"

@@ -1,9 +1,9 @@
 # Generates the replay golden: a 14-record MRI dataset (seed schema, ground
 # truth B) and the seed's output files for both prompt types, produced by the
 # scoring code of MedVLM-R1's src/eval/test_qwen2vl_med.py (lines 168-214),
-# copied verbatim in logic. The complex outputs are the 14 rows of
-# medvlm-r1.md §5a's golden table; the simple outputs are 14 variants the
-# seed's whole-string rule must judge. Run: python3 gen_seed_outputs.py
+# copied verbatim in logic. The complex outputs are the 14 rows of the golden
+# table in docs/reference/medvlm-r1-seed.md#golden-table; the simple outputs
+# are 14 variants the seed's whole-string rule must judge. Run: python3 gen_seed_outputs.py
 import json, re
 
 def extract_letter_answer(output_str):
