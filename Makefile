@@ -6,8 +6,9 @@ ORT_LIB := .cache/ort/1.29.0/libonnxruntime.so.1
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
 # Packages that start goroutines or promise concurrent use: also tested with -race.
-RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./runners/tokenizer/...
+RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./runners/tokenizer/... ./runners/openai/... ./serve/...
 FUZZTIME ?= 30s
+FUZZMINIMIZETIME ?= 100x
 
 .PHONY: all setup setup-cuda testtools poppler build test vet fuzz bench demo golden-fixture grpo-task clean
 
@@ -45,12 +46,28 @@ test: setup testtools vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
 
-## fuzz: each fuzz target for $(FUZZTIME)
+## fuzz: each fuzz target for $(FUZZTIME), then executions and result per target.
+## Minimizing a new input is capped at $(FUZZMINIMIZETIME) executions (go test's
+## default, 60s per input, used up the whole budget: a few dozen executions a
+## target; a 5s cap still left FuzzReplayLoad at 20 executions in 20s).
+## Go 1.26's fuzz coordinator can end a clean run with "context deadline
+## exceeded" when -fuzztime expires mid-execution (golang/go#75804, fixed in
+## Go 1.27): a target fails only when it wrote a reproducer to testdata/fuzz.
 fuzz: setup
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -o pipefail; log=$$(mktemp); sum=$$(mktemp); trap 'rm -f $$log $$sum' EXIT; failed=0; \
+	for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+	    echo "== $$pkg $$f"; \
+	    before=$$(ls $$dir/testdata/fuzz/$$f 2>/dev/null | wc -l); \
+	    if $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg 2>&1 | tee $$log; then res=ok; \
+	    elif [ "$$(ls $$dir/testdata/fuzz/$$f 2>/dev/null | wc -l)" -gt "$$before" ]; then res=FAIL; failed=1; \
+	    elif grep -q 'context deadline exceeded' $$log; then res="ok (deadline race, golang/go#75804; no reproducer)"; \
+	    else res=FAIL; failed=1; fi; \
+	    execs=$$(grep -o 'execs: [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
+	    printf '%-26s %-22s %10s executions  %s\n' "$${pkg#github.com/medbench/medbench/}" "$$f" "$${execs:-?}" "$$res" >> $$sum; \
+	  done; done; \
+	echo "== executions per target in $(FUZZTIME)"; cat $$sum; exit $$failed
 
 ## bench: Go benchmarks
 bench: setup

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Field names of the seed schema, in file order.
@@ -176,6 +178,11 @@ type rawRecord struct {
 // malformed JSON inside the array (e.g. truncation) ends the scan with a
 // Problem naming the record being read and the byte offset.
 func parseRecords(data []byte) ([]rawRecord, []Problem, error) {
+	// A leading UTF-8 BOM is skipped (Python's utf-8-sig); it is replaced
+	// by spaces so that byte offsets in messages stay the file's.
+	if n := utf8bom.Len(data); n > 0 {
+		data = append([]byte("   "), data[n:]...)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {

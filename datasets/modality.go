@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Canonical modality names, in report order.
@@ -107,7 +109,7 @@ func LoadModalityMap(path string) (ModalityMap, error) {
 		return nil, fmt.Errorf("datasets: modality map: %w", err)
 	}
 	var entries map[string]string
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := json.NewDecoder(bytes.NewReader(utf8bom.Trim(b)))
 	if err := dec.Decode(&entries); err != nil {
 		return nil, fmt.Errorf("datasets: modality map %s: want a JSON object of strings: %w", path, err)
 	}

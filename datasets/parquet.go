@@ -146,7 +146,9 @@ func readParquetFrom(ra io.ReaderAt, size int64, name string, cols ColumnMap) (r
 		have = append(have, f.Name())
 	}
 	optionCols := splitColumns(cols.Options)
-	required := append([]string{cols.Image, cols.Question, cols.Answer}, optionCols...)
+	// The subset column is required too: every record's modality comes
+	// from it, and without it each row would fail as "unknown subset".
+	required := append([]string{cols.Image, cols.Question, cols.Answer, cols.Subset}, optionCols...)
 	for _, c := range required {
 		if node(c) == nil {
 			return nil, nil, fmt.Errorf("datasets: %s: no column %q (columns: %s; map columns with the --col-* flags)", name, c, strings.Join(have, ", "))
@@ -207,7 +209,7 @@ func mapRow(i int, m map[string]any, cols ColumnMap, optionCols []string, imgNod
 	row.rec.Question, _ = str(cols.Question, "question", false)
 	row.rec.Answer, _ = str(cols.Answer, "answer", false)
 	row.rec.Dataset, _ = str(cols.Dataset, "dataset", true)
-	row.rec.Subset, _ = str(cols.Subset, "subset", true)
+	row.rec.Subset, _ = str(cols.Subset, "subset", false)
 	if len(optionCols) == 1 {
 		v := m[optionCols[0]]
 		list, ok := v.([]any)

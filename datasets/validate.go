@@ -35,6 +35,12 @@ func Validate(ctx context.Context, path, imagesRoot string) ([]Problem, error) {
 // records. It returns an error only when the file cannot be read or is not a
 // JSON array at all. An empty imagesRoot means the JSON file's folder.
 func ValidateWithMap(ctx context.Context, path, imagesRoot string, mm ModalityMap) ([]Problem, error) {
+	return ValidateWithOptions(ctx, path, imagesRoot, mm, ImageCheck{})
+}
+
+// ValidateWithOptions is ValidateWithMap with the image check ic (a full
+// decode of every image with ic.Decode).
+func ValidateWithOptions(ctx context.Context, path, imagesRoot string, mm ModalityMap, ic ImageCheck) ([]Problem, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %w", err)
@@ -47,6 +53,7 @@ func ValidateWithMap(ctx context.Context, path, imagesRoot string, mm ModalityMa
 		imagesRoot = filepath.Dir(path)
 	}
 	firstUse := map[string]int{}
+	var jobs []imageJob
 	for i, r := range recs {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
@@ -64,11 +71,14 @@ func ValidateWithMap(ctx context.Context, path, imagesRoot string, mm ModalityMa
 				continue
 			}
 			firstUse[img] = i
-			if msg := checkImageFile(JoinImagePath(imagesRoot, img)); msg != "" {
-				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("%q: %s", img, msg)})
-			}
+			jobs = append(jobs, imageJob{record: i, name: img, path: JoinImagePath(imagesRoot, img)})
 		}
 	}
+	ip, err := checkImages(ctx, jobs, ic)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
+	}
+	probs = append(probs, ip...)
 	sortProblems(probs)
 	return probs, nil
 }
@@ -198,6 +208,11 @@ func sortProblems(p []Problem) {
 // and referenced ones as files under imagesRoot (empty: the file's folder).
 // Problem and solution columns, when absent, are built and so always agree.
 func ValidateParquet(ctx context.Context, path string, cols ColumnMap, imagesRoot string, mm ModalityMap) ([]Problem, error) {
+	return ValidateParquetWithOptions(ctx, path, cols, imagesRoot, mm, ImageCheck{})
+}
+
+// ValidateParquetWithOptions is ValidateParquet with the image check ic.
+func ValidateParquetWithOptions(ctx context.Context, path string, cols ColumnMap, imagesRoot string, mm ModalityMap, ic ImageCheck) ([]Problem, error) {
 	rows, probs, err := readParquet(path, cols)
 	if err != nil {
 		return nil, err
@@ -206,6 +221,7 @@ func ValidateParquet(ctx context.Context, path string, cols ColumnMap, imagesRoo
 		imagesRoot = filepath.Dir(path)
 	}
 	firstUse := map[string]int{}
+	var jobs []imageJob
 	for i, r := range rows {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
@@ -220,17 +236,18 @@ func ValidateParquet(ctx context.Context, path string, cols ColumnMap, imagesRoo
 				continue
 			}
 			firstUse[img] = i
-			var msg string
+			job := imageJob{record: i, name: img, path: JoinImagePath(imagesRoot, img)}
 			if j < len(r.bytes) && r.bytes[j] != nil {
-				msg = checkImageBytes(r.bytes[j], "embedded bytes")
-			} else {
-				msg = checkImageFile(JoinImagePath(imagesRoot, img))
+				job.bytes = r.bytes[j]
 			}
-			if msg != "" {
-				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("%q: %s", img, msg)})
-			}
+			jobs = append(jobs, job)
 		}
 	}
+	ip, err := checkImages(ctx, jobs, ic)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
+	}
+	probs = append(probs, ip...)
 	sortProblems(probs)
 	return probs, nil
 }

@@ -57,7 +57,16 @@ type Config struct {
 	// Count (see ShardOf) and records the shard in the manifest; the
 	// manifest's dataset size stays that of the whole selection.
 	Shard Shard
+	// Stop, when closed, ends the run after the batch in flight: the batch
+	// is generated (ctx still live), written, and Run returns ErrStopped
+	// (a graceful Ctrl-C; cancelling ctx is the abort).
+	Stop <-chan struct{}
 }
+
+// ErrStopped is returned by Run when Config.Stop was closed before the run
+// finished: every sample generated so far is in the record, which
+// --resume continues.
+var ErrStopped = errors.New("evaluate: stopped")
 
 // Binder is implemented by runners that need the dataset before generating
 // (the replay runner matches recorded outputs to records). Run calls Bind
@@ -197,6 +206,11 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		select {
+		case <-cfg.Stop: // nil channel: never
+			return nil, ErrStopped
+		default:
+		}
 		batch := todo[start:min(start+cfg.Batch, len(todo))]
 		samples, err := runBatch(ctx, cfg, m.Seed, batch, hashes)
 		if len(samples) > 0 {
@@ -310,6 +324,7 @@ func score(j job, req runners.Request, res runners.Result, policies []metrics.Po
 		CompletionTokens: res.CompletionTokens,
 		LatencyMS:        float64(res.Latency) / float64(time.Millisecond),
 		FinishReason:     res.FinishReason,
+		Warnings:         res.Warnings,
 		Seed:             req.Seed,
 		Record:           recordJSON(rec),
 	}
@@ -318,6 +333,7 @@ func score(j job, req runners.Request, res runners.Result, policies []metrics.Po
 	}
 	if res.Err != nil {
 		out.Error = res.Err.Error()
+		out.Transient = errors.Is(res.Err, runners.ErrTransient)
 		if out.FinishReason == "" {
 			out.FinishReason = "error"
 		}

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // FormatID and Version identify the file format; Load rejects other values.
@@ -155,7 +157,7 @@ func Load(path string) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("golden: %w", err)
 	}
-	t, err := Parse(b)
+	t, err := Parse(utf8bom.Trim(b))
 	if err != nil {
 		return nil, fmt.Errorf("golden: %s: %w", path, err)
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/onnx-gomlx/onnx"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // The three ONNX sessions of the transformers.js Qwen2-VL layout that
@@ -51,7 +53,7 @@ func readImagePadID(dir string) (int64, error) {
 	var c struct {
 		ImageTokenID *int64 `json:"image_token_id"`
 	}
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := json.Unmarshal(utf8bom.Trim(b), &c); err != nil {
 		return 0, fmt.Errorf("grpo: %s: %w", filepath.Join(dir, "config.json"), err)
 	}
 	if c.ImageTokenID == nil {

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // MetricsFile is the name of the per-step log in a training output folder.
@@ -161,7 +164,7 @@ func ReadMetrics(path string) ([]Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpo: %w", err)
 	}
-	return parseMetrics(path, b)
+	return parseMetrics(path, utf8bom.Trim(b))
 }
 
 func parseMetrics(path string, b []byte) ([]Metrics, error) {
@@ -177,8 +180,8 @@ func parseMetrics(path string, b []byte) ([]Metrics, error) {
 		if t == "" {
 			continue
 		}
-		var m Metrics
-		if err := json.Unmarshal([]byte(t), &m); err != nil {
+		m, err := parseMetricsLine([]byte(t))
+		if err != nil {
 			if torn && line == lines+1 {
 				break
 			}
@@ -193,6 +196,32 @@ func parseMetrics(path string, b []byte) ([]Metrics, error) {
 		return nil, fmt.Errorf("grpo: %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// parseMetricsLine decodes one metrics object; NaN, Infinity and -Infinity
+// are read as Python's json writes them (see WriteMetricsFile).
+func parseMetricsLine(b []byte) (Metrics, error) {
+	var raw map[string]any
+	dec := json.NewDecoder(bytes.NewReader(pyNonFinite(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, errors.New("not a JSON object")
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	m := make(Metrics, len(raw))
+	for k, v := range raw {
+		f, err := toFloat(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+		m[k] = f
+	}
+	return m, nil
 }
 
 // trainerState is the part of a Hugging Face trainer_state.json we read.
@@ -212,9 +241,14 @@ func ImportTrainerState(path string) ([]Metrics, error) {
 		return nil, fmt.Errorf("grpo: %w", err)
 	}
 	var st trainerState
-	dec := json.NewDecoder(bytes.NewReader(b))
+	// Python's json writes NaN/Infinity/-Infinity; they are read as such.
+	dec := json.NewDecoder(bytes.NewReader(pyNonFinite(utf8bom.Trim(b))))
 	dec.UseNumber()
 	if err := dec.Decode(&st); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("grpo: %s: invalid JSON at byte offset %d: %w", path, se.Offset, err)
+		}
 		return nil, fmt.Errorf("grpo: %s: %w", path, err)
 	}
 	if st.LogHistory == nil {
@@ -240,10 +274,7 @@ func ImportTrainerState(path string) ([]Metrics, error) {
 			if err != nil {
 				continue // strings and nested objects are not metrics
 			}
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, fmt.Errorf("grpo: %s: log_history[%d] %q is %v", path, i, k, f)
-			}
-			m[k] = f
+			m[k] = f // NaN and ±Inf kept, as Python's json wrote them
 		}
 	}
 	steps := make([]int, 0, len(byStep))
@@ -293,19 +324,26 @@ func toFloat(v any) (float64, error) {
 		return x.Float64()
 	case float64:
 		return x, nil
+	case string:
+		if f, ok := pyFloat(x); ok {
+			return f, nil
+		}
 	case bool:
 		return 0, fmt.Errorf("bool")
 	}
 	return 0, fmt.Errorf("not a number: %T", v)
 }
 
-// WriteMetricsFile writes all lines to path (created or truncated).
+// WriteMetricsFile writes all lines to path (created or truncated). Unlike
+// WriteMetrics, which refuses them during training, it keeps non-finite
+// values of imported logs, written as Python's json writes them (NaN,
+// Infinity, -Infinity), which ReadMetrics reads back; finite values are
+// written as WriteMetrics writes them.
 func WriteMetricsFile(path string, ms []Metrics) error {
 	var buf bytes.Buffer
 	for _, m := range ms {
-		if err := WriteMetrics(&buf, m); err != nil {
-			return err
-		}
+		buf.Write(marshalPyMetrics(m))
+		buf.WriteByte('\n')
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("grpo: %w", err)

@@ -56,6 +56,9 @@ type SFTConfig struct {
 	EvalTemplate     datasets.Template
 	EvalMaxNewTokens int
 	Log              io.Writer
+	// Stop, when closed, ends training after the step in progress: the
+	// model is written to checkpoints/step-N and SFT returns *Interrupted.
+	Stop <-chan struct{}
 }
 
 // SFT trains the model to produce the given completions (token-mean
@@ -241,6 +244,9 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 			return nil, err
 		}
 		logf(cfg.Log, "sft step %d/%d: loss %.4f grad %.3f %.1fs\n", step+1, maxSteps, m["loss"], norm, m["step_time"])
+		if stopRequested(cfg.Stop) && step+1 < maxSteps {
+			return nil, interruptCheckpoint(eng, cfg.Out, step+1, maxSteps, cfg.Seed, false)
+		}
 	}
 	final := filepath.Join(cfg.Out, "final")
 	if err := saveCheckpoint(eng, final, trainState{maxSteps, maxSteps, cfg.Seed}); err != nil {

@@ -91,6 +91,10 @@ type Config struct {
 	Backend      string   // GoMLX backend ("" = DefaultBackend)
 	// Log receives one progress line per step (nil: silent).
 	Log io.Writer
+	// Stop, when closed, ends training after the generation batch in
+	// progress (one optimizer step unless NumIterations > 1): its
+	// checkpoint is written and Train returns *Interrupted.
+	Stop <-chan struct{}
 }
 
 // DefaultConfig returns MedVLM-R1's training settings (train_script.sh and
@@ -547,6 +551,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 					return nil, err
 				}
 			}
+		}
+		if stopRequested(cfg.Stop) && step < stop {
+			return nil, interruptCheckpoint(eng, cfg.Out, step, maxSteps, cfg.Seed, true)
 		}
 		if err := s.openRunner(ctx, scratch, cfg.sampling()); err != nil {
 			return nil, err

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Run is a run record read back from its directory.
@@ -40,6 +42,9 @@ func ReadSamples(path string) (samples []Sample, torn bool, err error) {
 		if len(b) > 0 {
 			complete := b[len(b)-1] == '\n'
 			trimmed := bytes.TrimSpace(b)
+			if line == 1 {
+				trimmed = utf8bom.Trim(trimmed)
+			}
 			if len(trimmed) > 0 {
 				var s Sample
 				if err := json.Unmarshal(trimmed, &s); err != nil {
@@ -74,7 +79,7 @@ func ReadJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("records: %w", err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := json.Unmarshal(utf8bom.Trim(b), v); err != nil {
 		return fmt.Errorf("records: %s: %w", path, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // SeedOutput is the seed's per-modality output file
@@ -174,7 +176,7 @@ func ReadSeedFile(path string) (*SeedOutput, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	return ParseSeedOutput(path, b)
+	return ParseSeedOutput(path, utf8bom.Trim(b))
 }
 
 // ParseSeedOutput parses the content of a seed-format file named path.

@@ -52,6 +52,13 @@ type Sample struct {
 	// datasets.CheckRecord) when the run scored invalid items anyway
 	// (--invalid-items score); such a sample can never be right.
 	Invalid string `json:"invalid,omitempty"`
+	// Transient marks a failure of the infrastructure (a server that did
+	// not answer after the runner's retries), not of the sample: --resume
+	// generates such samples again.
+	Transient bool `json:"transient,omitempty"`
+	// Warnings are conditions that did not fail the sample but may bear on
+	// it (an image above the decompression-bomb pixel limit).
+	Warnings []string `json:"warnings,omitempty"`
 	// Seed is the sample's own RNG seed (derived from the run seed and Key).
 	Seed uint64 `json:"seed,omitempty"`
 	// Record is the full source record (the seed's 8-field question object),

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Writer appends scored samples to a run directory's samples.jsonl and, at
@@ -37,7 +39,8 @@ type Writer struct {
 // setting equal; otherwise the error names the differing key and both
 // values), its samples.jsonl is read, a torn last line (a run killed
 // mid-write) is truncated away, and the keys already done are available
-// through Done. The recorded manifest is kept as it is, only the resume time
+// through Done; transiently failed samples (Sample.Transient) are set
+// aside to be retried (see RetriedFile). The recorded manifest is kept as it is, only the resume time
 // is appended: it describes the samples already recorded, which were
 // produced under it. Resuming a directory without a run starts a fresh one.
 func OpenWriter(dir string, m Manifest, resume bool) (w *Writer, err error) {
@@ -77,6 +80,9 @@ func OpenWriter(dir string, m Manifest, resume bool) (w *Writer, err error) {
 		if err != nil {
 			return nil, err
 		}
+		if samples, err = setAsideFailed(dir, samples); err != nil {
+			return nil, err
+		}
 		for _, s := range samples {
 			w.done[s.Key()] = true
 		}
@@ -102,6 +108,57 @@ func OpenWriter(dir string, m Manifest, resume bool) (w *Writer, err error) {
 	return w, nil
 }
 
+// RetriedFile keeps the failed samples that a resume set aside to retry.
+const RetriedFile = "retried.jsonl"
+
+// setAsideFailed prepares a resume to retry transiently failed samples
+// (Transient set: a request that failed after its retries): they are appended to
+// retried.jsonl (kept for the record, fsynced first) and samples.jsonl is
+// rewritten atomically without them, so that each is generated again and
+// recorded once. It returns the samples kept.
+func setAsideFailed(dir string, samples []Sample) ([]Sample, error) {
+	var kept []Sample
+	var failed bytes.Buffer
+	var all bytes.Buffer
+	enc, encAll := json.NewEncoder(&failed), json.NewEncoder(&all)
+	enc.SetEscapeHTML(false)
+	encAll.SetEscapeHTML(false)
+	for _, s := range samples {
+		if s.Error != "" && s.Transient {
+			if err := enc.Encode(s); err != nil {
+				return nil, fmt.Errorf("records: sample %s: %w", s.Key(), err)
+			}
+			continue
+		}
+		if err := encAll.Encode(s); err != nil {
+			return nil, fmt.Errorf("records: sample %s: %w", s.Key(), err)
+		}
+		kept = append(kept, s)
+	}
+	if failed.Len() == 0 {
+		return samples, nil
+	}
+	rp := filepath.Join(dir, RetriedFile)
+	f, err := os.OpenFile(rp, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	_, werr := f.Write(failed.Bytes())
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("records: %s: %w", rp, werr)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, SamplesFile), all.Bytes()); err != nil {
+		return nil, err
+	}
+	return kept, nil
+}
+
 // recoverSamples reads samples.jsonl for a resume. It truncates an
 // incomplete last line that does not parse, terminates a complete-JSON last
 // line that lacks its newline, and rejects malformed earlier lines and
@@ -116,7 +173,7 @@ func recoverSamples(path string) ([]Sample, error) {
 	}
 	var samples []Sample
 	seen := map[string]int{}
-	off := 0
+	off := utf8bom.Len(b) // a leading BOM is skipped, offsets stay the file's
 	for line := 1; off < len(b); line++ {
 		end := bytes.IndexByte(b[off:], '\n')
 		complete := end >= 0

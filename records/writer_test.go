@@ -480,3 +480,46 @@ func BenchmarkWriteParquet900(b *testing.B) {
 		}
 	}
 }
+
+// A resume retries transiently failed samples: they leave samples.jsonl for
+// retried.jsonl, are not Done, and their retry is recorded once; a sample
+// that failed for its own reasons stays.
+func TestResumeRetriesFailedSamples(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenWriter(dir, testManifest(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := testSample(1, "")
+	failed.Error, failed.Transient = "openai: sample 1: 3 attempt(s): HTTP 503", true
+	final := testSample(3, "")
+	final.Error = "qwen2vl: sample 3: bad image" // not transient: kept
+	if err := w.Append([]Sample{testSample(0, "<answer>D</answer>"), failed, testSample(2, "<answer>A</answer>"), final}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w, err = OpenWriter(dir, testManifest(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.Done("complex/0") || w.Done("complex/1") || !w.Done("complex/2") || !w.Done("complex/3") || len(w.Samples()) != 3 {
+		t.Fatalf("after resume: done 0/1/2 = %v/%v/%v, %d samples", w.Done("complex/0"), w.Done("complex/1"), w.Done("complex/2"), len(w.Samples()))
+	}
+	retried, _, err := ReadSamples(filepath.Join(dir, RetriedFile))
+	if err != nil || len(retried) != 1 || retried[0].Error != failed.Error {
+		t.Fatalf("retried.jsonl: %v, %v", retried, err)
+	}
+	if err := w.Append([]Sample{testSample(1, "<answer>B</answer>")}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	got, _, err := ReadSamples(filepath.Join(dir, SamplesFile))
+	if err != nil || len(got) != 4 {
+		t.Fatalf("samples.jsonl: %d samples, %v", len(got), err)
+	}
+	for _, s := range got {
+		if s.Transient {
+			t.Errorf("sample %s still failed in samples.jsonl", s.Key())
+		}
+	}
+}

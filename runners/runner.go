@@ -6,6 +6,7 @@ package runners
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -32,6 +33,11 @@ type Request struct {
 	Seed uint64
 }
 
+// ErrTransient marks a Result.Err caused by the infrastructure (a server
+// that did not answer after the runner's retries) rather than by the
+// sample: the sample is recorded as failed, and --resume generates it again.
+var ErrTransient = errors.New("transient failure")
+
 // Result is the outcome of one Request.
 type Result struct {
 	ID   string
@@ -47,6 +53,8 @@ type Result struct {
 	// Err is a per-sample failure (bad image, over-long prompt, ...). The
 	// sample is recorded as failed; the run goes on.
 	Err error
+	// Warnings are recorded with the sample without failing it.
+	Warnings []string
 }
 
 // Sampling holds the decoding settings, in Hugging Face generate semantics.

@@ -6,7 +6,12 @@ encoded input, the result of MedVLM-R1's Python preprocessing up to the resize
 (qwen_vl_utils.fetch_image: Image.open -> convert("RGB") -> smart_resize ->
 resize((w, h)) [BICUBIC]; then Qwen2VLImageProcessor: smart_resize with its own
 min/max_pixels and, if that changes the size, a second BICUBIC resize) as an
-8-bit RGB PNG, and an index.json describing them. Lossless inputs (PNG, BMP, TIFF, GIF, lossless WebP) must match Pillow
+8-bit RGB PNG, and an index.json describing them. The RGB conversion is
+qwen-vl-utils 0.0.8's plain convert("RGB") ("resized"); for images Pillow opens
+in mode RGBA, qwen-vl-utils >= 0.0.9's to_rgb (paste on white with alpha as the
+mask, vision_process.py) is written too ("resized_white"); for every other mode
+(LA, P with tRNS, 16-bit gray, ...) to_rgb is convert("RGB"). "white_blend.png"
+is to_rgb on every (colour, alpha) pair. Lossless inputs (PNG, BMP, TIFF, GIF, lossless WebP) must match Pillow
 bit for bit; lossy ones (JPEG, lossy WebP) within +-2 per channel (decoders
 may differ; for those, Pillow's decoded pixels are written too).
 
@@ -482,6 +487,29 @@ def cmyk_table(rng):
     return [[*q[4 * i:4 * i + 4], *rgb[3 * i:3 * i + 3]] for i in range(400)]
 
 
+def to_rgb(im):
+    """qwen_vl_utils (>= 0.0.9, vision_process.py) to_rgb."""
+    if im.mode == "RGBA":
+        white = Image.new("RGB", im.size, (255, 255, 255))
+        white.paste(im, mask=im.split()[3])
+        return white
+    return im.convert("RGB")
+
+
+def white_blend(out):
+    """to_rgb on a 256x256 RGBA image holding every (value, alpha) pair:
+    pixel (x, y) is R = x, G = 255 - x, B = x ^ 0x5a, A = y. Writes the RGB
+    result as white_blend.png and returns its name."""
+    px = bytearray()
+    for y in range(256):
+        for x in range(256):
+            px += bytes([x, 255 - x, x ^ 0x5A, y])
+    res = to_rgb(Image.frombytes("RGBA", (256, 256), bytes(px)))
+    name = "white_blend.png"
+    res.save(os.path.join(out, name), "PNG", optimize=True)
+    return name
+
+
 def check_cli(folder, medbench):
     """Run `medbench tools preprocess` on every image of a golden folder and
     compare its JSON and --resized PNG with Pillow's. Returns an exit code."""
@@ -515,7 +543,8 @@ def check_cli(folder, medbench):
                 bad += 1
                 continue
             got = Image.open(out_png).convert("RGB").tobytes()
-            want = Image.open(os.path.join(folder, e["resized"])).convert("RGB").tobytes()
+            # medbench's default RGB conversion is qwen-vl-utils >= 0.0.9's to_rgb
+            want = Image.open(os.path.join(folder, e.get("resized_white", e["resized"]))).convert("RGB").tobytes()
             diffs = [abs(a - b) for a, b in zip(got, want) if a != b] if len(got) == len(want) else [255]
             d = max(diffs, default=0)
             if e["lossless"] and d != 0:
@@ -575,17 +604,23 @@ def main():
             Image.frombytes("RGB", conv.size, conv.tobytes()).save(os.path.join(args.out, e["decoded"]), "PNG", optimize=True)
         # fetch_image: image.resize((w, h)) (Pillow's default filter for RGB is
         # BICUBIC); the processor's resize (PIL, BICUBIC) only if the size changes.
-        rgb = conv.resize((w1, h1))
+        def resize(src):
+            rgb = src.resize((w1, h1))
+            if (rh, rw) != (h1, w1):
+                rgb = rgb.resize((rw, rh), Image.BICUBIC)
+            return Image.frombytes("RGB", rgb.size, rgb.tobytes())
         if (rh, rw) != (h1, w1):
-            rgb = rgb.resize((rw, rh), Image.BICUBIC)
             e["fetch_height"], e["fetch_width"] = h1, w1
         out = f"resized/{name}.png"
-        Image.frombytes("RGB", rgb.size, rgb.tobytes()).save(os.path.join(args.out, out), "PNG", optimize=True)
+        resize(conv).save(os.path.join(args.out, out), "PNG", optimize=True)
         e.update({"resized": out, "resized_height": rh, "resized_width": rw})
+        if im.mode == "RGBA":  # to_rgb differs from convert("RGB") only here
+            e["resized_white"] = f"resized/{name}-white.png"
+            resize(to_rgb(im)).save(os.path.join(args.out, e["resized_white"]), "PNG", optimize=True)
         entries.append(e)
     index = {"generator": "scripts/pillow_golden.py", "seed": args.seed, "pillow": PIL.__version__,
              "images": entries, "normalize": normalize_table(), "cmyk2rgb": cmyk_table(Rng(args.seed + 1000)),
-             "smart_resize": smart_resize_table(Rng(args.seed + 2000))}
+             "smart_resize": smart_resize_table(Rng(args.seed + 2000)), "white_blend": white_blend(args.out)}
     with open(os.path.join(args.out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
     print(f"wrote {len(entries)} images to {args.out} (Pillow {PIL.__version__})", file=sys.stderr)

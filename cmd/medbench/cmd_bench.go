@@ -22,6 +22,7 @@ import (
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/openai"
 	"github.com/medbench/medbench/runners/qwen2vl"
 )
 
@@ -59,6 +60,7 @@ func benchCommand() *cli.Command {
 		&cli.StringFlag{Name: "out", Value: "bench.json", Usage: "results `FILE` (read by medbench report --bench)"},
 		&cli.StringFlag{Name: "profile", Usage: "write a pprof CPU profile of medbench's side of the timed passes to `FILE` (go tool pprof FILE; time inside ONNX Runtime shows as cgo calls)"},
 	}
+	flags = append(flags, benchOpenAIFlags()...)
 	flags = append(flags, columnFlags()...)
 	return &cli.Command{
 		Name:      "bench",
@@ -77,6 +79,9 @@ func benchCommand() *cli.Command {
 			"Prints per configuration samples/s (median [min-max]), tokens/s (median), the spread (IQR as % of\n" +
 			"the median), p50/p90 batch latency, and the ratios against the peer (>1: medbench is faster), and\n" +
 			"writes --out with every pass, the runner info, the load average and the ratios.\n" +
+			"With --runner openai --endpoint URL (a running medbench serve of the same --model), each --batch\n" +
+			"size is also measured over HTTP with that many requests in flight (--concurrency), side by side\n" +
+			"with the in-process runner, and the notes give the HTTP path's overhead per sample.\n" +
 			"Exit 2 on usage or input errors, on failed samples, or when the peer fails.",
 		Flags:  flags,
 		Action: benchAction,
@@ -221,6 +226,10 @@ func benchAction(c *cli.Context) error {
 		return inputErr(fmt.Errorf("bench: runner: %w", err))
 	}
 	defer r.Close()
+	remote, err := benchOpenAIRunners(c, s.batches, cfg.Sampling)
+	if err != nil {
+		return err
+	}
 
 	if path := c.String("profile"); path != "" {
 		stopProfile, err := startCPUProfile(path)
@@ -235,6 +244,7 @@ func benchAction(c *cli.Context) error {
 	// the first round; the peer runs its own in every process.
 	var peerParts []*bench.Result
 	parts := make([][]*bench.Result, len(s.batches))
+	remoteParts := make([][]*bench.Result, len(s.batches))
 	for round := 0; round < s.repeats; round++ {
 		fmt.Fprintf(c.App.ErrWriter, "bench: round %d of %d: %d requests per configuration\n", round+1, s.repeats, len(reqs))
 		if pc != nil {
@@ -258,6 +268,42 @@ func benchAction(c *cli.Context) error {
 				return inputErr(fmt.Errorf("bench: %s: round %d: %d of %d samples failed, first: %s", name, round+1, p.Errors, p.Samples, p.FirstError))
 			}
 			parts[i] = append(parts[i], res)
+		}
+		for i, b := range s.batches {
+			if remote == nil {
+				break
+			}
+			warm := 0
+			if round == 0 {
+				warm = s.warmup
+			}
+			name := fmt.Sprintf("openai concurrency=%d", b)
+			res, err := bench.Run(ctx, bench.Config{Name: name, Runner: remote[i], Requests: reqs, Batch: b, Warmup: warm, Repeats: 1})
+			if err != nil {
+				return benchRunErr(err)
+			}
+			if p := res.Passes[0]; p.Errors > 0 {
+				return inputErr(fmt.Errorf("bench: %s: round %d: %d of %d samples failed, first: %s", name, round+1, p.Errors, p.Samples, p.FirstError))
+			}
+			remoteParts[i] = append(remoteParts[i], res)
+		}
+	}
+	if remote != nil {
+		var local []*bench.Result
+		for _, ps := range parts {
+			res, err := bench.Merge(ps...)
+			if err != nil {
+				return inputErr(err)
+			}
+			local = append(local, res)
+		}
+		for i, ps := range remoteParts {
+			res, err := bench.Merge(ps...)
+			if err != nil {
+				return inputErr(err)
+			}
+			rep.Notes = append(rep.Notes, httpOverheadNote(local[i], res))
+			parts = append(parts, ps)
 		}
 	}
 	for _, ps := range parts {
@@ -541,4 +587,62 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// benchOpenAIFlags are the openai runner's flags for bench; its concurrency
+// is each --batch size in turn.
+func benchOpenAIFlags() []cli.Flag {
+	flags := []cli.Flag{&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (in-process only) or openai (also over HTTP against --endpoint, side by side)"}}
+	for _, f := range openai.Flags() {
+		if f.Names()[0] != "concurrency" {
+			flags = append(flags, f)
+		}
+	}
+	return flags
+}
+
+// benchOpenAIRunners opens one openai runner per batch size (its
+// concurrency) for --runner openai, or returns nil for --runner onnx.
+func benchOpenAIRunners(c *cli.Context, batches []int, smp runners.Sampling) ([]runners.Runner, error) {
+	switch c.String("runner") {
+	case "onnx":
+		return nil, nil
+	case "openai":
+	default:
+		return nil, usageErr("bench: --runner %q: want onnx or openai", c.String("runner"))
+	}
+	var out []runners.Runner
+	for _, b := range batches {
+		cfg, err := openai.ConfigFromCLI(c, smp)
+		if err != nil {
+			return nil, usageErr("bench: %v", err)
+		}
+		cfg.Concurrency = b
+		r, err := openai.Open(c.Context, cfg)
+		if err != nil {
+			return nil, inputErr(fmt.Errorf("bench: %w", err))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// httpOverheadNote compares a pass over HTTP with the in-process pass at
+// the same batch size: the extra wall time per sample (median over passes).
+func httpOverheadNote(local, remote *bench.Result) string {
+	per := func(r *bench.Result) []float64 {
+		xs := make([]float64, len(r.Passes))
+		for i, p := range r.Passes {
+			xs[i] = 1000 * p.Seconds / float64(max(p.Samples, 1))
+		}
+		return xs
+	}
+	l, h := per(local), per(remote)
+	diff := make([]float64, min(len(l), len(h)))
+	for i := range diff {
+		diff[i] = h[i] - l[i]
+	}
+	st := bench.Summarize(diff)
+	return fmt.Sprintf("%s vs %s: HTTP path overhead %.2f ms per sample (median over %d rounds, min %.2f, max %.2f; in-process %.2f ms per sample)",
+		remote.Name, local.Name, st.Median, len(diff), st.Min, st.Max, bench.Summarize(l).Median)
 }

@@ -343,6 +343,12 @@ func TestFixtureGolden(t *testing.T) {
 		"--prompt", "simple,complex", "--policy", "strict,lenient", "--max-new-tokens", "16", "--threads", "1"); code != 0 {
 		t.Fatalf("eval: exit %d\n%s", code, out)
 	}
+	// The RGBA conversion is part of the run's configuration.
+	if run, err := records.ReadRun(runDir); err != nil {
+		t.Fatal(err)
+	} else if settings, _ := run.Manifest.Runner["settings"].(map[string]any); run.Manifest.Config["rgba"] != "white" || settings["rgba"] != "white" {
+		t.Errorf("manifest config.rgba %v, runner.settings.rgba %v; want white (the default)", run.Manifest.Config["rgba"], settings["rgba"])
+	}
 	if os.Getenv("MEDBENCH_BLESS") == "1" {
 		if code, out := runCaptured(t, "check", "bless", "--run", runDir, "--out", fixtureGolden, "--model", "fixture-tiny",
 			"--dataset", "synthetic-30", "--source", "medbench eval of the tiny fixture (seed 1) on dataset synth --n 30 --seed 4, greedy, 16 new tokens"); code != 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/hub"
+	"github.com/medbench/medbench/runners/imageproc"
 )
 
 func init() {
@@ -169,9 +170,14 @@ func datasetValidateCmd() *cli.Command {
 			"invalid UTF-8, missing/unknown/mistyped fields, empty or repeated options, an answer that is not an\n" +
 			"option, a solution letter that disagrees with options and answer, a problem text that is not\n" +
 			"question + lettered options, unknown subsets, missing or undecodable images (png, jpeg, gif, bmp,\n" +
-			"tiff, webp headers) and images used by two records. Exit 0: clean; 1: problems; 2: unreadable.",
+			"tiff, webp) and images used by two records. Every image is decoded, in parallel, with the decoder\n" +
+			"and decompression-bomb limit eval uses, so truncated files and oversized headers are caught here\n" +
+			"(--header-only reads headers only). Exit 0: clean; 1: problems; 2: unreadable.",
 		Flags: append([]cli.Flag{
 			imagesFlag("images root `DIR` (default: the dataset file's folder)"),
+			&cli.BoolFlag{Name: "header-only", Usage: "read each image's header only (size and the pixel limit), do not decode"},
+			&cli.Int64Flag{Name: "max-image-pixels", Value: imageproc.DefaultMaxImagePixels, Usage: "decompression-bomb limit in `PIXELS`, as eval's: an image of more than twice as many is a problem (-1 = off)"},
+			&cli.IntFlag{Name: "workers", Usage: "parallel image decodes `N` (0 = one per CPU)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 			modalityMapFlag(),
 		}, columnFlags()...),
@@ -188,11 +194,19 @@ func datasetValidateCmd() *cli.Command {
 			if err != nil {
 				return inputErr(err)
 			}
+			if c.Int("workers") < 0 {
+				return usageErr("dataset validate: --workers %d: want 0 (one per CPU) or more", c.Int("workers"))
+			}
+			if err := checkImagesRoot("dataset validate", "images", c.String("images")); err != nil {
+				return err
+			}
+			ic := datasets.ImageCheck{Decode: !c.Bool("header-only"), MaxImagePixels: c.Int64("max-image-pixels"),
+				Workers: c.Int("workers"), Progress: c.App.ErrWriter}
 			var probs []datasets.Problem
 			if isParquet(path) {
-				probs, err = datasets.ValidateParquet(c.Context, path, columnsFrom(c), c.String("images"), mm)
+				probs, err = datasets.ValidateParquetWithOptions(c.Context, path, columnsFrom(c), c.String("images"), mm, ic)
 			} else {
-				probs, err = datasets.ValidateWithMap(c.Context, path, c.String("images"), mm)
+				probs, err = datasets.ValidateWithOptions(c.Context, path, c.String("images"), mm, ic)
 			}
 			if err != nil {
 				return inputErr(err)

@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -25,6 +23,8 @@ import (
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/runners/openai"
 )
 
 // samplingHelp and samplingNote are appended to the sampling flags' usage.
@@ -49,11 +49,12 @@ func init() {
 			&cli.StringSliceFlag{Name: "policy", Value: cli.NewStringSlice("strict", "lenient"), Usage: "answer-extraction policies to score: strict (the seed's rule) and/or lenient"},
 			// Run.
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "requests per runner call `N` (the seed's --bsz, default 1)"},
+			&cli.Float64Flag{Name: "max-error-rate", Value: 0.05, Usage: "exit 1 after writing the whole record when more than this `FRACTION` of the samples failed (bad image, prompt too long, ...); 1 = never"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "run record `DIR`: manifest.json, samples.jsonl, summary.json, samples.parquet and seed_<modality>_<prompt>.json"},
 			&cli.StringFlag{Name: "shard", EnvVars: []string{"MEDBENCH_SHARD"}, Usage: "evaluate only shard `I/N` (I 0-based: 0/4 … 3/4) of the selection, split by a hash of each sample's id (all prompts of a record in one shard); join the shard runs with `medbench merge`. Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N; Slurm array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
 			&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
-			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime) or replay (re-score recorded outputs, no model)"},
+			&cli.StringFlag{Name: "runner", Value: "onnx", Usage: "`RUNNER`: onnx (Qwen2-VL on ONNX Runtime), openai (an OpenAI-compatible server: vLLM, SGLang, medbench serve; see --endpoint) or replay (re-score recorded outputs, no model)"},
 			&cli.StringSliceFlag{Name: "outputs", Usage: "replay: recorded outputs `FILE[,FILE]`: samples.jsonl of an earlier run, or the seed's output JSON; prefix PROMPT= (e.g. complex=out.json) to bind a seed file to one prompt"},
 			&cli.DurationFlag{Name: "replay-delay", Hidden: true, Usage: "replay: wait this long per sample (tests of interruption)"},
 			// Model.
@@ -74,12 +75,16 @@ func init() {
 			&cli.Uint64Flag{Name: "seed", Usage: "run seed; each sample's RNG is seeded from it and the sample's prompt/id, so a sample's sampled output does not depend on its batch"},
 			&cli.IntFlag{Name: "max-pixels", Usage: "onnx: image max_pixels (0 = the model's preprocessor_config.json)"},
 			&cli.IntFlag{Name: "min-pixels", Usage: "onnx: image min_pixels (0 = the model's preprocessor_config.json)"},
+			rgbaFlag(),
+			&cli.Int64Flag{Name: "max-image-pixels", Value: imageproc.DefaultMaxImagePixels, Usage: "onnx: decompression-bomb limit in decoded `PIXELS`, checked from each image's header before decoding, as Pillow's MAX_IMAGE_PIXELS: above it the sample records a warning, above twice it the sample fails (-1 = off)"},
+			&cli.Int64Flag{Name: "max-batch-image-mib", Value: imageproc.DefaultMaxBatchImageBytes >> 20, Usage: "onnx: decoded-image memory in `MiB` a batch may leave uncollected before the runner frees it"},
 		}
+		flags = append(flags, openai.Flags()...)
 		flags = append(flags, columnFlags()...)
 		return &cli.Command{
 			Name:      "eval",
 			Usage:     "evaluate a model (or replay recorded outputs) per modality × prompt and write a run record",
-			UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner replay --outputs FILE[,FILE]] [options]",
+			UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner openai --endpoint URL | --runner replay --outputs FILE[,FILE]] [options]",
 			Description: "Each selected sample is rendered with each --prompt template, generated in batches of --batch,\n" +
 				"and every output is scored under each --policy:\n" +
 				"  strict   the seed's rule: complex -> first <answer>\\s*([A-Z])\\s*</answer> (case-sensitive,\n" +
@@ -103,8 +108,18 @@ func evalAction(c *cli.Context) error {
 	if c.Int("batch") < 1 {
 		return usageErr("eval: --batch %d: want at least 1", c.Int("batch"))
 	}
+	batch := c.Int("batch")
+	if c.String("runner") == "openai" && !c.IsSet("batch") {
+		batch = max(c.Int("concurrency"), 1) // one Generate call keeps --concurrency requests in flight
+	}
 	if c.Int("limit") < 0 {
 		return usageErr("eval: --limit %d: want 0 (all) or more", c.Int("limit"))
+	}
+	if r := c.Float64("max-error-rate"); !(r >= 0 && r <= 1) {
+		return usageErr("eval: --max-error-rate %v: want a fraction in [0, 1]", r)
+	}
+	if err := checkImagesRoot("eval", "images", c.String("images")); err != nil {
+		return err
 	}
 	var shard evaluate.Shard
 	if spec := c.String("shard"); spec != "" {
@@ -181,19 +196,26 @@ func evalAction(c *cli.Context) error {
 		Policies: evaluate.PolicyIDs(policies),
 		Seed:     c.Uint64("seed"),
 		Config: map[string]any{
-			"batch": c.Int("batch"), "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
+			"batch": batch, "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
 			"modality": c.StringSlice("modality"), "format": format,
 			"invalid_items": c.String("invalid-items"), "modality_map": mmSum,
 		},
 	}
-	if c.String("runner") == "onnx" {
+	if r := c.String("runner"); r == "onnx" || r == "openai" {
 		s, err := onnxSampling(c)
 		if err != nil {
 			return err
 		}
 		m.Sampling = toMap(s)
 		m.Config["max_pixels"], m.Config["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
-		m.Config["preset"], m.Config["dtype"], m.Config["device"] = c.String("preset"), c.String("dtype"), c.String("device")
+		m.Config["preset"] = c.String("preset")
+		if r == "onnx" {
+			m.Config["rgba"] = c.String("rgba")
+			m.Config["max_image_pixels"], m.Config["max_batch_image_mib"] = c.Int64("max-image-pixels"), c.Int64("max-batch-image-mib")
+			m.Config["dtype"], m.Config["device"] = c.String("dtype"), c.String("device")
+		} else {
+			m.Config["endpoint"], m.Config["concurrency"] = c.String("endpoint"), c.Int("concurrency")
+		}
 	}
 	if format == "parquet" {
 		m.Config["columns"] = columnsFrom(c)
@@ -202,21 +224,25 @@ func evalAction(c *cli.Context) error {
 		m.Config["model_source"] = modelSource.Map()
 	}
 
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Ctrl-C: the first stops after the running batch (written), the
+	// second aborts it; either way the record stays resumable.
+	ctx, stopCh, release := twoStageInterrupt(c.Context, c.App.ErrWriter,
+		"interrupt: stopping after the running batch; Ctrl-C again to abort",
+		"second interrupt: aborting the running batch")
+	defer release()
 	summary, err := evaluate.Run(ctx, evaluate.Config{
-		Samples: samples, Prompts: prompts, Runner: runner, Batch: c.Int("batch"), OutDir: c.String("out"),
+		Samples: samples, Prompts: prompts, Runner: runner, Batch: batch, OutDir: c.String("out"),
 		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
-		Invalid: invalid, Shard: shard,
+		Invalid: invalid, Shard: shard, Stop: stopCh,
 	})
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return inputErr(fmt.Errorf("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out")))
+	if errors.Is(err, evaluate.ErrStopped) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return interruptedErr("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out"))
 	}
 	if err != nil {
 		return inputErr(err)
 	}
 	printSummary(c.App.Writer, summary, c.String("out"))
-	return nil
+	return errorRateExceeded(c.String("out"), summary.Errors, summary.Samples, c.Float64("max-error-rate"))
 }
 
 func parsePrompts(specs []string) ([]datasets.Template, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners/fixture"
 	"github.com/medbench/medbench/runners/onnxpb"
+	"github.com/medbench/medbench/runners/qwen2vl"
 )
 
 func init() {
@@ -144,20 +145,33 @@ func modelInspectCommand() *cli.Command {
 				}
 				ios = append(ios, io)
 			}
+			var problems []string
 			mismatches, err := fixture.CheckLayout(dir, dtype)
 			if err != nil {
-				return inputErr(err)
+				if _, serr := os.Stat(filepath.Join(dir, "config.json")); serr != nil {
+					return inputErr(err) // not a model directory at all
+				}
+				problems = append(problems, err.Error()) // e.g. a truncated config.json
+			}
+			// The JSON files, loaded as the runner loads them: a truncated
+			// tokenizer.json or a garbage generation/preprocessor config
+			// makes the directory incompatible, naming the file.
+			for _, m := range mismatches {
+				problems = append(problems, m.String())
+			}
+			for _, e := range qwen2vl.CheckJSONFiles(dir) {
+				problems = append(problems, e.Error())
 			}
 			fmt.Fprintln(w, files.Render())
 			for _, io := range ios {
 				fmt.Fprintln(w, io.Render())
 			}
-			if len(mismatches) == 0 {
+			if len(problems) == 0 {
 				fmt.Fprintf(w, "layout: compatible with the medbench Qwen2-VL runner (%s)\n", dtype)
 				return nil
 			}
-			fmt.Fprintf(w, "layout: INCOMPATIBLE with the medbench Qwen2-VL runner (%s), %d mismatches:\n", dtype, len(mismatches))
-			for _, m := range mismatches {
+			fmt.Fprintf(w, "layout: INCOMPATIBLE with the medbench Qwen2-VL runner (%s), %d mismatches:\n", dtype, len(problems))
+			for _, m := range problems {
 				fmt.Fprintf(w, "  - %s\n", m)
 			}
 			return failErr(nil)

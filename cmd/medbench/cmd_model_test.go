@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,45 @@ func TestModelUsageErrors(t *testing.T) {
 		code, _, errOut := cliRun(t, args...)
 		if code != 2 || !strings.HasPrefix(errOut, "medbench: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}
+
+// TestModelInspectLoadsJSONFiles: inspect loads tokenizer.json,
+// generation_config.json, preprocessor_config.json and config.json as the
+// runner does: a truncated or garbage one makes the directory incompatible
+// (exit 1), naming the file and the error.
+func TestModelInspectLoadsJSONFiles(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "m")
+	if code, _, errOut := cliRun(t, "model", "fixture", "--out", src, "--preset", "tiny"); code != 0 {
+		t.Fatalf("fixture: %s", errOut)
+	}
+	cases := []struct {
+		file, body, want string
+	}{
+		{"tokenizer.json", "", "unexpected end of JSON input"}, // truncated below
+		{"generation_config.json", `{"eos_token_id": "end"}`, "generation_config.json"},
+		{"preprocessor_config.json", `{"min_pixels": 3136, "max_pixels": 1000}`, "max_pixels"},
+		{"preprocessor_config.json", `garbage`, "invalid character"},
+		{"config.json", `{"model_type": "qwen2_vl"`, "config.json"},
+	}
+	for i, c := range cases {
+		dir := filepath.Join(base, fmt.Sprint(i))
+		copyDir(t, src, dir)
+		p := filepath.Join(dir, c.file)
+		body := []byte(c.body)
+		if c.body == "" {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = b[:len(b)/2]
+		}
+		os.WriteFile(p, body, 0o644)
+		code, out, errOut := cliRun(t, "model", "inspect", dir)
+		if code != 1 || !strings.Contains(out, "INCOMPATIBLE") || !strings.Contains(out, p) || !strings.Contains(out, c.want) {
+			t.Errorf("%s %q: exit %d, want 1 naming %s and %q:\n%s%s", c.file, c.body, code, p, c.want, out, errOut)
 		}
 	}
 }

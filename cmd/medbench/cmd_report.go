@@ -16,6 +16,8 @@ import (
 	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/reports"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 func init() { register(reportCommand) }
@@ -233,7 +235,7 @@ func buildReportInput(ctx context.Context, a reportArgs) (*reports.Input, error)
 			return nil, fmt.Errorf("report: %w", err)
 		}
 		var rep bench.Report
-		if err := json.Unmarshal(b, &rep); err != nil {
+		if err := json.Unmarshal(utf8bom.Trim(b), &rep); err != nil {
 			return nil, fmt.Errorf("report: %s: %w", a.Bench, err)
 		}
 		for _, r := range rep.Results {

@@ -20,9 +20,9 @@ func toolsPreprocessCommand() *cli.Command {
 		Name:  "preprocess",
 		Usage: "preprocess one image the Qwen2-VL way and print its size, grid_thw and image token count",
 		UsageText: "medbench tools preprocess --image FILE [--config preprocessor_config.json] [--min-pixels N] [--max-pixels N]\n" +
-			"   [--fetch-min-pixels N] [--fetch-max-pixels N] [--tjs-normalize] [--resized OUT.png] [--pixel-values OUT.f32]",
-		Description: "Runs MedVLM-R1's image path: decode (PNG, JPEG, GIF, BMP, TIFF, WebP), Pillow's\n" +
-			"convert(\"RGB\"), qwen_vl_utils smart_resize (factor patch_size*merge_size, --fetch-* bounds)\n" +
+			"   [--fetch-min-pixels N] [--fetch-max-pixels N] [--tjs-normalize] [--rgba MODE] [--resized OUT.png] [--pixel-values OUT.f32]",
+		Description: "Runs MedVLM-R1's image path: decode (PNG, JPEG, GIF, BMP, TIFF, WebP), qwen_vl_utils'\n" +
+			"to_rgb (RGBA pasted on white; --rgba qwen-vl-utils-0.0.8 drops alpha instead), smart_resize (factor patch_size*merge_size, --fetch-* bounds)\n" +
 			"and Pillow's BICUBIC resize, the image processor's smart_resize (--min/--max-pixels) with a\n" +
 			"second BICUBIC resize only if that changes the size, rescale + CLIP normalisation, temporal\n" +
 			"duplication and patch flattening. Prints one\n" +
@@ -40,6 +40,7 @@ func toolsPreprocessCommand() *cli.Command {
 			&cli.IntFlag{Name: "fetch-min-pixels", Usage: "qwen_vl_utils fetch_image's smallest area, `N` pixels (a message's min_pixels)", DefaultText: "3136"},
 			&cli.IntFlag{Name: "fetch-max-pixels", Usage: "qwen_vl_utils fetch_image's largest area, `N` pixels (a message's max_pixels)", DefaultText: "12845056"},
 			&cli.BoolFlag{Name: "tjs-normalize", Usage: "normalise the transformers.js way (float64, rounded once) instead of Hugging Face's float32"},
+			rgbaFlag(),
 			&cli.StringFlag{Name: "resized", Usage: "write the resized RGB image to this PNG `FILE`"},
 			&cli.StringFlag{Name: "pixel-values", Usage: "write pixel_values as little-endian float32 to this `FILE`"},
 		},
@@ -67,6 +68,11 @@ func toolsPreprocessCommand() *cli.Command {
 				cfg.FetchMaxPixels = c.Int("fetch-max-pixels")
 			}
 			cfg.TJSNormalize = c.Bool("tjs-normalize")
+			rgba, err := imageproc.ParseRGBAMode(c.String("rgba"))
+			if err != nil {
+				return usageErr("tools preprocess: --rgba: %v", err)
+			}
+			cfg.RGBA = rgba
 			if err := cfg.Validate(); err != nil {
 				return usageErr("tools preprocess: %v", err)
 			}

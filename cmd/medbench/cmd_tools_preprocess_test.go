@@ -42,6 +42,7 @@ func TestToolsPreprocess(t *testing.T) {
 	var idx struct {
 		Images []struct {
 			Input, Resized, Error string
+			ResizedWhite          string `json:"resized_white"`
 			Lossless              bool
 			MinPixels             int `json:"min_pixels"`
 			MaxPixels             int `json:"max_pixels"`
@@ -85,7 +86,11 @@ func TestToolsPreprocess(t *testing.T) {
 		if js.Height != h || js.Width != w || js.GridTHW != [3]int64{1, int64(h / 14), int64(w / 14)} || js.ImageTokens != h*w/784 {
 			t.Errorf("%s: printed %+v, want %dx%d", in, js, h, w)
 		}
-		if got, want := readRGBPNG(t, resized), readRGBPNG(t, filepath.Join(preprocessGolden, g.Resized)); !bytes.Equal(got, want) {
+		wantResized := g.Resized
+		if g.ResizedWhite != "" {
+			wantResized = g.ResizedWhite
+		}
+		if got, want := readRGBPNG(t, resized), readRGBPNG(t, filepath.Join(preprocessGolden, wantResized)); !bytes.Equal(got, want) {
 			t.Errorf("%s: --resized differs from Pillow's resize", in)
 		}
 		cfg := imageproc.DefaultConfig()
@@ -110,6 +115,60 @@ func TestToolsPreprocess(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no golden image checked")
+	}
+}
+
+// TestToolsPreprocessRGBA: an RGBA image is pasted on white by default
+// (qwen-vl-utils >= 0.0.9 to_rgb) and loses its alpha with
+// --rgba qwen-vl-utils-0.0.8, each bit-exact with Pillow.
+func TestToolsPreprocessRGBA(t *testing.T) {
+	var idx struct {
+		Images []struct {
+			Input, Resized, Kind string
+			ResizedWhite         string `json:"resized_white"`
+			Lossless             bool
+			MinPixels            int `json:"min_pixels"`
+			MaxPixels            int `json:"max_pixels"`
+			FetchMin             int `json:"fetch_min_pixels"`
+			FetchMax             int `json:"fetch_max_pixels"`
+		} `json:"images"`
+	}
+	data, err := os.ReadFile(filepath.Join(preprocessGolden, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	checked := 0
+	for _, g := range idx.Images {
+		if g.ResizedWhite == "" || !g.Lossless || g.Kind != "png-RGBA" {
+			continue
+		}
+		checked++
+		in := filepath.Join(preprocessGolden, g.Input)
+		white, drop := readRGBPNG(t, filepath.Join(preprocessGolden, g.ResizedWhite)), readRGBPNG(t, filepath.Join(preprocessGolden, g.Resized))
+		if bytes.Equal(white, drop) {
+			t.Fatalf("%s: the golden white composite equals the alpha-dropped image: alpha untested", in)
+		}
+		for _, tc := range []struct {
+			args []string
+			want []byte
+		}{{nil, white}, {[]string{"--rgba", "white"}, white}, {[]string{"--rgba", "qwen-vl-utils-0.0.8"}, drop}} {
+			resized := filepath.Join(dir, "r.png")
+			args := append([]string{"--image", in, "--min-pixels", strconv.Itoa(g.MinPixels), "--max-pixels", strconv.Itoa(g.MaxPixels),
+				"--fetch-min-pixels", strconv.Itoa(g.FetchMin), "--fetch-max-pixels", strconv.Itoa(g.FetchMax), "--resized", resized}, tc.args...)
+			if _, code, err := runPreprocessTool(t, args...); code != 0 {
+				t.Fatalf("%s %v: exit %d: %v", in, tc.args, code, err)
+			}
+			if !bytes.Equal(readRGBPNG(t, resized), tc.want) {
+				t.Errorf("%s %v: --resized differs from Pillow's", in, tc.args)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("the golden set has no 8-bit RGBA PNG")
 	}
 }
 
@@ -142,6 +201,7 @@ func TestToolsPreprocessErrors(t *testing.T) {
 		{"min above max", []string{"--image", notImage, "--min-pixels", "5000", "--max-pixels", "4000"}, "min_pixels"},
 		{"bad config", []string{"--image", notImage, "--config", filepath.Join(dir, "none.json")}, "none.json"},
 		{"stray argument", []string{"--image", notImage, "extra"}, "unexpected"},
+		{"unknown rgba mode", []string{"--image", notImage, "--rgba", "black"}, "--rgba"},
 	}
 	for _, tc := range tests {
 		_, code, err := runPreprocessTool(t, tc.args...)

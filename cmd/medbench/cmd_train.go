@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,6 +63,9 @@ func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([
 		return nil, nil
 	}
 	root := c.String(imagesFlag)
+	if err := checkImagesRoot(commandPath(c), imagesFlag, root); err != nil {
+		return nil, err
+	}
 	if root == "" {
 		root = filepath.Dir(path)
 	}
@@ -177,14 +182,42 @@ func trainGRPOCommand() *cli.Command {
 			if w := progress(c); w != nil {
 				cfg.Log = w
 			}
-			res, err := grpo.Train(c.Context, cfg)
+			ctx, stop, release := trainInterrupts(c)
+			defer release()
+			cfg.Stop = stop
+			res, err := grpo.Train(ctx, cfg)
 			if err != nil {
-				return inputErr(err)
+				return trainErr("train grpo", c.String("out"), err)
 			}
 			printTrainResult(res)
 			return nil
 		},
 	}
+}
+
+// trainInterrupts: the first Ctrl-C finishes the step in progress and
+// writes a checkpoint; the second aborts.
+func trainInterrupts(c *cli.Context) (context.Context, <-chan struct{}, func()) {
+	return twoStageInterrupt(c.Context, c.App.ErrWriter,
+		"interrupt: finishing the current step, then writing a checkpoint; Ctrl-C again to abort",
+		"second interrupt: aborting without a checkpoint")
+}
+
+// trainErr maps a trainer error to the CLI's: an interruption exits 130
+// with one line saying where the checkpoint is and how to go on.
+func trainErr(cmd, out string, err error) error {
+	var in *grpo.Interrupted
+	switch {
+	case errors.As(err, &in) && in.Resumable:
+		return interruptedErr("%s: interrupted after step %d of %d; checkpoint written to %s; continue with the same command plus --resume",
+			cmd, in.Step, in.MaxSteps, in.Checkpoint)
+	case errors.As(err, &in):
+		return interruptedErr("%s: interrupted after step %d of %d; the model after that step is in %s (sft has no --resume: run the command again, or continue from it with --model %s)",
+			cmd, in.Step, in.MaxSteps, in.Checkpoint, in.Checkpoint)
+	case errors.Is(err, context.Canceled):
+		return interruptedErr("%s: aborted; the checkpoints written so far are in %s/checkpoints (train grpo continues from the last with --resume)", cmd, out)
+	}
+	return inputErr(err)
 }
 
 func printTrainResult(res *grpo.Result) {
@@ -249,9 +282,12 @@ func trainSFTCommand() *cli.Command {
 			if w := progress(c); w != nil {
 				cfg.Log = w
 			}
-			res, err := grpo.SFT(c.Context, cfg)
+			ctx, stop, release := trainInterrupts(c)
+			defer release()
+			cfg.Stop = stop
+			res, err := grpo.SFT(ctx, cfg)
 			if err != nil {
-				return inputErr(err)
+				return trainErr("train sft", c.String("out"), err)
 			}
 			printTrainResult(res)
 			return nil

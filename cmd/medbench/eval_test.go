@@ -239,7 +239,7 @@ func TestEvalUsageAndInputErrors(t *testing.T) {
 	partial := filepath.Join(t.TempDir(), "partial.jsonl")
 	os.WriteFile(partial, []byte(`{"id":"0","prompt":"complex","output":"<answer>A</answer>"}`+"\n"), 0o644)
 	out3 := filepath.Join(t.TempDir(), "p")
-	if code, _, stderr := cliRun(t, "eval", "--data", data, "--out", out3, "--runner", "replay", "--outputs", partial, "--prompt", "complex"); code != 0 {
+	if code, _, stderr := cliRun(t, "eval", "--data", data, "--out", out3, "--runner", "replay", "--outputs", partial, "--prompt", "complex", "--max-error-rate", "1"); code != 0 {
 		t.Fatalf("partial outputs: exit %d %s", code, stderr)
 	}
 	if s := readSummary(t, out3); s.Errors != 5 || s.Samples != 6 {

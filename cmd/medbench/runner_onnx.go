@@ -10,7 +10,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/imageproc"
 	"github.com/medbench/medbench/runners/qwen2vl"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // PresetMedVLMR1 names the seed's effective evaluation settings.
@@ -106,6 +109,12 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 		Sampling:  s,
 		MinPixels: c.Int("min-pixels"),
 		MaxPixels: c.Int("max-pixels"),
+		// Flags only eval defines; 0 elsewhere (the defaults).
+		MaxImagePixels:     c.Int64("max-image-pixels"),
+		MaxBatchImageBytes: c.Int64("max-batch-image-mib") << 20,
+	}
+	if cfg.MaxBatchImageBytes < 0 {
+		return cfg, usageErr("--max-batch-image-mib %d: want a positive size", c.Int64("max-batch-image-mib"))
 	}
 	if cfg.ModelDir == "" {
 		return cfg, usageErr("--model: a Qwen2-VL model directory (onnx-community layout) is required for the ONNX runner")
@@ -119,12 +128,25 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 	if cfg.Threads < 0 {
 		return cfg, usageErr("--threads %d: want 0 (ONNX Runtime default) or more", cfg.Threads)
 	}
+	if hasFlag(c, "rgba") {
+		if cfg.RGBA, err = imageproc.ParseRGBAMode(c.String("rgba")); err != nil {
+			return cfg, usageErr("--rgba: %v", err)
+		}
+	}
 	return cfg, nil
 }
 
 // kvCacheFlag places the decoder's KV cache (qwen2vl.Config.KVCache).
 func kvCacheFlag() cli.Flag {
 	return &cli.StringFlag{Name: "kv-cache", Value: qwen2vl.KVAuto, Usage: "where the decoder's KV cache lives: auto (on the GPU with IoBinding on CUDA, host buffers on CPU), host, or device (IoBinding; on CPU, ONNX Runtime-owned memory)"}
+}
+
+// rgbaFlag is --rgba: how images with an alpha channel (Pillow mode RGBA)
+// become RGB.
+func rgbaFlag() cli.Flag {
+	return &cli.StringFlag{Name: "rgba", Value: string(imageproc.RGBAWhite),
+		Usage: "onnx: RGBA images: `MODE` white = pasted on white (qwen-vl-utils >= 0.0.9, what MedVLM-R1 ran), " +
+			"qwen-vl-utils-0.0.8 = alpha dropped (as 0.0.8 and transformers.js do)"}
 }
 
 // newONNXRunner opens the Qwen2-VL ONNX Runtime runner for `medbench eval`.
@@ -158,7 +180,7 @@ func toolsGenerateCommand() *cli.Command {
 		Description: "Runs the medbench Qwen2-VL runner on each case and prints one JSON line\n" +
 			"{\"ids\": [generated ids, EOS included], \"text\": decoded text} per case, in the format of\n" +
 			"testtools/tjs-peer.mjs, so that any case can be compared token for token with transformers.js:\n" +
-			"  medbench tools generate --model DIR --cases cases.json --tjs-normalize --max-new-tokens 32\n" +
+			"  medbench tools generate --model DIR --cases cases.json --tjs-normalize --rgba qwen-vl-utils-0.0.8 --max-new-tokens 32\n" +
 			"  node testtools/tjs-peer.mjs DIR cases.json 32\n" +
 			"CASES.json is [{\"image\": \"img.png\", \"text\": \"user text after the image\"}, ...] (image optional);\n" +
 			"or give one case with --image/--text. Decoding is greedy unless --do-sample; EOS ids come from\n" +
@@ -176,6 +198,7 @@ func toolsGenerateCommand() *cli.Command {
 			&cli.StringFlag{Name: "text", Usage: "user text of a single case"},
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "cases per batch"},
 			&cli.BoolFlag{Name: "tjs-normalize", Usage: "normalize pixels as transformers.js does (float64, one rounding) for bit-identical inputs"},
+			rgbaFlag(),
 			&cli.StringFlag{Name: "preset", Usage: onnxPresetUsage},
 			&cli.BoolFlag{Name: "do-sample", Usage: "sample instead of greedy decoding"},
 			&cli.Float64Flag{Name: "temperature", Value: 1, Usage: "sampling temperature"},
@@ -264,7 +287,7 @@ func generateCases(c *cli.Context) ([]generateCase, error) {
 			return nil, inputErr(fmt.Errorf("tools generate: %w", err))
 		}
 		var cases []generateCase
-		if err := json.Unmarshal(b, &cases); err != nil {
+		if err := json.Unmarshal(utf8bom.Trim(b), &cases); err != nil {
 			return nil, inputErr(fmt.Errorf("tools generate: %s: want a JSON array of {\"image\", \"text\"} cases: %w", p, err))
 		}
 		return cases, nil

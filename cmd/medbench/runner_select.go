@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/openai"
 	"github.com/medbench/medbench/runners/replay"
 )
 
@@ -37,9 +40,32 @@ func openRunner(c *cli.Context) (runners.Runner, error) {
 			return nil, usageErr("eval: --runner onnx: this medbench build has no ONNX runner registered")
 		}
 		return onnxRunnerFactory(c)
+	case "openai":
+		if len(outputs) > 0 {
+			return nil, usageErr("eval: --outputs is for --runner replay")
+		}
+		return openOpenAIRunner(c)
 	default:
-		return nil, usageErr("eval: --runner %q: want onnx or replay", name)
+		return nil, usageErr("eval: --runner %q: want onnx, openai or replay", name)
 	}
+}
+
+// openOpenAIRunner opens the OpenAI-compatible runner from its flags and
+// the sampling flags (resolved as for the ONNX runner).
+func openOpenAIRunner(c *cli.Context) (runners.Runner, error) {
+	s, err := onnxSampling(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := openai.ConfigFromCLI(c, s)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	r, err := openai.Open(c.Context, cfg)
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("runner: %w", err))
+	}
+	return r, nil
 }
 
 // runnerInfoMap converts runner info to the manifest's generic map.

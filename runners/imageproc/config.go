@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Config holds the Qwen2-VL image processor settings.
@@ -29,6 +31,15 @@ type Config struct {
 	// float64 rounded once to float32, instead of Hugging Face's float32
 	// arithmetic. Use it only to compare token for token with transformers.js.
 	TJSNormalize bool
+	// RGBA is how images that Pillow opens in mode RGBA become RGB: ""
+	// or RGBAWhite composites them on white (qwen-vl-utils >= 0.0.9, the
+	// default), RGBAQwenVLUtils008 drops alpha (qwen-vl-utils 0.0.8).
+	RGBA RGBAMode
+	// MaxImagePixels is the decompression-bomb limit on an image's decoded
+	// size, checked from its header before decoding (Pillow's
+	// MAX_IMAGE_PIXELS): above it a warning, above twice it an error.
+	// 0 means DefaultMaxImagePixels; negative disables the check.
+	MaxImagePixels int64
 
 	// mean64 and std64 are the exact decimal constants (as JSON parses them),
 	// used by TJSNormalize when they agree with Mean and Std.
@@ -96,6 +107,9 @@ func (c Config) Validate() error {
 	case c.RescaleFactor <= 0:
 		return fmt.Errorf("imageproc: config: rescale_factor %g must be positive", c.RescaleFactor)
 	}
+	if _, err := ParseRGBAMode(string(c.RGBA)); err != nil {
+		return fmt.Errorf("imageproc: config: %w", err)
+	}
 	for i, s := range c.Std {
 		if s == 0 {
 			return fmt.Errorf("imageproc: config: image_std[%d] is zero", i)
@@ -139,7 +153,7 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("imageproc: %w", err)
 	}
-	c, err := ParseConfig(data)
+	c, err := ParseConfig(utf8bom.Trim(data))
 	if err != nil {
 		return Config{}, fmt.Errorf("imageproc: %s: %w", path, err)
 	}

@@ -24,10 +24,6 @@ type RGB struct {
 	Pix  []uint8
 }
 
-// maxDecodePixels bounds the images Decode accepts (Pillow's default
-// decompression-bomb error threshold is 2*89478485 pixels).
-const maxDecodePixels = 2 * 89478485
-
 // Decode decodes a PNG, JPEG, GIF, BMP, TIFF or WebP image and returns it
 // with its format name, adjusted where Go's decoders differ from what Pillow
 // gives:
@@ -40,27 +36,41 @@ const maxDecodePixels = 2 * 89478485
 //     and is placed on the logical screen (see gifAsPillow);
 //   - a lossy WebP comes back as *image.NRGBA converted with libwebp's
 //     arithmetic (fancy upsampling, limited-range BT.601).
+//
+// Images of more than 2×DefaultMaxImagePixels pixels are refused from their
+// header, before any pixel memory is allocated (see DecodeLimit).
 func Decode(data []byte) (image.Image, string, error) {
-	decodeConfig, decode := image.DecodeConfig, image.Decode
+	img, format, _, err := DecodeLimit(data, 0)
+	return img, format, err
+}
+
+// DecodeLimit is Decode with the decompression-bomb limit of CheckPixels
+// (0: DefaultMaxImagePixels; negative: none), checked from the header
+// before decoding. Above the limit it decodes and returns a warning; above
+// twice the limit it returns an error without decoding.
+func DecodeLimit(data []byte, limit int64) (img image.Image, format, warning string, err error) {
+	h, err := ReadHeader(data)
+	if err != nil {
+		return nil, h.Format, "", err
+	}
+	if warning, err = CheckPixels(h, limit); err != nil {
+		return nil, h.Format, "", err
+	}
+	img, format, err = decode(data)
+	return img, format, warning, err
+}
+
+// decode decodes an image whose header has passed CheckPixels.
+func decode(data []byte) (image.Image, string, error) {
+	decodeImage := image.Decode
 	if bytes.HasPrefix(data, []byte("\xff\xd8")) {
 		// JPEG: Go's decoder with libjpeg-turbo's ISLOW IDCT.
-		decodeConfig = func(r io.Reader) (image.Config, string, error) {
-			c, err := ljpeg.DecodeConfig(r)
-			return c, "jpeg", err
-		}
-		decode = func(r io.Reader) (image.Image, string, error) {
+		decodeImage = func(r io.Reader) (image.Image, string, error) {
 			m, err := ljpeg.Decode(r)
 			return m, "jpeg", err
 		}
 	}
-	cfg, format, err := decodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", fmt.Errorf("imageproc: decode: %w", err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxDecodePixels {
-		return nil, format, fmt.Errorf("imageproc: decode %s: image size %dx%d out of range", format, cfg.Width, cfg.Height)
-	}
-	img, format, err := decode(bytes.NewReader(data))
+	img, format, err := decodeImage(bytes.NewReader(data))
 	if err != nil {
 		return nil, format, fmt.Errorf("imageproc: decode %s: %w", format, err)
 	}

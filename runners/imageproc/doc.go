@@ -1,7 +1,8 @@
 // Package imageproc turns image files into Qwen2-VL vision inputs exactly as
-// MedVLM-R1's Python path does: Pillow's Image.open + convert("RGB"),
-// qwen_vl_utils.smart_resize, Pillow's BICUBIC resize, then the slow Hugging
-// Face Qwen2VLImageProcessor (rescale, CLIP normalisation, temporal
+// MedVLM-R1's Python path does: Pillow's Image.open + qwen_vl_utils' to_rgb
+// (RGBA pasted on white; RGBAQwenVLUtils008 drops alpha instead, see
+// docs/preprocessing.md), qwen_vl_utils.smart_resize, Pillow's BICUBIC
+// resize, then the slow Hugging Face Qwen2VLImageProcessor (rescale, CLIP normalisation, temporal
 // duplication and patch flattening into pixel_values [N, 1176] and
 // image_grid_thw).
 //

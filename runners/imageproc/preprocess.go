@@ -20,6 +20,11 @@ type Processed struct {
 	ImageTokens int
 	// Resized is the image after decoding, RGB conversion and resizing.
 	Resized *RGB
+	// Warning is set when the image has more pixels than
+	// Config.MaxImagePixels (but not twice as many, which is an error).
+	Warning string
+	// DecodedBytes is the memory its decode took (Header.DecodedBytes).
+	DecodedBytes int64
 }
 
 // PreprocessFile reads and preprocesses an image file; errors name the file.
@@ -49,17 +54,31 @@ func (e *fileError) Error() string {
 func (e *fileError) Unwrap() error { return e.err }
 
 // Preprocess decodes an encoded image and runs MedVLM-R1's preprocessing:
-// convert("RGB"), smart_resize and Pillow BICUBIC resize (ResizeImage),
+// qwen_vl_utils' RGB conversion (ConvertRGB with cfg.RGBA), smart_resize and
+// Pillow BICUBIC resize (ResizeImage),
 // rescale and normalise, temporal duplication and patch flattening.
 func Preprocess(data []byte, cfg Config) (*Processed, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	img, _, err := Decode(data)
+	h, err := ReadHeader(data)
 	if err != nil {
 		return nil, err
 	}
-	return PreprocessRGB(ToRGB(img), cfg)
+	warning, err := CheckPixels(h, cfg.MaxImagePixels)
+	if err != nil {
+		return nil, err
+	}
+	img, format, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	p, err := PreprocessRGB(ConvertRGB(data, format, img, cfg.RGBA), cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.Warning, p.DecodedBytes = warning, h.DecodedBytes
+	return p, nil
 }
 
 // PreprocessRGB runs the steps after decoding on an RGB image.

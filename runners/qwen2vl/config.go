@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // dtypeSuffixes maps --dtype to the file-name suffix of the onnx-community /
@@ -154,7 +156,7 @@ func readJSON(path string, v any, required bool) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("qwen2vl: %w", err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := json.Unmarshal(utf8bom.Trim(b), v); err != nil {
 		return false, fmt.Errorf("qwen2vl: %s: %w", path, err)
 	}
 	return true, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/imageproc"
 )
 
 // peerCase is one transformers.js case (testtools/tjs-peer.mjs input).
@@ -148,7 +149,8 @@ func TestConformanceTransformersJS(t *testing.T) {
 			cases := conformanceCases(t, tc.n, tc.off)
 			s := greedy(maxNew)
 			s.RepetitionPenalty = tc.penalty
-			r := openTiny(t, tc.dtype, s, func(c *Config) { c.TJSNormalize = true })
+			// transformers.js's RawImage.rgb() drops alpha, as qwen-vl-utils 0.0.8 did.
+			r := openTiny(t, tc.dtype, s, func(c *Config) { c.TJSNormalize = true; c.RGBA = imageproc.RGBAQwenVLUtils008 })
 			got := goIDs(t, r, cases)
 			want := runPeer(t, tools, model, cases, maxNew,
 				"TJS_DTYPE="+tc.dtype, fmt.Sprintf(`TJS_GEN_JSON={"repetition_penalty":%v}`, tc.penalty))

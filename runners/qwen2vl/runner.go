@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -85,6 +86,19 @@ type Config struct {
 	// KVCache places the decoder's key/value cache: KVAuto (default: on the
 	// device on CUDA, host buffers on CPU), KVHost or KVDevice.
 	KVCache string
+	// RGBA is how RGBA images become RGB ("" = imageproc.RGBAWhite, the
+	// white composite of qwen-vl-utils >= 0.0.9; imageproc.RGBAQwenVLUtils008
+	// drops alpha as 0.0.8 and transformers.js do).
+	RGBA imageproc.RGBAMode
+	// MaxImagePixels is the decompression-bomb limit (imageproc.CheckPixels:
+	// 0 = Pillow's 89,478,485, warning above, error above twice; negative =
+	// off), checked from each image's header before decoding.
+	MaxImagePixels int64
+	// MaxBatchImageBytes bounds the decoded-image memory a batch leaves for
+	// the garbage collector: once the images prepared since the last
+	// collection took more, the runner collects before the next request
+	// (0 = imageproc.DefaultMaxBatchImageBytes).
+	MaxBatchImageBytes int64
 }
 
 // Prepared is one request turned into model inputs (unpadded, batch of one).
@@ -101,6 +115,10 @@ type Prepared struct {
 	// RopeDelta is max position + 1 - len(InputIDs); a token at cache
 	// length L gets position L + RopeDelta.
 	RopeDelta int64
+	// Warnings are the images' preprocessing warnings ("image 0: ...").
+	Warnings []string
+	// DecodedBytes is the memory the images' decodes took.
+	DecodedBytes int64
 }
 
 // Runner generates with Qwen2-VL on ONNX Runtime. Generate calls are
@@ -150,25 +168,13 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{cfg: cfg}
-	if r.meta, err = loadMeta(cfg.ModelDir); err != nil {
-		return nil, err
+	jf, errs := loadJSONFiles(cfg.ModelDir)
+	if len(errs) > 0 {
+		return nil, errs[0]
 	}
+	r.meta, r.tok, r.img = jf.meta, jf.tok, jf.img
 	if r.files, err = modelFiles(cfg.ModelDir, cfg.DType); err != nil {
 		return nil, err
-	}
-	if r.tok, err = tokenizer.Load(filepath.Join(cfg.ModelDir, "tokenizer.json")); err != nil {
-		return nil, fmt.Errorf("qwen2vl: %w", err)
-	}
-	for name, want := range map[string]int{"<|image_pad|>": r.meta.tok.imagePad, "<|vision_start|>": r.meta.tok.visionStart, "<|vision_end|>": r.meta.tok.visionEnd} {
-		if got, ok := r.tok.TokenID(name); !ok || got != want {
-			return nil, fmt.Errorf("qwen2vl: %s: tokenizer.json maps %s to %d (found %v), config.json says %d", cfg.ModelDir, name, got, ok, want)
-		}
-	}
-	r.img = imageproc.DefaultConfig()
-	if p := filepath.Join(cfg.ModelDir, "preprocessor_config.json"); fileExists(p) {
-		if r.img, err = imageproc.LoadConfig(p); err != nil {
-			return nil, fmt.Errorf("qwen2vl: %w", err)
-		}
 	}
 	if cfg.MinPixels > 0 {
 		r.img.MinPixels = cfg.MinPixels
@@ -180,6 +186,13 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		r.img.FetchMinPixels, r.img.FetchMaxPixels = r.img.MinPixels, r.img.MaxPixels
 	}
 	r.img.TJSNormalize = cfg.TJSNormalize
+	if r.img.RGBA, err = imageproc.ParseRGBAMode(string(cfg.RGBA)); err != nil {
+		return nil, fmt.Errorf("qwen2vl: %w", err)
+	}
+	r.img.MaxImagePixels = cfg.MaxImagePixels
+	if r.img.MaxImagePixels == 0 {
+		r.img.MaxImagePixels = imageproc.DefaultMaxImagePixels
+	}
 	if err := r.img.Validate(); err != nil {
 		return nil, fmt.Errorf("qwen2vl: pixel bounds: %w", err)
 	}
@@ -351,6 +364,10 @@ func (r *Runner) Prepare(req runners.Request) (*Prepared, error) {
 		if err != nil {
 			return nil, fmt.Errorf("qwen2vl: sample %s: %w", req.ID, err)
 		}
+		if pr.Warning != "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("image %d: %s", i, pr.Warning))
+		}
+		p.DecodedBytes += pr.DecodedBytes
 		p.PixelValues = append(p.PixelValues, pr.PixelValues...)
 		p.GridTHW = append(p.GridTHW, pr.GridTHW)
 		counts[i] = pr.ImageTokens
@@ -385,12 +402,33 @@ func (r *Runner) Prepare(req runners.Request) (*Prepared, error) {
 func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.generateLocked(ctx, reqs)
+}
+
+// GenerateWith is Generate under other decoding settings for this call only
+// (medbench serve takes them from each request). s.Seed stands in for the
+// run seed of requests whose Seed is 0.
+func (r *Runner) GenerateWith(ctx context.Context, s runners.Sampling, reqs []runners.Request) ([]runners.Result, error) {
+	smp, err := sample.New(s, r.lay.vocab, r.eos)
+	if err != nil {
+		return nil, fmt.Errorf("qwen2vl: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	saved, savedSampler := r.cfg.Sampling, r.sampler
+	r.cfg.Sampling, r.sampler = s, smp
+	defer func() { r.cfg.Sampling, r.sampler = saved, savedSampler }()
+	return r.generateLocked(ctx, reqs)
+}
+
+func (r *Runner) generateLocked(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
 	start := time.Now()
 	r.prof, r.callStart = runners.Profile{}, start
 	defer func() { r.prof.Wall = time.Since(start) }()
 	res := make([]runners.Result, len(reqs))
 	var rows []*genRow
 	prepared := map[string]*Prepared{} // identical requests (GRPO groups) prepare once
+	budget := newDecodeBudget(r.cfg.MaxBatchImageBytes, runtime.GC)
 	for i, q := range reqs {
 		res[i].ID = q.ID
 		key := prepareKey(q)
@@ -399,6 +437,7 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 			t := time.Now()
 			if p, err = r.Prepare(q); err == nil {
 				prepared[key] = p
+				budget.add(p.DecodedBytes)
 			}
 			r.prof.Prepare += time.Since(t)
 		}
@@ -427,6 +466,7 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 			CompletionTokens: len(row.out),
 			FinishReason:     row.reason,
 			Latency:          row.end.Sub(start),
+			Warnings:         row.prep.Warnings,
 		}
 	}
 	return res, nil
@@ -447,6 +487,30 @@ func (r *Runner) run(s *ort.DynamicAdvancedSession, in, out []ort.Value) error {
 	err := s.Run(in, out)
 	r.prof.Runtime += time.Since(t)
 	return err
+}
+
+// decodeBudget bounds the decoded-image memory a batch leaves to the
+// garbage collector: the images are garbage once prepared, so when those
+// prepared since the last collection took more than bound bytes it
+// collects before the next request decodes more.
+type decodeBudget struct {
+	bound, used int64
+	collect     func()
+}
+
+func newDecodeBudget(bound int64, collect func()) *decodeBudget {
+	if bound <= 0 {
+		bound = imageproc.DefaultMaxBatchImageBytes
+	}
+	return &decodeBudget{bound: bound, collect: collect}
+}
+
+// add records n decoded bytes, collecting when the total passes the bound.
+func (b *decodeBudget) add(n int64) {
+	if b.used += n; b.used > b.bound {
+		b.collect()
+		b.used = 0
+	}
 }
 
 // prepareKey identifies a request's inputs: its text and its images by
@@ -481,6 +545,8 @@ func (r *Runner) Info() runners.Info {
 			"fetch_min_pixels":   r.img.FetchMinPixels,
 			"fetch_max_pixels":   r.img.FetchMaxPixels,
 			"tjs_normalize":      r.img.TJSNormalize,
+			"rgba":               string(r.img.RGBA),
+			"max_image_pixels":   r.img.MaxImagePixels,
 			"num_logits_to_keep": r.lay.logitsToKeep,
 			"kv_dtype":           elemName(r.lay.kvDT),
 		}

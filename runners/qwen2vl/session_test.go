@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/imageproc"
 	"github.com/medbench/medbench/runners/ortlib"
 )
 
@@ -171,6 +173,38 @@ func TestInfo(t *testing.T) {
 	}
 	if eos, _ := info.Settings["eos_token_ids"].([]int); len(eos) != 2 {
 		t.Errorf("eos %v", info.Settings["eos_token_ids"])
+	}
+	if m := info.Settings["rgba"]; m != "white" {
+		t.Errorf("rgba setting %v, want white (the default)", m)
+	}
+}
+
+// TestRGBAMode: an RGBA image's pixel values follow Config.RGBA (white
+// composite by default, alpha dropped with qwen-vl-utils-0.0.8, recorded in
+// Info), an opaque RGB image's do not change, and an unknown mode fails Open.
+func TestRGBAMode(t *testing.T) {
+	white := openTiny(t, "fp32", greedy(4), nil)
+	drop := openTiny(t, "fp32", greedy(4), func(c *Config) { c.RGBA = imageproc.RGBAQwenVLUtils008 })
+	if m := drop.Info().Settings["rgba"]; m != "qwen-vl-utils-0.0.8" {
+		t.Errorf("rgba setting %v", m)
+	}
+	for _, mode := range []string{"rgba", "rgb"} {
+		req := runners.Request{Images: []runners.Image{{Bytes: testPNG(t, 56, 84, mode, 3)}}, Text: "x"}
+		pw, err := white.Prepare(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd, err := drop.Prepare(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same := slices.Equal(pw.PixelValues, pd.PixelValues); same != (mode == "rgb") {
+			t.Errorf("%s image: pixel values equal under both modes = %v", mode, same)
+		}
+	}
+	dir := fixtureModel(t, "tiny", "fp32")
+	if _, err := Open(context.Background(), Config{ModelDir: dir, DType: "fp32", Sampling: greedy(4), RGBA: "black"}); err == nil || !strings.Contains(err.Error(), "black") {
+		t.Errorf("unknown rgba mode: %v", err)
 	}
 }
 

@@ -44,6 +44,8 @@ import (
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Runner replays recorded outputs. It is safe for concurrent Generate calls
@@ -90,6 +92,7 @@ func New(paths []string) (*Runner, error) {
 			return nil, fmt.Errorf("replay: %w", err)
 		}
 		sum := sha256.Sum256(b)
+		b = utf8bom.Trim(b)
 		src := source{path: path, label: label, sha256: hex.EncodeToString(sum[:])}
 		if isSeedFormat(b) {
 			so, err := records.ParseSeedOutput(path, b)

@@ -256,3 +256,22 @@ func FuzzReplayLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestReplayBOM: recorded outputs saved with a UTF-8 BOM (samples.jsonl and
+// the seed's output format) are read.
+func TestReplayBOM(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("testdata/seed_MRI_complex.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := filepath.Join(dir, "seed.json")
+	os.WriteFile(seed, append([]byte("\xef\xbb\xbf"), b...), 0o644)
+	jl := filepath.Join(dir, "samples.jsonl")
+	os.WriteFile(jl, []byte("\xef\xbb\xbf"+`{"id":"0","prompt":"simple","output":"A"}`+"\n"), 0o644)
+	for _, p := range []string{seed, jl} {
+		if _, err := replay.New([]string{p}); err != nil {
+			t.Errorf("%s: %v", filepath.Base(p), err)
+		}
+	}
+}

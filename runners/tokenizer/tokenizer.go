@@ -28,6 +28,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/medbench/medbench/internal/utf8bom"
 )
 
 // Tokenizer encodes text to token ids and back. Create one with Load or
@@ -123,7 +125,7 @@ func Load(path string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	t, err := LoadBytes(b)
+	t, err := LoadBytes(utf8bom.Trim(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
@@ -138,7 +140,7 @@ func Load(path string) (*Tokenizer, error) {
 // rejected with an error naming the part that is not supported.
 func LoadBytes(b []byte) (*Tokenizer, error) {
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
+	if err := json.Unmarshal(utf8bom.Trim(b), &f); err != nil {
 		return nil, fmt.Errorf("tokenizer: parse tokenizer.json: %w", err)
 	}
 	if f.Model == nil {
