@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -157,4 +158,19 @@ func hubDownloadCommand(kind hub.RepoType) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// servedModelName is serve's model name: --served-model-name, else the hub
+// repo id for hf:ORG/NAME[@REV] (as vLLM names a hub model), else the model
+// folder's name.
+func servedModelName(flag, modelArg, dir string) string {
+	if flag != "" {
+		return flag
+	}
+	if hub.IsRef(modelArg) {
+		if r, err := hub.ParseRef(modelArg, hub.Model); err == nil {
+			return r.ID
+		}
+	}
+	return filepath.Base(filepath.Clean(dir))
 }
