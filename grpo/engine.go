@@ -1004,7 +1004,9 @@ func (e *Engine) Save(dir string) error {
 	return nil
 }
 
-// copyTree copies regular files under src to dst for which keep is true.
+// copyTree copies regular files under src to dst for which keep is true. A
+// symbolic link to a regular file is copied as that file (a Hugging Face
+// cache snapshot is made of links into its blobs/ folder).
 func copyTree(src, dst string, keep func(rel string) bool) error {
 	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -1018,7 +1020,12 @@ func copyTree(src, dst string, keep func(rel string) bool) error {
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
-		if !d.Type().IsRegular() || !keep(rel) {
+		regular := d.Type().IsRegular()
+		if d.Type()&os.ModeSymlink != 0 {
+			st, err := os.Stat(path)
+			regular = err == nil && st.Mode().IsRegular()
+		}
+		if !regular || !keep(rel) {
 			return nil
 		}
 		return copyFile(path, target)

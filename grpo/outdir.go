@@ -149,6 +149,9 @@ func writeManifest(c Config, settings map[string]any, resume bool) error {
 		}
 		m["model"], m["samples"], m["save_steps"], m["stop_after"], m["eval_samples"] = c.ModelDir, len(c.Samples), c.SaveSteps, c.StopAfter, len(c.EvalSamples)
 		m["invalid_items"] = c.InvalidItems
+		if c.ModelSource != nil {
+			m["model_source"] = c.ModelSource
+		}
 	} else {
 		resumed, _ := m["resumed"].([]any)
 		m["resumed"] = append(resumed, time.Now().UTC().Format(time.RFC3339))
@@ -162,14 +165,21 @@ func writeManifest(c Config, settings map[string]any, resume bool) error {
 
 // dirSHA256 digests a folder's files: each regular file's sha256 with its
 // slash-separated path relative to dir, in sorted order. The same folder
-// reached by another spelling of its path has the same digest.
+// reached by another spelling of its path has the same digest. A symbolic
+// link to a regular file counts as that file (a Hugging Face cache snapshot
+// is made of links into its blobs/ folder).
 func dirSHA256(dir string) (string, error) {
 	var lines []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.Type().IsRegular() {
+		regular := d.Type().IsRegular()
+		if d.Type()&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			regular = err == nil && st.Mode().IsRegular()
+		}
+		if !regular {
 			return nil
 		}
 		rel, err := filepath.Rel(dir, p)

@@ -29,6 +29,9 @@ import (
 type Config struct {
 	// ModelDir is the starting model directory (the layout `medbench eval` runs).
 	ModelDir string
+	// ModelSource, when the model came from the Hugging Face hub, records its
+	// reference, commit and endpoint in train_manifest.json ("model_source").
+	ModelSource map[string]any
 	// Samples are the training prompts.
 	Samples []datasets.Sample
 	// Template renders each problem (default: the seed's 8-space training template).

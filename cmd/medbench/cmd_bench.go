@@ -20,6 +20,7 @@ import (
 
 	"github.com/medbench/medbench/bench"
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/openai"
 	"github.com/medbench/medbench/runners/qwen2vl"
@@ -35,7 +36,7 @@ const (
 
 func benchCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout), used by medbench and by the peer"},
+		&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout) or hf:ORG/NAME[@REVISION], used by medbench and by the peer"},
 		&cli.StringFlag{Name: "data", Required: true, Usage: "dataset `FILE` (seed JSON schema or Hugging Face parquet) the requests are built from"},
 		&cli.StringFlag{Name: "images", Usage: "images root `DIR` (default: the dataset file's folder)"},
 		&cli.StringFlag{Name: "format", Usage: "dataset `FORMAT`: json or parquet (default: by the file's extension)"},
@@ -100,6 +101,7 @@ type benchSettings struct {
 	testtools, nodeExec  string
 	modalities           []string
 	dataPath, modelDir   string
+	modelSource          *hub.ModelSource // --model hf:...
 	imagesRoot, dataForm string
 }
 
@@ -170,6 +172,11 @@ func benchAction(c *cli.Context) error {
 	s, err := parseBenchFlags(c)
 	if err != nil {
 		return err
+	}
+	if hub.IsRef(s.modelDir) {
+		if s.modelDir, s.modelSource, err = resolveModelRef(c, s.modelDir, s.dtype); err != nil {
+			return err
+		}
 	}
 	samples, format, err := loadEvalData(c, s.dataPath)
 	if err != nil {
@@ -450,11 +457,15 @@ func (s benchSettings) reportSettings(requests int) map[string]any {
 	if s.threads == 0 {
 		threads = "ORT default"
 	}
-	return map[string]any{
+	m := map[string]any{
 		"data": s.dataPath, "format": s.dataForm, "model": s.modelDir, "requests": requests, "prompt": s.prompt.Name,
 		"batches": s.batches, "repeats": s.repeats, "warmup": s.warmup, "max_new_tokens": s.maxNew, "min_new_tokens": s.minNew,
 		"equal_lengths": s.equalLengths, "decoding": "greedy", "dtype": s.dtype, "device": s.device, "threads": threads, "peer": s.peer,
 	}
+	if s.modelSource != nil {
+		m["model_source"] = s.modelSource.Map()
+	}
+	return m
 }
 
 func writeBenchReport(path string, rep *bench.Report) error {

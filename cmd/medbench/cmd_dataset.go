@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners/imageproc"
 )
 
@@ -27,6 +28,7 @@ func init() {
 			Flags: []cli.Flag{modalityMapFlag()},
 			Subcommands: []*cli.Command{
 				datasetValidateCmd(), datasetStatsCmd(), datasetConvertCmd(), datasetSynthCmd(), datasetModalitiesCmd(),
+				hubDownloadCommand(hub.Dataset),
 			},
 		}
 	})

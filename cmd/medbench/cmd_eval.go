@@ -19,6 +19,7 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/evaluate"
+	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
@@ -57,7 +58,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "outputs", Usage: "replay: recorded outputs `FILE[,FILE]`: samples.jsonl of an earlier run, or the seed's output JSON; prefix PROMPT= (e.g. complex=out.json) to bind a seed file to one prompt"},
 			&cli.DurationFlag{Name: "replay-delay", Hidden: true, Usage: "replay: wait this long per sample (tests of interruption)"},
 			// Model.
-			&cli.StringFlag{Name: "model", Usage: "onnx: model `DIR` (onnx-community Qwen2-VL layout: config.json, tokenizer.json, onnx/*.onnx)"},
+			&cli.StringFlag{Name: "model", Usage: "onnx: model `DIR` (onnx-community Qwen2-VL layout: config.json, tokenizer.json, onnx/*.onnx), or hf:ORG/NAME[@REVISION] from the Hugging Face hub (see `medbench model download`)"},
 			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "onnx: weight variant `DTYPE` (fp32, fp16, q8/quantized, int8, uint8, q4, q4f16, bnb4)"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "onnx: `DEVICE` cpu, cuda, cuda:N or auto (CUDA when available, else CPU)"},
 			kvCacheFlag(),
@@ -168,6 +169,13 @@ func evalAction(c *cli.Context) error {
 		}
 	}
 
+	cmdLine := commandLine(c) // before --model hf:... is replaced by its local folder
+	var modelSource *hub.ModelSource
+	if c.String("runner") == "onnx" {
+		if modelSource, err = resolveModelFlag(c, c.String("dtype")); err != nil {
+			return err
+		}
+	}
 	runner, err := openRunner(c)
 	if err != nil {
 		return err
@@ -178,7 +186,7 @@ func evalAction(c *cli.Context) error {
 		SchemaVersion: records.SchemaVersion,
 		Medbench:      version,
 		GitCommit:     gitCommit,
-		Command:       commandLine(c),
+		Command:       cmdLine,
 		Started:       time.Now().UTC(),
 		Host:          hostInfo(),
 		Dataset: records.Dataset{Path: dataPath, SHA256: sum, Images: c.String("images"), Selection: string(sel),
@@ -211,6 +219,9 @@ func evalAction(c *cli.Context) error {
 	}
 	if format == "parquet" {
 		m.Config["columns"] = columnsFrom(c)
+	}
+	if modelSource != nil { // the hub reference pinned to its commit (never the token)
+		m.Config["model_source"] = modelSource.Map()
 	}
 
 	// Ctrl-C: the first stops after the running batch (written), the

@@ -10,6 +10,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners/fixture"
 	"github.com/medbench/medbench/runners/onnxpb"
 	"github.com/medbench/medbench/runners/qwen2vl"
@@ -19,12 +20,13 @@ func init() {
 	register(func() *cli.Command {
 		return &cli.Command{
 			Name:  "model",
-			Usage: "write fixture model directories, inspect ONNX model directories, import/export Hugging Face checkpoints",
+			Usage: "write fixture model directories, inspect ONNX model directories, import/export Hugging Face checkpoints, download from the hub",
 			Subcommands: []*cli.Command{
 				modelFixtureCommand(),
 				modelInspectCommand(),
 				modelImportCommand(),
 				modelExportCommand(),
+				hubDownloadCommand(hub.Model),
 			},
 		}
 	})
@@ -82,7 +84,7 @@ func modelInspectCommand() *cli.Command {
 			"dims, symbolic dims by name), then compares the directory with the layout the medbench runner\n" +
 			"needs (names, dtypes, ranks and fixed dims from config.json). Exit 1 when incompatible (every\n" +
 			"mismatch is listed), 2 when the directory cannot be read.",
-		ArgsUsage: "DIR",
+		ArgsUsage: "DIR|hf:ORG/NAME[@REVISION]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dtype", Usage: "file variant to inspect: fp32 or fp16 (*_fp16.onnx); default: fp32, or fp16 when only *_fp16.onnx decoder files are present"},
 		},
@@ -95,6 +97,11 @@ func modelInspectCommand() *cli.Command {
 				return usageErr("model inspect: want exactly one model directory, got %d arguments", len(args))
 			}
 			dir, dtype := args[0], c.String("dtype")
+			if hub.IsRef(dir) {
+				if dir, _, err = resolveModelRef(c, dir, dtype); err != nil {
+					return err
+				}
+			}
 			if dtype == "" {
 				dtype = detectDType(dir)
 			}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -35,11 +34,11 @@ func serveCommand() *cli.Command {
 			"flight finish (up to --grace), then it exits. One log line per request on stderr (id, status,\n" +
 			"latency, tokens; never the API key nor image bytes).",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout)"},
+			&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout) or hf:ORG/NAME[@REVISION]"},
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8000", Usage: "listen `HOST:PORT` (loopback unless --allow-remote)"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (set --api-key-env too)"},
 			&cli.StringFlag{Name: "api-key-env", Usage: "environment `VAR` holding the API key clients must send as a bearer token"},
-			&cli.StringFlag{Name: "served-model-name", Usage: "model `NAME` in /v1/models and answers (default: the model folder's name)"},
+			&cli.StringFlag{Name: "served-model-name", Usage: "model `NAME` in /v1/models and answers (default: the model folder's name; ORG/NAME for hf:ORG/NAME)"},
 			&cli.IntFlag{Name: "max-batch", Value: 8, Usage: "sequences per batch at most `N`"},
 			&cli.DurationFlag{Name: "batch-window", Value: 5 * time.Millisecond, Usage: "how long the first queued request waits for others to batch with"},
 			&cli.Int64Flag{Name: "max-body-bytes", Value: 64 << 20, Usage: "request body cap in `BYTES`"},
@@ -70,6 +69,7 @@ func serveAction(c *cli.Context) error {
 			return usageErr("serve: --api-key-env %s: the variable is not set or empty", v)
 		}
 	}
+	modelArg := c.String("model") // before onnxConfig resolves hf:ORG/NAME to a folder
 	cfg, err := onnxConfig(c)
 	if err != nil {
 		return err
@@ -80,10 +80,7 @@ func serveAction(c *cli.Context) error {
 	}
 	defer r.Close()
 	info := r.Info()
-	name := c.String("served-model-name")
-	if name == "" {
-		name = filepath.Base(filepath.Clean(cfg.ModelDir))
-	}
+	name := servedModelName(c.String("served-model-name"), modelArg, cfg.ModelDir)
 	pixels := map[string]int{}
 	for _, k := range []string{"min_pixels", "max_pixels"} {
 		if v, ok := info.Settings[k].(int); ok {

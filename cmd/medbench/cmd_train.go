@@ -31,7 +31,7 @@ func init() {
 // trainDataFlags are shared by grpo and sft.
 func trainDataFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "model", Required: true, Usage: "starting model `DIR` (onnx-community Qwen2-VL layout, fp32: config.json, tokenizer.json, onnx/*.onnx)"},
+		&cli.StringFlag{Name: "model", Required: true, Usage: "starting model `DIR` (onnx-community Qwen2-VL layout, fp32: config.json, tokenizer.json, onnx/*.onnx), or hf:ORG/NAME[@REVISION] (fp32 files; a checkpoint is imported once)"},
 		&cli.StringFlag{Name: "data", Required: true, Usage: "training dataset `FILE` (the seed's JSON schema or parquet)"},
 		&cli.StringFlag{Name: "images", Usage: "images root `DIR` (default: the dataset file's folder)"},
 		&cli.IntFlag{Name: "limit", Usage: "use the first `N` records only (0 = all)"},
@@ -138,7 +138,7 @@ func trainGRPOCommand() *cli.Command {
 		UsageText: "medbench train grpo --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, evalSamples, tr, ev, err := trainInputs(c)
+			samples, evalSamples, tr, ev, src, err := trainInputs(c)
 			if err != nil {
 				return err
 			}
@@ -167,7 +167,7 @@ func trainGRPOCommand() *cli.Command {
 				beta = -1 // explicit 0: no KL, no reference model
 			}
 			cfg := grpo.Config{
-				ModelDir: c.String("model"), Samples: samples, Template: tr, Out: c.String("out"),
+				ModelDir: c.String("model"), ModelSource: src, Samples: samples, Template: tr, Out: c.String("out"),
 				NumGenerations: c.Int("num-generations"), PromptsPerStep: c.Int("prompts-per-step"), GradAccum: c.Int("grad-accum"),
 				Epochs: c.Int("epochs"), MaxSteps: c.Int("max-steps"), LR: lr, WarmupSteps: c.Int("warmup-steps"), LRScheduler: sched, Beta: beta,
 				WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"), LossType: lt,
@@ -233,7 +233,14 @@ func printTrainResult(res *grpo.Result) {
 
 // trainInputs loads what both trainers take: the training and eval samples
 // and the training and eval templates.
-func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Sample, tr, ev datasets.Template, err error) {
+func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Sample, tr, ev datasets.Template, src map[string]any, err error) {
+	s, err := resolveModelFlag(c, "fp32") // training runs on the fp32 files
+	if err != nil {
+		return
+	}
+	if s != nil {
+		src = s.Map()
+	}
 	if samples, err = loadTrainSamples(c, "data", "images", "limit"); err != nil {
 		return
 	}
@@ -257,7 +264,7 @@ func trainSFTCommand() *cli.Command {
 		UsageText: "medbench train sft --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, evalSamples, tr, ev, err := trainInputs(c)
+			samples, evalSamples, tr, ev, _, err := trainInputs(c)
 			if err != nil {
 				return err
 			}

@@ -96,6 +96,9 @@ func onnxConfig(c *cli.Context) (qwen2vl.Config, error) {
 	if err != nil {
 		return qwen2vl.Config{}, err
 	}
+	if _, err := resolveModelFlag(c, c.String("dtype")); err != nil {
+		return qwen2vl.Config{}, err
+	}
 	cfg := qwen2vl.Config{
 		ModelDir:  c.String("model"),
 		DType:     c.String("dtype"),
@@ -184,7 +187,7 @@ func toolsGenerateCommand() *cli.Command {
 			"generation_config.json. Cases run --batch at a time (left-padded). Use images whose sides are\n" +
 			"multiples of 28 within the pixel bounds for transformers.js comparisons (it resizes differently).",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout)"},
+			&cli.StringFlag{Name: "model", Required: true, Usage: "Qwen2-VL model `DIR` (onnx-community layout) or hf:ORG/NAME[@REVISION]"},
 			&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "file variant: " + strings.Join(qwen2vl.DTypes(), ", ") + "; or per session, e.g. q4,vision_encoder=fp16,embed_tokens=fp16"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu, cuda, cuda:N, or auto (CUDA if its provider loads, else CPU)"},
 			kvCacheFlag(),
