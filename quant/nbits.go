@@ -88,7 +88,14 @@ type Weight struct {
 //
 // roundf rounds halves away from zero. Padding elements of the last block
 // are zero bits.
-func Quantize(l Layout, src []float32) (*Weight, error) {
+func Quantize(l Layout, src []float32) (*Weight, error) { return quantize(l, src, false) }
+
+// QuantizeTransposed is Quantize for a weight given as its transpose: src
+// is row-major [N, K] (a Gemm transB=1 weight such as lm_head [V, D]), and B
+// = srcᵀ is quantized without materializing the transpose.
+func QuantizeTransposed(l Layout, src []float32) (*Weight, error) { return quantize(l, src, true) }
+
+func quantize(l Layout, src []float32, transposed bool) (*Weight, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,12 +116,16 @@ func Quantize(l Layout, src []float32) (*Weight, error) {
 			w.ZeroPoints[i] = mid<<4 | mid
 		}
 	}
+	rowStride, colStride := l.N, 1 // element (r, n) of B is src[r·rowStride + n·colStride]
+	if transposed {
+		rowStride, colStride = 1, l.K
+	}
 	for n := 0; n < l.N; n++ {
 		for b := 0; b < blocks; b++ {
 			r0, r1 := b*l.BlockSize, min((b+1)*l.BlockSize, l.K)
 			lo, hi := float32(math.MaxFloat32), float32(-math.MaxFloat32)
 			for r := r0; r < r1; r++ {
-				v := src[r*l.N+n]
+				v := src[r*rowStride+n*colStride]
 				lo, hi = min(lo, v), max(hi, v)
 			}
 			lo, hi = min(lo, 0), max(hi, 0)
@@ -140,7 +151,7 @@ func Quantize(l Layout, src []float32) (*Weight, error) {
 			}
 			base := (n*blocks + b) * blob
 			for r := r0; r < r1; r++ {
-				q := roundf(float32(src[r*l.N+n]*rs) + float32(zp))
+				q := roundf(float32(src[r*rowStride+n*colStride]*rs) + float32(zp))
 				q = min(max(q, 0), maxQ)
 				w.set(base, r-r0, byte(q))
 			}

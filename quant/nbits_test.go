@@ -100,3 +100,34 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+func TestQuantizeTransposedMatchesQuantize(t *testing.T) {
+	const k, n = 70, 9
+	src := make([]float32, k*n)
+	for i := range src {
+		src[i] = float32((i*7919)%113) - 56
+	}
+	tr := make([]float32, k*n) // [N, K]
+	for r := 0; r < k; r++ {
+		for c := 0; c < n; c++ {
+			tr[c*k+r] = src[r*n+c]
+		}
+	}
+	l := Layout{K: k, N: n, Bits: 4, BlockSize: 32}
+	a, err := Quantize(l, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := QuantizeTransposed(l, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Data, b.Data) || !bytes.Equal(a.ZeroPoints, b.ZeroPoints) {
+		t.Error("packed data or zero points differ")
+	}
+	for i := range a.Scales {
+		if a.Scales[i] != b.Scales[i] {
+			t.Fatalf("scale %d: %g vs %g", i, a.Scales[i], b.Scales[i])
+		}
+	}
+}
