@@ -3,7 +3,9 @@ package quant
 import (
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"testing"
+	"time"
 
 	"github.com/medbench/medbench/runners/onnxpb"
 )
@@ -52,6 +54,78 @@ func BenchmarkMatMul(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkMatMulInterleaved times the same variants as BenchmarkMatMul
+// (less MatMulNBits 8-bit at accuracy level 0, two orders of magnitude
+// slower) in rounds: each iteration runs every variant once at M = 1 and at
+// M = 256, in turn, so that the load of a shared machine touches all alike.
+// It reports each variant's median milliseconds per call as a metric
+// (<variant>/M=<m>-ms). Run with -benchtime=Nx for N rounds.
+func BenchmarkMatMulInterleaved(b *testing.B) {
+	const k, n = 1536, 8960
+	r := rand.New(rand.NewPCG(1, 2))
+	src := randFloats(r, k*n, 0.03)
+	type variant struct {
+		name string
+		s    *runner
+	}
+	var vs []variant
+	add := func(name string, raw []byte) { vs = append(vs, variant{name, newRunner(b, raw, k, n, 2)}) }
+	{
+		bb := onnxpb.NewBuilder("fp32")
+		x := bb.Input("x", onnxpb.Float, onnxpb.Sym("M"), onnxpb.D(k))
+		w := bb.Initializer(onnxpb.FloatTensor("w", onnxpb.Float, src, k, n))
+		bb.Output(bb.Op("MatMul", []string{x, w}), onnxpb.Float, onnxpb.Sym("M"), onnxpb.D(n))
+		add("fp32", model(b, bb))
+	}
+	add("q4_acc0", nbits(b, src, k, n, 4, 0)())
+	add("q4_acc4", nbits(b, src, k, n, 4, 4)())
+	add("q8nbits_acc4", nbits(b, src, k, n, 8, 4)())
+	w8, err := QuantizeInt8(k, n, src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	add("q8dynamic", dynamicModel(b, w8))
+	ms := []int{1, 256}
+	xs := map[int][]float32{}
+	for _, m := range ms {
+		xs[m] = randFloats(r, m*k, 1)
+	}
+	times := map[string][]float64{}
+	for _, v := range vs { // warm-up: first calls allocate and pack
+		for _, m := range ms {
+			v.s.run(b, xs[m], m)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, m := range ms {
+			for _, v := range vs {
+				reps := 1
+				if m == 1 {
+					reps = 20 // M = 1 calls take about a millisecond: time 20
+				}
+				t0 := time.Now()
+				for range reps {
+					v.s.run(b, xs[m], m)
+				}
+				key := fmt.Sprintf("%s/M=%d-ms", v.name, m)
+				times[key] = append(times[key], float64(time.Since(t0).Microseconds())/1000/float64(reps))
+			}
+		}
+	}
+	keys := make([]string, 0, len(times))
+	for key := range times {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		ts := times[key]
+		sort.Float64s(ts)
+		b.ReportMetric(ts[len(ts)/2], key)
+		b.Logf("%-22s median %8.3f ms [min %.3f, max %.3f] over %d rounds", key, ts[len(ts)/2], ts[0], ts[len(ts)-1], len(ts))
 	}
 }
 

@@ -368,6 +368,7 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 			CompletionTokens: len(row.out),
 			FinishReason:     row.reason,
 			Latency:          row.end.Sub(start),
+			FirstToken:       row.first.Sub(start),
 		}
 	}
 	return res, nil
