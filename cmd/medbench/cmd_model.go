@@ -18,10 +18,12 @@ func init() {
 	register(func() *cli.Command {
 		return &cli.Command{
 			Name:  "model",
-			Usage: "write fixture model directories and inspect ONNX model directories",
+			Usage: "write fixture model directories, inspect ONNX model directories, import/export Hugging Face checkpoints",
 			Subcommands: []*cli.Command{
 				modelFixtureCommand(),
 				modelInspectCommand(),
+				modelImportCommand(),
+				modelExportCommand(),
 			},
 		}
 	})

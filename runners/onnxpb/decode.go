@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -399,6 +400,42 @@ func decodeValueInfo(b []byte) (ValueInfo, error) {
 // inline raw_data, float_data/int64_data fields, or external data (read
 // from the file beside the model). Intended for small models and tests.
 func ReadInitializers(path string) ([]Tensor, error) {
+	var out []Tensor
+	err := EachInitializer(path, func(t Tensor) error {
+		out = append(out, t)
+		return nil
+	})
+	return out, err
+}
+
+// EachInitializer calls fn with every initializer of an ONNX file, in file
+// order, with its data (external data read from the file beside the model
+// one tensor at a time, so only one external tensor is in memory at once).
+func EachInitializer(path string, fn func(t Tensor) error) error {
+	ts, err := InitializerIndex(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	for i := range ts {
+		t := ts[i]
+		ts[i] = Tensor{}
+		if t.External != nil {
+			if err := LoadExternal(dir, &t); err != nil {
+				return fmt.Errorf("onnxpb: %s: tensor %s: %w", path, t.Name, err)
+			}
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InitializerIndex reads every initializer of an ONNX file: inline tensors
+// with their data, external ones with their location only (LoadExternal
+// reads them).
+func InitializerIndex(path string) ([]Tensor, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnxpb: %w", err)
@@ -423,30 +460,35 @@ func ReadInitializers(path string) ([]Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnxpb: %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	for i := range out {
-		t := &out[i]
-		if t.External == nil {
-			continue
-		}
-		f, err := os.Open(filepath.Join(dir, t.External.Location))
-		if err != nil {
-			return nil, fmt.Errorf("onnxpb: %s: tensor %s: %w", path, t.Name, err)
-		}
-		st, err := f.Stat()
-		if err == nil && t.External.Offset+t.External.Length > st.Size() {
-			err = fmt.Errorf("%s has %d bytes, tensor needs %d", t.External.Location, st.Size(), t.External.Offset+t.External.Length)
-		}
-		if err == nil {
-			t.Raw = make([]byte, t.External.Length)
-			_, err = f.ReadAt(t.Raw, t.External.Offset)
-		}
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("onnxpb: %s: tensor %s: external data: %w", path, t.Name, err)
-		}
-	}
 	return out, nil
+}
+
+// LoadExternal reads an external tensor's bytes into t.Raw from its file
+// in dir (the model file's directory).
+func LoadExternal(dir string, t *Tensor) error {
+	if t.External == nil {
+		return nil
+	}
+	if loc := t.External.Location; filepath.IsAbs(loc) || loc != filepath.Clean(loc) || strings.HasPrefix(loc, "..") {
+		return fmt.Errorf("external data location %q outside the model directory", loc)
+	}
+	f, err := os.Open(filepath.Join(dir, t.External.Location))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err == nil && t.External.Offset+t.External.Length > st.Size() {
+		err = fmt.Errorf("%s has %d bytes, tensor needs %d", t.External.Location, st.Size(), t.External.Offset+t.External.Length)
+	}
+	if err == nil {
+		t.Raw = make([]byte, t.External.Length)
+		_, err = f.ReadAt(t.Raw, t.External.Offset)
+	}
+	if err != nil {
+		return fmt.Errorf("external data: %w", err)
+	}
+	return nil
 }
 
 // decodeTensor decodes a TensorProto including its inline data, normalised

@@ -1,0 +1,364 @@
+// Package checkpoint converts between Hugging Face Qwen2-VL checkpoints
+// (config.json + safetensors, as transformers' save_pretrained writes them)
+// and medbench model directories (the onnx-community layout the qwen2vl
+// runner runs). Import streams the checkpoint tensor by tensor into the
+// fixture package's graph writer; Export writes a model directory's ONNX
+// weights back as a checkpoint with legacy tensor names. The layout mapping
+// is fixture.HFWeightOf's; docs/checkpoints.md describes both.
+package checkpoint
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/medbench/medbench/runners/fixture"
+	"github.com/medbench/medbench/safetensors"
+)
+
+// ImportOptions selects what Import writes.
+type ImportOptions struct {
+	// DType of the ONNX weights and compute: "fp32" (default) or "fp16".
+	// Quantized variants (q4, q8) plug in at importDTypes.
+	DType string
+}
+
+// ErrInput marks a checkpoint that cannot be imported (wrong architecture,
+// missing or extra tensors, malformed files): the caller's input, not a
+// medbench failure.
+var ErrInput = errors.New("checkpoint input")
+
+// inputError is an error in the caller's input; errors.Is(err, ErrInput).
+type inputError struct{ err error }
+
+func (e inputError) Error() string        { return e.err.Error() }
+func (e inputError) Unwrap() error        { return e.err }
+func (e inputError) Is(target error) bool { return target == ErrInput }
+
+func inputErr(format string, a ...any) error { return inputError{fmt.Errorf(format, a...)} }
+
+// importDTypes maps an ImportOptions.DType to the fixture graph dtype it
+// writes. Quantized dtypes (q4/q8) are added here with their writer hook.
+var importDTypes = map[string]string{"": "fp32", "fp32": "fp32", "fp16": "fp16"}
+
+// DTypes lists the dtypes Import accepts.
+func DTypes() []string { return []string{"fp32", "fp16"} }
+
+// Files copied from the checkpoint when present (tokenizer.json is required).
+var copiedFiles = []string{
+	"tokenizer.json", "tokenizer_config.json", "preprocessor_config.json",
+	"chat_template.json", "chat_template.jinja", "vocab.json", "merges.txt", "special_tokens_map.json",
+}
+
+// Provenance is import.json: where an imported model came from.
+type Provenance struct {
+	Source       string       `json:"source"`
+	Architecture string       `json:"architecture"`
+	Naming       Naming       `json:"naming"`
+	TiedLMHead   bool         `json:"tied_lm_head"`
+	SourceDType  string       `json:"source_torch_dtype,omitempty"`
+	DType        string       `json:"dtype"`
+	Tensors      int          `json:"tensors"`
+	Files        []SourceFile `json:"files"`
+}
+
+// SourceFile is one hashed file of the source checkpoint.
+type SourceFile struct {
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Import converts the Hugging Face checkpoint directory from into a
+// medbench model directory out (created; it must not exist or be empty).
+// The output is written beside out and renamed into place when complete.
+func Import(ctx context.Context, from, out string, opts ImportOptions) error {
+	dtype, ok := importDTypes[opts.DType]
+	if !ok {
+		return inputErr("checkpoint: unknown import dtype %q (want %s)", opts.DType, strings.Join(DTypes(), " or "))
+	}
+	cfgPath := filepath.Join(from, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return inputErr("checkpoint: %w", err)
+	}
+	hc, err := fixture.ParseHFConfig(cfgPath, raw)
+	if err != nil {
+		return inputErr("checkpoint: %w", err)
+	}
+	c := &hc.Config
+	if _, err := os.Stat(filepath.Join(from, "tokenizer.json")); err != nil {
+		return inputErr("checkpoint: %s has no tokenizer.json (medbench needs the fast-tokenizer file)", from)
+	}
+	if err := emptyOrAbsent(out); err != nil {
+		return err
+	}
+	ck, err := safetensors.OpenDir(from)
+	if err != nil {
+		return inputErr("checkpoint: %w", err)
+	}
+	defer ck.Close()
+	src, err := newSource(ck, c)
+	if err != nil {
+		return err
+	}
+
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(out)+".import-")
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	abs, _ := filepath.Abs(from)
+	err = fixture.WriteGraphs(ctx, tmp, c, fixture.GraphOptions{
+		DType:    dtype,
+		Source:   fixture.CheckpointWeights(c, src),
+		Doc:      fmt.Sprintf("medbench import of the Hugging Face checkpoint %s (%s)", filepath.Base(abs), dtype),
+		Metadata: [][2]string{{"medbench.source", "import"}, {"medbench.dtype", dtype}},
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint: %s: %w", from, err)
+	}
+	if unread := src.unread(); len(unread) > 0 {
+		return fmt.Errorf("checkpoint: %s: tensors not read by the graphs: %s", from, strings.Join(unread, ", "))
+	}
+	for _, f := range copiedFiles {
+		if err := copyIfPresent(filepath.Join(from, f), filepath.Join(tmp, f)); err != nil {
+			return err
+		}
+	}
+	if err := writeGenerationConfig(from, tmp, hc.IDs); err != nil {
+		return err
+	}
+	note := map[string]any{
+		"source":  abs,
+		"dtype":   dtype,
+		"weights": "imported from the checkpoint's safetensors; MatMul weights stored [in, out]; see import.json",
+	}
+	if err := fixture.WriteConfigJSON(filepath.Join(tmp, "config.json"), c, hc.IDs, dtype, "medbench_import", note); err != nil {
+		return err
+	}
+	prov := Provenance{
+		Source: abs, Architecture: fixture.HFArchitecture, Naming: src.naming, TiedLMHead: !c.UntiedLMHead,
+		SourceDType: hc.TorchDType, DType: dtype, Tensors: len(src.names),
+	}
+	if prov.Files, err = hashFiles(ctx, from); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(tmp, "import.json"), prov); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	os.Remove(out) // empty or absent (checked above)
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+func emptyOrAbsent(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if len(ents) > 0 {
+		return inputErr("checkpoint: output %s exists and is not empty", dir)
+	}
+	return nil
+}
+
+// source is the import's fixture.TensorReader over a checkpoint: legacy
+// names to the checkpoint's names, usage counted.
+type source struct {
+	ck     *safetensors.Checkpoint
+	names  map[string]string // legacy name → checkpoint name
+	reads  map[string]int
+	naming Naming
+}
+
+// newSource checks, before anything is written, that the checkpoint holds
+// exactly the tensors the graphs need, with the right shapes and float
+// dtypes; otherwise one error lists every missing, leftover or misshapen
+// tensor.
+func newSource(ck *safetensors.Checkpoint, c *fixture.Config) (*source, error) {
+	want, err := fixture.HFTensors(c)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	s := &source{ck: ck, names: map[string]string{}, reads: map[string]int{}}
+	var leftover, problems []string
+	namings := map[Naming]bool{}
+	for _, name := range ck.Names() {
+		legacy, naming := ToLegacy(name)
+		if naming != "" {
+			namings[naming] = true
+		}
+		if prev, dup := s.names[legacy]; dup {
+			problems = append(problems, fmt.Sprintf("%s and %s are the same tensor", prev, name))
+			continue
+		}
+		s.names[legacy] = name
+		dims, ok := want[legacy]
+		if !ok {
+			leftover = append(leftover, name)
+			continue
+		}
+		t, f, _ := ck.Tensor(name)
+		switch {
+		case t.DType != safetensors.F32 && t.DType != safetensors.BF16 && t.DType != safetensors.F16:
+			problems = append(problems, fmt.Sprintf("%s (%s): dtype %s, want BF16, F16 or F32", name, filepath.Base(f.Path), t.DType))
+		case !slices.Equal(t.Shape, dims):
+			problems = append(problems, fmt.Sprintf("%s (%s): shape %v, config.json implies %v", name, filepath.Base(f.Path), t.Shape, dims))
+		}
+	}
+	var missing []string
+	for name := range want {
+		if _, ok := s.names[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	switch {
+	case len(namings) > 1:
+		problems = append(problems, "tensor names mix the legacy and the ≥ 4.52 schemes")
+	case namings[New]:
+		s.naming = New
+	default:
+		s.naming = Legacy
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, fmt.Sprintf("missing %d tensors: %s", len(missing), strings.Join(missing, ", ")))
+	}
+	if len(leftover) > 0 {
+		hint := ""
+		if slices.Contains(leftover, "lm_head.weight") && !c.UntiedLMHead {
+			hint = " (lm_head.weight with tie_word_embeddings true)"
+		}
+		parts = append(parts, fmt.Sprintf("%d tensors left over%s: %s", len(leftover), hint, strings.Join(leftover, ", ")))
+	}
+	parts = append(parts, problems...)
+	if len(parts) > 0 {
+		return nil, inputErr("checkpoint: %s: %s", ck.Dir, strings.Join(parts, "; "))
+	}
+	return s, nil
+}
+
+// ReadTensor implements fixture.TensorReader.
+func (s *source) ReadTensor(legacy string) ([]int64, []float32, error) {
+	name, ok := s.names[legacy]
+	if !ok {
+		return nil, nil, fmt.Errorf("checkpoint %s has no tensor %s", s.ck.Dir, legacy)
+	}
+	s.reads[legacy]++
+	return s.ck.ReadFloat32(name)
+}
+
+// unread lists the checkpoint tensors no graph read.
+func (s *source) unread() []string {
+	var out []string
+	for legacy, name := range s.names {
+		if s.reads[legacy] == 0 {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func copyIfPresent(src, dst string) error {
+	in, err := os.Open(src)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	defer in.Close()
+	o, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if _, err := io.Copy(o, in); err != nil {
+		o.Close()
+		return fmt.Errorf("checkpoint: %s: %w", src, err)
+	}
+	if err := o.Close(); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// writeGenerationConfig copies generation_config.json, or writes one from
+// config.json's bos/eos/pad ids when the checkpoint has none.
+func writeGenerationConfig(from, out string, ids fixture.TokenIDs) error {
+	src := filepath.Join(from, "generation_config.json")
+	if _, err := os.Stat(src); err == nil {
+		return copyIfPresent(src, filepath.Join(out, "generation_config.json"))
+	}
+	if len(ids.EOS) == 0 {
+		return inputErr("checkpoint: %s has no generation_config.json and config.json no eos_token_id", from)
+	}
+	g := map[string]any{"eos_token_id": ids.EOS}
+	if ids.BOS != nil {
+		g["bos_token_id"] = *ids.BOS
+	}
+	if ids.Pad != nil {
+		g["pad_token_id"] = *ids.Pad
+	}
+	return writeJSON(filepath.Join(out, "generation_config.json"), g)
+}
+
+// hashFiles hashes every regular file at the top of dir (config, weights,
+// tokenizer files), sorted by name.
+func hashFiles(ctx context.Context, dir string) ([]SourceFile, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	var out []SourceFile
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: %s: %w", e.Name(), err)
+		}
+		out = append(out, SourceFile{Name: e.Name(), Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	return out, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("checkpoint: %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
