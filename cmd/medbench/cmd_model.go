@@ -34,13 +34,14 @@ func modelFixtureCommand() *cli.Command {
 		Name:  "fixture",
 		Usage: "write a Qwen2-VL model directory (onnx-community layout) with random weights",
 		Description: "Writes config.json, generation_config.json, preprocessor_config.json, tokenizer.json,\n" +
-			"tokenizer_config.json and onnx/{vision_encoder,embed_tokens,decoder_model_merged}{,_fp16}.onnx\n" +
+			"tokenizer_config.json and onnx/{vision_encoder,embed_tokens,decoder_model_merged}{,_fp16,_quantized,_q4}.onnx\n" +
 			"(ONNX IR 8, opset 17) with the real export's input/output names, dtypes and symbolic dims.\n" +
 			"Presets: tiny (trainable toy, trained byte-level BPE, under 3 MB), small (CPU benchmark model),\n" +
 			"qwen2vl-2b (Qwen2-VL-2B dimensions and real Qwen tokenizer from testtools/, weights in\n" +
 			".onnx_data files: 4.6 GB fp16 (its default), 9.8 GB fp32). Same seed, identical bytes.\n" +
 			"The tied embedding is stored twice: embed_tokens' model.embed_tokens.weight and the\n" +
-			"decoder's lm_head.weight hold identical values.",
+			"decoder's lm_head.weight hold identical values. --dtype q8|q4 writes the MatMul weights (and the\n" +
+			"LM head) as ONNX Runtime MatMulNBits 8/4-bit blocks, the rest float32 (docs/quantization.md).",
 		ArgsUsage: " ",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "preset", Value: "tiny", Usage: "model size: " + strings.Join(fixture.Presets(), ", ")},
