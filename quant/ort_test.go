@@ -237,3 +237,40 @@ func TestDynamicMatMulInORT(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchInvariance is why q8 is MatMulNBits and not dynamic
+// quantization: at accuracy level 4 MatMulNBits quantizes each row of A by
+// blocks on its own, so a row's output does not depend on the other rows
+// of the call (the other requests of a batch, padding); DynamicQuantizeLinear
+// takes one scale for the whole A, so adding a row with larger values
+// changes the first row's result.
+func TestBatchInvariance(t *testing.T) {
+	const k, n = 96, 40
+	r := rand.New(rand.NewPCG(7, 8))
+	src := randFloats(r, k*n, 0.5)
+	row := randFloats(r, k, 1)
+	big := randFloats(r, k, 20) // a batch-mate with a 20× wider range
+	pair := append(append([]float32{}, row...), big...)
+
+	w8, err := Quantize(Layout{K: k, N: n, Bits: 8, BlockSize: 32}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := newRunner(t, nbitsModel(t, w8, 4), k, n, 1)
+	alone, batched := nb.run(t, row, 1), nb.run(t, pair, 2)[:n]
+	if d := maxRel(batched, alone); d != 0 {
+		t.Errorf("MatMulNBits accuracy level 4: row 0 changes by %.3g when batched", d)
+	}
+
+	wi, err := QuantizeInt8(k, n, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dy := newRunner(t, dynamicModel(t, wi), k, n, 1)
+	alone, batched = dy.run(t, row, 1), dy.run(t, pair, 2)[:n]
+	if d := maxRel(batched, alone); d < 1e-3 {
+		t.Errorf("dynamic quantization: row 0 changes by only %.3g when batched with a wider row; the per-call activation scale should show", d)
+	} else {
+		t.Logf("dynamic quantization: row 0 changes by %.3g (relative) when batched", d)
+	}
+}
