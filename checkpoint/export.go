@@ -100,7 +100,7 @@ func Export(ctx context.Context, from, out string, opts ExportOptions) error {
 	if err := emptyOrAbsent(out); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(out)+".export-")
+	tmp, err := tempBeside(out, "export")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}

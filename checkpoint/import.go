@@ -62,14 +62,17 @@ var copiedFiles = []string{
 
 // Provenance is import.json: where an imported model came from.
 type Provenance struct {
-	Source       string       `json:"source"`
-	Architecture string       `json:"architecture"`
-	Naming       Naming       `json:"naming"`
-	TiedLMHead   bool         `json:"tied_lm_head"`
-	SourceDType  string       `json:"source_torch_dtype,omitempty"`
-	DType        string       `json:"dtype"`
-	Tensors      int          `json:"tensors"`
-	Files        []SourceFile `json:"files"`
+	Source       string `json:"source"`
+	Architecture string `json:"architecture"`
+	Naming       Naming `json:"naming"`
+	TiedLMHead   bool   `json:"tied_lm_head"`
+	// TiedCopyChecked: a tied checkpoint that stored lm_head.weight anyway,
+	// found equal to model.embed_tokens.weight.
+	TiedCopyChecked bool         `json:"tied_lm_head_copy_checked,omitempty"`
+	SourceDType     string       `json:"source_torch_dtype,omitempty"`
+	DType           string       `json:"dtype"`
+	Tensors         int          `json:"tensors"`
+	Files           []SourceFile `json:"files"`
 }
 
 // SourceFile is one hashed file of the source checkpoint.
@@ -113,7 +116,7 @@ func Import(ctx context.Context, from, out string, opts ImportOptions) error {
 		return err
 	}
 
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(out)+".import-")
+	tmp, err := tempBeside(out, "import")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -148,7 +151,7 @@ func Import(ctx context.Context, from, out string, opts ImportOptions) error {
 		return err
 	}
 	prov := Provenance{
-		Source: abs, Architecture: fixture.HFArchitecture, Naming: src.naming, TiedLMHead: !c.UntiedLMHead,
+		Source: abs, Architecture: fixture.HFArchitecture, Naming: src.naming, TiedLMHead: !c.UntiedLMHead, TiedCopyChecked: src.tiedCopy,
 		SourceDType: hc.TorchDType, DType: dtype, Tensors: len(src.names),
 	}
 	if prov.Files, err = hashFiles(ctx, from); err != nil {
@@ -165,6 +168,17 @@ func Import(ctx context.Context, from, out string, opts ImportOptions) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
+}
+
+// tempBeside creates a temporary directory next to out (same file system,
+// so that the finished directory can be renamed into place), creating
+// out's parent if needed.
+func tempBeside(out, kind string) (string, error) {
+	parent := filepath.Dir(filepath.Clean(out))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(out))+"."+kind+"-")
 }
 
 func emptyOrAbsent(dir string) error {
@@ -188,6 +202,25 @@ type source struct {
 	names  map[string]string // legacy name → checkpoint name
 	reads  map[string]int
 	naming Naming
+	// tiedCopy: the checkpoint stores lm_head.weight although tied, equal
+	// to model.embed_tokens.weight (checked).
+	tiedCopy bool
+}
+
+// sameTensor reports whether two tensors have equal shapes and values.
+func sameTensor(ck *safetensors.Checkpoint, a, b string) (bool, error) {
+	if a == "" || b == "" {
+		return false, nil
+	}
+	da, va, err := ck.ReadFloat32(a)
+	if err != nil {
+		return false, err
+	}
+	db, vb, err := ck.ReadFloat32(b)
+	if err != nil {
+		return false, err
+	}
+	return slices.Equal(da, db) && slices.Equal(va, vb), nil
 }
 
 // newSource checks, before anything is written, that the checkpoint holds
@@ -225,6 +258,20 @@ func newSource(ck *safetensors.Checkpoint, c *fixture.Config) (*source, error) {
 			problems = append(problems, fmt.Sprintf("%s (%s): shape %v, config.json implies %v", name, filepath.Base(f.Path), t.Shape, dims))
 		}
 	}
+	if i := slices.Index(leftover, s.names["lm_head.weight"]); i >= 0 && !c.UntiedLMHead {
+		// A tied checkpoint that still stores its lm_head copy (some
+		// trainers save without save_pretrained's dedup): transformers ties
+		// it to the embedding at load, so it is accepted only when equal.
+		same, err := sameTensor(ck, s.names["lm_head.weight"], s.names["model.embed_tokens.weight"])
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		if same {
+			leftover = slices.Delete(leftover, i, i+1)
+			s.reads["lm_head.weight"] = 1
+			s.tiedCopy = true
+		}
+	}
 	var missing []string
 	for name := range want {
 		if _, ok := s.names[name]; !ok {
@@ -246,8 +293,8 @@ func newSource(ck *safetensors.Checkpoint, c *fixture.Config) (*source, error) {
 	}
 	if len(leftover) > 0 {
 		hint := ""
-		if slices.Contains(leftover, "lm_head.weight") && !c.UntiedLMHead {
-			hint = " (lm_head.weight with tie_word_embeddings true)"
+		if slices.Contains(leftover, s.names["lm_head.weight"]) && !c.UntiedLMHead {
+			hint = " (lm_head.weight differs from the embedding but tie_word_embeddings is true)"
 		}
 		parts = append(parts, fmt.Sprintf("%d tensors left over%s: %s", len(leftover), hint, strings.Join(leftover, ", ")))
 	}

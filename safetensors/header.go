@@ -175,13 +175,17 @@ func ParseHeader(name string, head []byte, fileSize int64) (*Header, error) {
 		return a.Begin < b.Begin || (a.Begin == b.Begin && a.End < b.End)
 	})
 	end := int64(0)
+	dataLen := fileSize - h.DataStart
 	for _, t := range h.Tensors {
+		if t.End > dataLen {
+			return bad("tensor %s: data_offsets [%d, %d] past the end of the data (%d bytes; file truncated?)", t.Name, t.Begin, t.End, dataLen)
+		}
 		if t.Begin != end {
 			return bad("tensor %s: data_offsets [%d, %d] not contiguous (expected start %d)", t.Name, t.Begin, t.End, end)
 		}
 		end = t.End
 	}
-	if dataLen := fileSize - h.DataStart; end != dataLen {
+	if end != dataLen {
 		return bad("tensors cover %d bytes, the file has %d after the header", end, dataLen)
 	}
 	return h, nil

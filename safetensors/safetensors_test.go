@@ -171,7 +171,7 @@ func TestHeaderValidation(t *testing.T) {
 		{"gap", `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[9,11]}}`, 11, "tensor b: data_offsets [9, 11] not contiguous"},
 		{"overlap", `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8, "not contiguous"},
 		{"size", `{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8, "tensor a: 8 bytes for shape [3] F32"},
-		{"out of bounds", `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 4, "cover 8 bytes, the file has 4"},
+		{"out of bounds", `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 4, "tensor a: data_offsets [0, 8] past the end"},
 		{"unused tail", `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 12, "cover 8 bytes, the file has 12"},
 		{"dtype", `{"a":{"dtype":"F42","shape":[2],"data_offsets":[0,8]}}`, 8, `tensor a: unknown dtype "F42"`},
 		{"extra field", `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}`, 8, "tensor a"},
