@@ -48,6 +48,12 @@ type Pass struct {
 	// PeakRSSBytes is the process's peak resident set during the pass
 	// (Linux; 0 where it cannot be reset and read per pass).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// DecodeSeconds and DecodeTokens cover decoding alone: per Generate
+	// call, from the first request's first token to the last request's end,
+	// and the tokens after each request's first (runners that report
+	// Result.FirstToken only).
+	DecodeSeconds float64 `json:"decode_seconds,omitempty"`
+	DecodeTokens  int     `json:"decode_tokens,omitempty"`
 }
 
 // Stat summarizes repeated measurements.
@@ -71,6 +77,12 @@ type Result struct {
 	Passes        []Pass       `json:"passes"`
 	SamplesPerSec Stat         `json:"samples_per_sec"`
 	TokensPerSec  Stat         `json:"tokens_per_sec"`
+	// DecodeTokensPerSec is per pass DecodeTokens / DecodeSeconds: the
+	// decoding speed without image encoding and prefill.
+	DecodeTokensPerSec Stat `json:"decode_tokens_per_sec"`
+	// Memory is the process's resident memory around loading this
+	// configuration's model (when the caller measured it).
+	Memory *Memory `json:"memory,omitempty"`
 	// LatencyMS summarizes per-batch latency over all measured passes.
 	LatencyMS Stat    `json:"latency_ms"`
 	P50MS     float64 `json:"latency_p50_ms"`
@@ -147,6 +159,7 @@ func pass(ctx context.Context, cfg Config) (Pass, error) {
 		if prof != nil {
 			p.Profile.add(prof.LastProfile())
 		}
+		p.addDecode(out)
 		for _, r := range out {
 			p.Samples++
 			if r.Err != nil {
@@ -167,16 +180,42 @@ func pass(ctx context.Context, cfg Config) (Pass, error) {
 	return p, nil
 }
 
+// addDecode adds one Generate call's decoding time and tokens: from the
+// earliest first token to the latest end, and every token after a
+// request's first. Calls whose results carry no FirstToken add nothing.
+func (p *Pass) addDecode(out []runners.Result) {
+	var first, last time.Duration
+	tokens := 0
+	for _, r := range out {
+		if r.Err != nil || r.FirstToken <= 0 || r.CompletionTokens == 0 {
+			continue
+		}
+		if first == 0 || r.FirstToken < first {
+			first = r.FirstToken
+		}
+		last = max(last, r.Latency)
+		tokens += r.CompletionTokens - 1
+	}
+	if first > 0 && last > first {
+		p.DecodeSeconds += (last - first).Seconds()
+		p.DecodeTokens += tokens
+	}
+}
+
 func (r *Result) summarize() {
-	var sps, tps, lat []float64
+	var sps, tps, dps, lat []float64
 	for _, p := range r.Passes {
 		if p.Seconds > 0 {
 			sps = append(sps, float64(p.Samples-p.Errors)/p.Seconds)
 			tps = append(tps, float64(p.GeneratedTokens)/p.Seconds)
 		}
+		if p.DecodeSeconds > 0 {
+			dps = append(dps, float64(p.DecodeTokens)/p.DecodeSeconds)
+		}
 		lat = append(lat, p.BatchLatenciesMS...)
 	}
 	r.SamplesPerSec, r.TokensPerSec, r.LatencyMS = Summarize(sps), Summarize(tps), Summarize(lat)
+	r.DecodeTokensPerSec = Summarize(dps)
 	r.P50MS, r.P90MS = Quantile(lat, 0.5), Quantile(lat, 0.9)
 	r.Breakdown = breakdown(r.Passes)
 	r.PeakRSSBytes = 0

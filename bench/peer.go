@@ -45,6 +45,58 @@ func parseLoadAvg(s string) ([3]float64, error) {
 	return out, nil
 }
 
+// Memory is the process's resident set (Linux /proc/self/status) in MiB:
+// VmRSS before a model was loaded and after it was loaded and warmed up
+// (so Added is what that model and its first pass's buffers occupy, other
+// models of the process aside), and VmHWM, the process's peak so far.
+type Memory struct {
+	BeforeMiB float64 `json:"rss_before_mib"`
+	AfterMiB  float64 `json:"rss_after_mib"`
+	AddedMiB  float64 `json:"rss_added_mib"`
+	PeakMiB   float64 `json:"process_peak_mib"`
+}
+
+// statusPath is where Linux publishes the process's memory figures.
+const statusPath = "/proc/self/status"
+
+// ReadRSS returns the process's current (VmRSS) and peak (VmHWM) resident
+// memory in MiB (Linux only).
+func ReadRSS() (rss, peak float64, err error) {
+	b, err := os.ReadFile(statusPath)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: memory: %w", err)
+	}
+	return parseRSS(string(b))
+}
+
+func parseRSS(s string) (rss, peak float64, err error) {
+	found := 0
+	for _, line := range strings.Split(s, "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(val)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, 0, fmt.Errorf("bench: %s: %s: want \"N kB\", got %q", statusPath, key, strings.TrimSpace(val))
+		}
+		kb, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bench: %s: %s: %w", statusPath, key, err)
+		}
+		if key == "VmRSS" {
+			rss = kb / 1024
+		} else {
+			peak = kb / 1024
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("bench: %s: no VmRSS and VmHWM lines", statusPath)
+	}
+	return rss, peak, nil
+}
+
 // loadAround pairs a load reading taken before a measurement with one taken
 // now; nil when the load average cannot be read (non-Linux).
 func loadAround(before [3]float64, beforeErr error) *Load {

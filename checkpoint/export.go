@@ -184,9 +184,10 @@ func Export(ctx context.Context, from, out string, opts ExportOptions) error {
 	return nil
 }
 
-// onnxDType picks the ONNX variant to export: fp32 when present, else fp16.
+// onnxDType picks the ONNX variant to export: fp32 when present, else fp16
+// (quantized variants hold rounded weights: never exported).
 func onnxDType(dir string) (string, error) {
-	for _, dt := range fixture.DTypes() {
+	for _, dt := range []string{"fp32", "fp16"} {
 		p, _ := fixture.ONNXPath(dir, "decoder_model_merged", dt)
 		if _, err := os.Stat(p); err == nil {
 			return dt, nil

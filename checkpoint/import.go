@@ -27,8 +27,9 @@ import (
 
 // ImportOptions selects what Import writes.
 type ImportOptions struct {
-	// DType of the ONNX weights and compute: "fp32" (default) or "fp16".
-	// Quantized variants (q4, q8) plug in at importDTypes.
+	// DType of the ONNX weights and compute: "fp32" (default), "fp16", or
+	// "q8" / "q4": the MatMul weights quantized for ONNX Runtime's CPU
+	// kernels (MatMulNBits), the rest float32 (docs/quantization.md).
 	DType string
 }
 
@@ -47,11 +48,11 @@ func (e inputError) Is(target error) bool { return target == ErrInput }
 func inputErr(format string, a ...any) error { return inputError{fmt.Errorf(format, a...)} }
 
 // importDTypes maps an ImportOptions.DType to the fixture graph dtype it
-// writes. Quantized dtypes (q4/q8) are added here with their writer hook.
-var importDTypes = map[string]string{"": "fp32", "fp32": "fp32", "fp16": "fp16"}
+// writes.
+var importDTypes = map[string]string{"": "fp32", "fp32": "fp32", "fp16": "fp16", "q8": "q8", "q4": "q4"}
 
 // DTypes lists the dtypes Import accepts.
-func DTypes() []string { return []string{"fp32", "fp16"} }
+func DTypes() []string { return []string{"fp32", "fp16", "q8", "q4"} }
 
 // Files copied from the checkpoint when present (tokenizer.json is required).
 var copiedFiles = []string{

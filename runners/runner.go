@@ -50,6 +50,10 @@ type Result struct {
 	// FinishReason is "eos", "length", "replay" or "error".
 	FinishReason string
 	Latency      time.Duration
+	// FirstToken is the time from the Generate call to the request's first
+	// generated token (prompt preparation and prefill; 0 when the runner
+	// does not measure it). Latency − FirstToken is the decoding time.
+	FirstToken time.Duration
 	// Err is a per-sample failure (bad image, over-long prompt, ...). The
 	// sample is recorded as failed; the run goes on.
 	Err error

@@ -50,6 +50,7 @@ func benchCommand() *cli.Command {
 		&cli.IntFlag{Name: "max-new-tokens", Value: 64, Usage: "tokens generated per request `N`"},
 		&cli.IntFlag{Name: "min-new-tokens", DefaultText: "--max-new-tokens", Usage: "tokens before EOS may end a request `N`; the default, --max-new-tokens, makes every request generate exactly --max-new-tokens tokens on both sides, so that tokens/s compare per token"},
 		&cli.StringFlag{Name: "dtype", Value: "fp32", Usage: "weight variant `DTYPE` (fp32, fp16, q8/quantized, int8, uint8, q4, q4f16, bnb4), for both sides"},
+		&cli.StringSliceFlag{Name: "variant", Usage: "further model variants `DTYPE[@DIR]` measured by medbench in the same interleaved rounds as --dtype (repeatable or comma-separated; DIR defaults to --model), e.g. --dtype fp32 --variant q8,q4; the peer runs --dtype only"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "`DEVICE` cpu or cuda (cuda:N for medbench alone, with --peer none)"},
 		kvCacheFlag(),
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads `N` on both sides (0 = ORT default; N > 0 also sets 1 inter-op thread on both)"},
@@ -65,7 +66,7 @@ func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "bench",
 		Usage:     "measure throughput and latency of the ONNX runner per batch size, with transformers.js side by side",
-		UsageText: "medbench bench --model DIR --data FILE [--images DIR] [--n 16] [--batch 1,4,8] [--prompt complex] [--repeats 5] [--peer tjs|none] [--out bench.json]",
+		UsageText: "medbench bench --model DIR --data FILE [--images DIR] [--n 16] [--batch 1,4,8] [--prompt complex] [--repeats 5] [--dtype fp32 [--variant q8,q4]] [--peer tjs|none] [--out bench.json]",
 		Description: "Builds --n requests from the dataset (the seed's rendered --prompt template and each record's\n" +
 			"image), then for each --batch size runs --warmup discarded and --repeats timed passes over them with\n" +
 			"the Qwen2-VL ONNX Runtime runner (greedy). With --peer tjs, transformers.js runs the same model\n" +
@@ -74,8 +75,11 @@ func benchCommand() *cli.Command {
 			"from image read to decoded text, the scope of the runner's Generate call. Model load and process\n" +
 			"start are never timed. By default --min-new-tokens equals --max-new-tokens, so both sides generate\n" +
 			"exactly the same number of tokens and tokens/s compare per token. The timed passes are interleaved\n" +
-			"in rounds (the peer's pass, then one pass per batch size) so that a shift in the machine's load\n" +
-			"touches every configuration alike; the runner's --warmup passes run in the first round.\n" +
+			"in rounds (the peer's pass, then one pass per variant and batch size) so that a shift in the machine's\n" +
+			"load touches every configuration alike. --variant adds model variants (another dtype, or DTYPE@DIR)\n" +
+			"measured in the same rounds; each is opened and runs its --warmup passes before the next is opened,\n" +
+			"and the resident memory it added is reported. Decode tokens/s count the tokens after each request's\n" +
+			"first over the time from its first token to its end (image encoding and prefill excluded).\n" +
 			"Prints per configuration samples/s (median [min-max]), tokens/s (median), the spread (IQR as % of\n" +
 			"the median), p50/p90 batch latency, and the ratios against the peer (>1: medbench is faster), and\n" +
 			"writes --out with every pass, the runner info, the load average and the ratios.\n" +
@@ -103,6 +107,39 @@ type benchSettings struct {
 	dataPath, modelDir   string
 	modelSource          *hub.ModelSource // --model hf:...
 	imagesRoot, dataForm string
+	// variants are the model variants medbench measures: --dtype on
+	// --model first, then each --variant.
+	variants []benchVariant
+}
+
+// benchVariant is one model directory and dtype measured by medbench.
+type benchVariant struct{ dtype, dir string }
+
+// parseVariants turns --variant items DTYPE[@DIR] into variants after the
+// main one; a repeated variant is a usage error.
+func parseVariants(main benchVariant, items []string) ([]benchVariant, error) {
+	out := []benchVariant{main}
+	for _, it := range items {
+		v := benchVariant{dir: main.dir}
+		dt, dir, hasDir := strings.Cut(strings.TrimSpace(it), "@")
+		v.dtype = dt
+		if hasDir {
+			if dir == "" {
+				return nil, usageErr("bench: --variant %q: empty model directory after @", it)
+			}
+			v.dir = dir
+		}
+		if err := qwen2vl.CheckDType(v.dtype); err != nil {
+			return nil, usageErr("bench: --variant %q: %v", it, err)
+		}
+		for _, o := range out {
+			if o == v {
+				return nil, usageErr("bench: --variant %q: %s on %s is measured already", it, v.dtype, v.dir)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func parseBenchFlags(c *cli.Context) (benchSettings, error) {
@@ -165,6 +202,9 @@ func parseBenchFlags(c *cli.Context) (benchSettings, error) {
 		return s, usageErr("bench: --prompt: %v", err)
 	}
 	s.prompt = t
+	if s.variants, err = parseVariants(benchVariant{dtype: s.dtype, dir: s.modelDir}, c.StringSlice("variant")); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -173,9 +213,19 @@ func benchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if hub.IsRef(s.modelDir) {
-		if s.modelDir, s.modelSource, err = resolveModelRef(c, s.modelDir, s.dtype); err != nil {
+	// hf: references resolve per variant: an onnx-community repository
+	// downloads the dtype's files, a checkpoint is imported per dtype.
+	for i, v := range s.variants {
+		if !hub.IsRef(v.dir) {
+			continue
+		}
+		dir, src, err := resolveModelRef(c, v.dir, v.dtype)
+		if err != nil {
 			return err
+		}
+		s.variants[i].dir = dir
+		if i == 0 {
+			s.modelDir, s.modelSource = dir, src
 		}
 	}
 	samples, format, err := loadEvalData(c, s.dataPath)
@@ -221,16 +271,48 @@ func benchAction(c *cli.Context) error {
 		}
 		fmt.Fprintf(c.App.ErrWriter, "bench: peer %s (%s)\n", pc.Name, pc.Info.Runtime)
 	}
-	r, err := qwen2vl.Open(ctx, cfg)
-	if err != nil {
-		return inputErr(fmt.Errorf("bench: runner: %w", err))
+	// Each variant is opened and warmed up (its --warmup passes per batch
+	// size) before the next is opened, so that the resident memory it adds
+	// can be read; the timed passes then interleave every variant.
+	type config struct {
+		name  string
+		r     *qwen2vl.Runner
+		batch int
+		mem   *bench.Memory
 	}
-	defer r.Close()
+	var confs []config
+	for _, v := range s.variants {
+		vc := cfg
+		vc.ModelDir, vc.DType = v.dir, v.dtype
+		rss0, _, memErr := bench.ReadRSS()
+		r, err := qwen2vl.Open(ctx, vc)
+		if err != nil {
+			return inputErr(fmt.Errorf("bench: runner %s: %w", v.dtype, err))
+		}
+		defer r.Close()
+		var first []config
+		for _, b := range s.batches {
+			name := fmt.Sprintf("medbench batch=%d", b)
+			if len(s.variants) > 1 {
+				name = fmt.Sprintf("medbench %s batch=%d", v.dtype, b)
+			}
+			if s.warmup > 0 {
+				if _, err := bench.Run(ctx, bench.Config{Name: name, Runner: r, Requests: reqs, Batch: b, Repeats: s.warmup}); err != nil {
+					return benchRunErr(err)
+				}
+			}
+			first = append(first, config{name: name, r: r, batch: b})
+		}
+		if rss1, peak, err := bench.ReadRSS(); err == nil && memErr == nil {
+			first[0].mem = &bench.Memory{BeforeMiB: rss0, AfterMiB: rss1, AddedMiB: rss1 - rss0, PeakMiB: peak}
+		}
+		confs = append(confs, first...)
+	}
+
 	remote, err := benchOpenAIRunners(c, s.batches, cfg.Sampling)
 	if err != nil {
 		return err
 	}
-
 	if path := c.String("profile"); path != "" {
 		stopProfile, err := startCPUProfile(path)
 		if err != nil {
@@ -238,12 +320,13 @@ func benchAction(c *cli.Context) error {
 		}
 		defer stopProfile()
 	}
+
 	// Passes are interleaved, one round at a time (the peer's pass, then
-	// one pass per batch size), so that a change in the machine's load
-	// touches every configuration alike. The runner's warmup passes run in
-	// the first round; the peer runs its own in every process.
+	// one pass per variant and batch size, then the openai runner's), so
+	// that a change in the machine's load touches every configuration
+	// alike. The peer runs its warmup passes in every process.
 	var peerParts []*bench.Result
-	parts := make([][]*bench.Result, len(s.batches))
+	parts := make([][]*bench.Result, len(confs))
 	remoteParts := make([][]*bench.Result, len(s.batches))
 	for round := 0; round < s.repeats; round++ {
 		fmt.Fprintf(c.App.ErrWriter, "bench: round %d of %d: %d requests per configuration\n", round+1, s.repeats, len(reqs))
@@ -254,18 +337,13 @@ func benchAction(c *cli.Context) error {
 			}
 			peerParts = append(peerParts, res)
 		}
-		for i, b := range s.batches {
-			warm := 0
-			if round == 0 {
-				warm = s.warmup
-			}
-			name := fmt.Sprintf("medbench batch=%d", b)
-			res, err := bench.Run(ctx, bench.Config{Name: name, Runner: r, Requests: reqs, Batch: b, Warmup: warm, Repeats: 1})
+		for i, cf := range confs {
+			res, err := bench.Run(ctx, bench.Config{Name: cf.name, Runner: cf.r, Requests: reqs, Batch: cf.batch, Repeats: 1})
 			if err != nil {
 				return benchRunErr(err)
 			}
 			if p := res.Passes[0]; p.Errors > 0 {
-				return inputErr(fmt.Errorf("bench: %s: round %d: %d of %d samples failed, first: %s", name, round+1, p.Errors, p.Samples, p.FirstError))
+				return inputErr(fmt.Errorf("bench: %s: round %d: %d of %d samples failed, first: %s", cf.name, round+1, p.Errors, p.Samples, p.FirstError))
 			}
 			parts[i] = append(parts[i], res)
 		}
@@ -288,29 +366,25 @@ func benchAction(c *cli.Context) error {
 			remoteParts[i] = append(remoteParts[i], res)
 		}
 	}
-	if remote != nil {
-		var local []*bench.Result
-		for _, ps := range parts {
-			res, err := bench.Merge(ps...)
-			if err != nil {
-				return inputErr(err)
-			}
-			local = append(local, res)
-		}
-		for i, ps := range remoteParts {
-			res, err := bench.Merge(ps...)
-			if err != nil {
-				return inputErr(err)
-			}
-			rep.Notes = append(rep.Notes, httpOverheadNote(local[i], res))
-			parts = append(parts, ps)
-		}
-	}
-	for _, ps := range parts {
+	for i, ps := range parts {
 		res, err := bench.Merge(ps...)
 		if err != nil {
 			return inputErr(err)
 		}
+		res.Memory = confs[i].mem
+		rep.Results = append(rep.Results, res)
+	}
+	// The HTTP path against the first variant's in-process pass at the same
+	// batch size (its concurrency).
+	for i, ps := range remoteParts {
+		if remote == nil {
+			break
+		}
+		res, err := bench.Merge(ps...)
+		if err != nil {
+			return inputErr(err)
+		}
+		rep.Notes = append(rep.Notes, httpOverheadNote(rep.Results[i], res))
 		rep.Results = append(rep.Results, res)
 	}
 	var peer *bench.Result
@@ -457,10 +531,15 @@ func (s benchSettings) reportSettings(requests int) map[string]any {
 	if s.threads == 0 {
 		threads = "ORT default"
 	}
+	variants := make([]string, len(s.variants))
+	for i, v := range s.variants {
+		variants[i] = v.dtype + "@" + v.dir
+	}
 	m := map[string]any{
 		"data": s.dataPath, "format": s.dataForm, "model": s.modelDir, "requests": requests, "prompt": s.prompt.Name,
 		"batches": s.batches, "repeats": s.repeats, "warmup": s.warmup, "max_new_tokens": s.maxNew, "min_new_tokens": s.minNew,
 		"equal_lengths": s.equalLengths, "decoding": "greedy", "dtype": s.dtype, "device": s.device, "threads": threads, "peer": s.peer,
+		"variants": variants,
 	}
 	if s.modelSource != nil {
 		m["model_source"] = s.modelSource.Map()
@@ -493,16 +572,23 @@ func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
 	}
 	t := table.NewWriter()
 	t.SetOutputMirror(w)
-	t.AppendHeader(table.Row{"Configuration", "Samples/s median [min–max]", "Tokens/s median", "Spread %", "p50 ms", "p90 ms", "Load avg 1m"})
+	t.AppendHeader(table.Row{"Configuration", "Samples/s median [min–max]", "Tokens/s median", "Decode tok/s median [min–max]", "Spread %", "p50 ms", "p90 ms", "RSS +MiB", "Load avg 1m"})
 	for _, r := range rep.Results {
 		load := "n/a"
 		if r.Load != nil {
 			load = fmt.Sprintf("%.2f→%.2f", r.Load.Before[0], r.Load.After[0])
 		}
+		decode, mem := "n/a", ""
+		if d := r.DecodeTokensPerSec; d.N > 0 {
+			decode = fmt.Sprintf("%.2f [%.2f–%.2f]", d.Median, d.Min, d.Max)
+		}
+		if r.Memory != nil {
+			mem = fmt.Sprintf("%.0f", r.Memory.AddedMiB)
+		}
 		t.AppendRow(table.Row{r.Name,
 			fmt.Sprintf("%.3f [%.3f–%.3f]", r.SamplesPerSec.Median, r.SamplesPerSec.Min, r.SamplesPerSec.Max),
-			fmt.Sprintf("%.1f", r.TokensPerSec.Median), fmt.Sprintf("%.1f", r.SamplesPerSec.SpreadPct),
-			fmt.Sprintf("%.1f", r.P50MS), fmt.Sprintf("%.1f", r.P90MS), load})
+			fmt.Sprintf("%.1f", r.TokensPerSec.Median), decode, fmt.Sprintf("%.1f", r.SamplesPerSec.SpreadPct),
+			fmt.Sprintf("%.1f", r.P50MS), fmt.Sprintf("%.1f", r.P90MS), mem, load})
 	}
 	t.SetStyle(table.StyleLight)
 	t.Render()
@@ -525,6 +611,20 @@ func printBench(w io.Writer, rep *bench.Report, s benchSettings) {
 		}
 		if gen > 0 && all > 0 {
 			fmt.Fprintf(w, "%s: %.0f%% of its timed request time is in generate(); the rest is image read, preprocessing, tokenization and decoding\n", r.Name, 100*gen/all)
+		}
+	}
+	if len(s.variants) > 1 {
+		fmt.Fprintln(w, "RSS +MiB: resident memory the variant added when it was opened and warmed up (variants are opened in turn, in one process)")
+		if n := len(rep.Results); n > 0 {
+			var peak float64
+			for _, r := range rep.Results {
+				if r.Memory != nil {
+					peak = max(peak, r.Memory.PeakMiB)
+				}
+			}
+			if peak > 0 {
+				fmt.Fprintf(w, "process peak RSS after loading every variant: %.0f MiB\n", peak)
+			}
 		}
 	}
 	for _, n := range rep.Notes {

@@ -37,17 +37,18 @@ func modelFixtureCommand() *cli.Command {
 		Name:  "fixture",
 		Usage: "write a Qwen2-VL model directory (onnx-community layout) with random weights",
 		Description: "Writes config.json, generation_config.json, preprocessor_config.json, tokenizer.json,\n" +
-			"tokenizer_config.json and onnx/{vision_encoder,embed_tokens,decoder_model_merged}{,_fp16}.onnx\n" +
+			"tokenizer_config.json and onnx/{vision_encoder,embed_tokens,decoder_model_merged}{,_fp16,_quantized,_q4}.onnx\n" +
 			"(ONNX IR 8, opset 17) with the real export's input/output names, dtypes and symbolic dims.\n" +
 			"Presets: tiny (trainable toy, trained byte-level BPE, under 3 MB), small (CPU benchmark model),\n" +
 			"qwen2vl-2b (Qwen2-VL-2B dimensions and real Qwen tokenizer from testtools/, weights in\n" +
 			".onnx_data files: 4.6 GB fp16 (its default), 9.8 GB fp32). Same seed, identical bytes.\n" +
 			"The tied embedding is stored twice: embed_tokens' model.embed_tokens.weight and the\n" +
-			"decoder's lm_head.weight hold identical values.",
+			"decoder's lm_head.weight hold identical values. --dtype q8|q4 writes the MatMul weights (and the\n" +
+			"LM head) as ONNX Runtime MatMulNBits 8/4-bit blocks, the rest float32 (docs/quantization.md).",
 		ArgsUsage: " ",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "preset", Value: "tiny", Usage: "model size: " + strings.Join(fixture.Presets(), ", ")},
-			&cli.StringFlag{Name: "dtype", Usage: "fp32, or fp16 (float16 weights/activations/KV, files *_fp16.onnx); default fp16 for qwen2vl-2b, fp32 otherwise"},
+			&cli.StringFlag{Name: "dtype", Usage: "fp32, fp16 (float16 weights/activations/KV, files *_fp16.onnx), q8 or q4 (MatMul weights as 8/4-bit MatMulNBits, the rest float32, files *_quantized.onnx / *_q4.onnx; docs/quantization.md); default fp16 for qwen2vl-2b, fp32 otherwise"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the weights and the tokenizer corpus"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (created; existing files are overwritten)"},
 		},
@@ -86,7 +87,7 @@ func modelInspectCommand() *cli.Command {
 			"mismatch is listed), 2 when the directory cannot be read.",
 		ArgsUsage: "DIR|hf:ORG/NAME[@REVISION]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dtype", Usage: "file variant to inspect: fp32 or fp16 (*_fp16.onnx); default: fp32, or fp16 when only *_fp16.onnx decoder files are present"},
+			&cli.StringFlag{Name: "dtype", Usage: "file variant to inspect: fp32, fp16 (*_fp16.onnx), q8 (*_quantized.onnx) or q4 (*_q4.onnx); default: the first of these whose decoder file is present"},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := positionalArgs(c) // flags may also follow DIR
@@ -179,16 +180,14 @@ func modelInspectCommand() *cli.Command {
 	}
 }
 
-// detectDType picks fp16 when the directory has an fp16 decoder but no fp32
-// one, fp32 otherwise.
+// detectDType picks the first of fp32, fp16, q8 and q4 whose decoder file
+// the directory has, fp32 when it has none.
 func detectDType(dir string) string {
-	exists := func(dtype string) bool {
+	for _, dtype := range fixture.DTypes() {
 		p, _ := fixture.ONNXPath(dir, "decoder_model_merged", dtype)
-		_, err := os.Stat(p)
-		return err == nil
-	}
-	if !exists("fp32") && exists("fp16") {
-		return "fp16"
+		if _, err := os.Stat(p); err == nil {
+			return dtype
+		}
 	}
 	return "fp32"
 }

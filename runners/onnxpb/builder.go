@@ -86,6 +86,14 @@ func (b *Builder) OpTo(op, out string, inputs []string, attrs ...Attr) string {
 	return out
 }
 
+// DomainOp adds a single-output node of an operator from another domain
+// (e.g. MicrosoftDomain); the model must import that domain (Model.Domains).
+func (b *Builder) DomainOp(domain, op string, inputs []string, attrs ...Attr) string {
+	out := b.Op(op, inputs, attrs...)
+	b.g.Nodes[len(b.g.Nodes)-1].Domain = domain
+	return out
+}
+
 // OpN adds a node with n generated outputs.
 func (b *Builder) OpN(op string, inputs []string, n int, attrs ...Attr) []string {
 	name := b.fresh(op)

@@ -107,6 +107,11 @@ func (m *Model) Marshal() ([]byte, error) {
 	op := appendString(nil, opsetDomain, "")
 	op = appendVarint(op, opsetVersion, m.Opset)
 	b = appendBytes(b, modelOpsetImport, op)
+	for _, d := range m.Domains {
+		op := appendString(nil, opsetDomain, d.Domain)
+		op = appendVarint(op, opsetVersion, d.Version)
+		b = appendBytes(b, modelOpsetImport, op)
+	}
 	for _, kv := range m.Metadata {
 		e := appendString(nil, entryKey, kv[0])
 		e = appendString(e, entryValue, kv[1])

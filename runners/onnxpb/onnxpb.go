@@ -181,6 +181,16 @@ type Node struct {
 	Attrs   []Attr
 }
 
+// OpsetID is one operator-set import: a domain and its version.
+type OpsetID struct {
+	Domain  string
+	Version int64
+}
+
+// MicrosoftDomain is the domain of ONNX Runtime's contrib operators
+// (MatMulNBits, ...); version 1 is the only one.
+const MicrosoftDomain = "com.microsoft"
+
 // Graph is a computation graph with its initializers and I/O declarations.
 type Graph struct {
 	Name         string
@@ -191,10 +201,13 @@ type Graph struct {
 	Outputs      []ValueInfo
 }
 
-// Model is a ModelProto with one ai.onnx opset import.
+// Model is a ModelProto with an ai.onnx opset import and, optionally, more
+// operator-set imports (e.g. com.microsoft for ONNX Runtime contrib ops).
 type Model struct {
-	IRVersion       int64
-	Opset           int64
+	IRVersion int64
+	Opset     int64
+	// Domains are further opset imports, written in slice order after ai.onnx.
+	Domains         []OpsetID
 	ProducerName    string
 	ProducerVersion string
 	Doc             string

@@ -21,8 +21,9 @@ type genRow struct {
 	out    []int
 	reason string
 	end    time.Time
-	delta  int64   // rope delta of the padded row
-	mask   []int64 // the padded prompt's attention mask row
+	first  time.Time // when the first token was sampled
+	delta  int64     // rope delta of the padded row
+	mask   []int64   // the padded prompt's attention mask row
 }
 
 // prefillLogitsBudget bounds the logits one prefill chunk may produce when
@@ -326,6 +327,9 @@ func (r *Runner) sampleStep(rows []*genRow, slots []int, src dbuf, offset func(i
 		}
 		rw.out = append(rw.out, id)
 		rw.ctx = append(rw.ctx, id)
+		if len(rw.out) == 1 {
+			rw.first = time.Now()
+		}
 		switch {
 		case slices.Contains(r.eos, id):
 			rw.reason = "eos"

@@ -467,6 +467,7 @@ func (r *Runner) generateLocked(ctx context.Context, reqs []runners.Request) ([]
 			FinishReason:     row.reason,
 			Latency:          row.end.Sub(start),
 			Warnings:         row.prep.Warnings,
+			FirstToken:       row.first.Sub(start),
 		}
 	}
 	return res, nil
