@@ -11,6 +11,8 @@ import (
 
 	"github.com/jedib0t/go-pretty/v6/progress"
 
+	"github.com/medbench/medbench/internal/termbar"
+
 	"github.com/medbench/medbench/runners/imageproc"
 )
 
@@ -169,21 +171,8 @@ func newCheckProgress(out io.Writer, total int) *checkProgress {
 		return nil
 	}
 	p := &checkProgress{out: out, total: total, start: time.Now(), lastLog: time.Now()}
-	if f, ok := out.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			pw := progress.NewWriter()
-			pw.SetOutputWriter(out)
-			pw.SetAutoStop(false)
-			pw.SetTrackerLength(30)
-			pw.SetUpdateFrequency(200 * time.Millisecond)
-			pw.Style().Visibility.ETA = true
-			pw.Style().Visibility.Value = true
-			pw.Style().Visibility.Percentage = true
-			p.tracker = &progress.Tracker{Message: "decode images", Total: int64(total), Units: progress.UnitsDefault}
-			pw.AppendTracker(p.tracker)
-			p.pw = pw
-			go pw.Render()
-		}
+	if termbar.IsTerminal(out) {
+		p.pw, p.tracker = termbar.Start(out, "decode images", int64(total), progress.UnitsDefault, "")
 	}
 	return p
 }

@@ -1,6 +1,8 @@
 package evaluate
 
 import (
+	"github.com/medbench/medbench/internal/termbar"
+
 	"bytes"
 	"context"
 	"errors"
@@ -368,7 +370,7 @@ func TestProgressBarPath(t *testing.T) {
 		t.Skip(err)
 	}
 	defer devnull.Close()
-	if !isTerminal(devnull) {
+	if !termbar.IsTerminal(devnull) {
 		t.Skip("/dev/null is not a character device here")
 	}
 	samples := testSamples(6)
@@ -378,7 +380,7 @@ func TestProgressBarPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if isTerminal(&buf) {
+	if termbar.IsTerminal(&buf) {
 		t.Error("a buffer is not a terminal")
 	}
 }

@@ -3,11 +3,12 @@ package evaluate
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
+
+	"github.com/medbench/medbench/internal/termbar"
 )
 
 // progressReporter shows samples/s, tokens/s and the ETA: a go-pretty bar on
@@ -28,40 +29,14 @@ type progressReporter struct {
 	tracker *progress.Tracker
 }
 
-// isTerminal reports whether w is a character device (a terminal; /dev/null
-// also qualifies, harmlessly).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 func newProgress(out io.Writer, total, already int) *progressReporter {
 	if out == nil {
 		return nil
 	}
 	p := &progressReporter{out: out, total: total, finished: already, startAt: already, start: time.Now(), logEvery: 2 * time.Second}
-	if isTerminal(out) {
-		pw := progress.NewWriter()
-		pw.SetOutputWriter(out)
-		pw.SetAutoStop(false)
-		pw.SetTrackerLength(30)
-		pw.SetUpdateFrequency(200 * time.Millisecond)
-		pw.SetMessageLength(40)
-		pw.SetStyle(progress.StyleDefault)
-		pw.Style().Visibility.ETA = true
-		pw.Style().Visibility.Speed = true
-		pw.Style().Visibility.Value = true
-		pw.Style().Visibility.Percentage = true
-		pw.Style().Options.SpeedSuffix = " samples/s"
-		p.tracker = &progress.Tracker{Message: "eval", Total: int64(total), Units: progress.UnitsDefault}
-		pw.AppendTracker(p.tracker)
+	if termbar.IsTerminal(out) {
+		p.pw, p.tracker = termbar.Start(out, "eval", int64(total), progress.UnitsDefault, " samples/s")
 		p.tracker.SetValue(int64(already))
-		p.pw = pw
-		go pw.Render()
 		return p
 	}
 	if already > 0 {

@@ -3,11 +3,12 @@ package hub
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
+
+	"github.com/medbench/medbench/internal/termbar"
 )
 
 // bar reports one file's transfer: a go-pretty bar when Progress is a
@@ -31,36 +32,13 @@ func (c *Client) logf(format string, a ...any) {
 	}
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 func (c *Client) newBar(name string, total int64) *bar {
 	if c.Progress == nil {
 		return nil
 	}
 	b := &bar{out: c.Progress, name: name, total: total, start: time.Now()}
-	if isTerminal(c.Progress) {
-		pw := progress.NewWriter()
-		pw.SetOutputWriter(c.Progress)
-		pw.SetAutoStop(false)
-		pw.SetTrackerLength(30)
-		pw.SetUpdateFrequency(200 * time.Millisecond)
-		pw.SetMessageLength(40)
-		pw.SetStyle(progress.StyleDefault)
-		pw.Style().Visibility.ETA = true
-		pw.Style().Visibility.Speed = true
-		pw.Style().Visibility.Value = true
-		pw.Style().Visibility.Percentage = true
-		b.tracker = &progress.Tracker{Message: name, Total: total, Units: progress.UnitsBytes}
-		pw.AppendTracker(b.tracker)
-		b.pw = pw
-		go pw.Render()
+	if termbar.IsTerminal(c.Progress) {
+		b.pw, b.tracker = termbar.Start(c.Progress, name, total, progress.UnitsBytes, "")
 		return b
 	}
 	fmt.Fprintf(b.out, "hub: downloading %s (%s)\n", name, humanBytes(total))
