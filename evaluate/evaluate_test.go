@@ -1,8 +1,6 @@
 package evaluate
 
 import (
-	"github.com/medbench/medbench/internal/termbar"
-
 	"bytes"
 	"context"
 	"errors"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/internal/termbar"
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
