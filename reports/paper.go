@@ -140,24 +140,33 @@ func (t paperTable) caption() string {
 
 // markdown renders the table for report.md: bold best, interval in <sub>.
 func (t paperTable) markdown() string {
+	rows := make([][]string, len(t.Rows))
+	for i, r := range t.Rows {
+		rows[i] = []string{r.Label}
+		for _, c := range r.Cells {
+			rows[i] = append(rows[i], c.text("**", "**", "<sub>", "</sub>"))
+		}
+	}
+	return mdTable("run", t.Columns, rows, t.caption())
+}
+
+// mdTable renders a right-aligned Markdown table whose first column (named
+// first) holds escaped labels, followed by an italic caption.
+func mdTable(first string, cols []string, rows [][]string, caption string) string {
 	var b strings.Builder
-	b.WriteString("| run |")
-	for _, c := range t.Columns {
+	b.WriteString("| " + first + " |")
+	for _, c := range cols {
 		b.WriteString(" " + c + " |")
 	}
-	b.WriteString("\n|---|")
-	for range t.Columns {
-		b.WriteString("---:|")
-	}
-	b.WriteString("\n")
-	for _, r := range t.Rows {
-		b.WriteString("| " + mdEscape(r.Label) + " |")
-		for _, c := range r.Cells {
-			b.WriteString(" " + c.text("**", "**", "<sub>", "</sub>") + " |")
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(cols)) + "\n")
+	for _, r := range rows {
+		b.WriteString("| " + mdEscape(r[0]) + " |")
+		for _, c := range r[1:] {
+			b.WriteString(" " + c + " |")
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n_" + t.caption() + "_\n")
+	b.WriteString("\n_" + caption + "_\n")
 	return b.String()
 }
 
@@ -325,25 +334,14 @@ func holmMark(p float64) string {
 const deltaCaption = "Paired accuracy difference in points per modality; * p < 0.05, ** p < 0.01, *** p < 0.001 by the exact McNemar test after Holm's correction across modalities."
 
 func (d deltaSummary) markdown() string {
-	var b strings.Builder
-	b.WriteString("| comparison |")
-	for _, c := range d.Columns {
-		b.WriteString(" " + c + " |")
-	}
-	b.WriteString("\n|---|")
-	for range d.Columns {
-		b.WriteString("---:|")
-	}
-	b.WriteString("\n")
-	for _, r := range d.Rows {
-		b.WriteString("| " + mdEscape(r.Label) + " |")
+	rows := make([][]string, len(d.Rows))
+	for i, r := range d.Rows {
+		rows[i] = []string{r.Label}
 		for _, c := range r.Cells {
-			b.WriteString(" " + strings.ReplaceAll(c, "*", `\*`) + " |")
+			rows[i] = append(rows[i], strings.ReplaceAll(c, "*", `\*`))
 		}
-		b.WriteString("\n")
 	}
-	b.WriteString("\n_" + deltaCaption + "_\n")
-	return b.String()
+	return mdTable("comparison", d.Columns, rows, deltaCaption)
 }
 
 // verdictLine counts a golden check's verdicts by status.

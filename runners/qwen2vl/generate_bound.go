@@ -3,6 +3,7 @@ package qwen2vl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -92,7 +93,7 @@ func (r *Runner) decodeBound(ctx context.Context, st boundState) error {
 		}
 	}()
 
-	active := st.rows
+	active := slices.Clone(st.rows) // compacted in place; st.rows keeps every batch row
 	slots := identity(B)
 	buf := make([]float32, V)
 	src, offset := st.first, st.firstOffset
@@ -103,7 +104,7 @@ func (r *Runner) decodeBound(ctx context.Context, st boundState) error {
 			return err
 		}
 		var err error
-		active, slots, err = r.sampleStep(active, slots, src, offset, buf, nil, nil)
+		active, slots, err = r.sampleStep(active, slots, src, offset, buf, active[:0], slots[:0]) // in place: writes never pass reads
 		if err != nil {
 			return err
 		}
