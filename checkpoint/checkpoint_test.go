@@ -14,9 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/medbench/medbench/model/onnxpb"
+	"github.com/medbench/medbench/model/safetensors"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/onnxpb"
-	"github.com/medbench/medbench/safetensors"
 )
 
 var (

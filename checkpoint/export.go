@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/medbench/medbench/model/onnxpb"
+	"github.com/medbench/medbench/model/safetensors"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/onnxpb"
-	"github.com/medbench/medbench/safetensors"
 )
 
 // ExportOptions selects what Export writes.

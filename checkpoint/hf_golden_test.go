@@ -13,11 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medbench/medbench/model/safetensors"
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 	"github.com/medbench/medbench/runners/qwen2vl"
-	"github.com/medbench/medbench/safetensors"
 )
 
 // hfDir holds checkpoints written by transformers' save_pretrained and the

@@ -21,8 +21,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/medbench/medbench/model/safetensors"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/safetensors"
 )
 
 // ImportOptions selects what Import writes.

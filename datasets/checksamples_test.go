@@ -7,9 +7,9 @@ import (
 )
 
 func TestCheckSamplesAnswerKeys(t *testing.T) {
-	good := func(i int) Sample {
+	good := func(i int) Item {
 		opts := []string{"yes", "no", "maybe"}
-		return Sample{Index: i, Modality: "MRI", Record: Record{Image: []string{"a.png"}, Question: "Q?",
+		return Item{Index: i, Modality: "MRI", Record: Record{Image: []string{"a.png"}, Question: "Q?",
 			Options: opts, Answer: "no", Solution: "B", Problem: BuildProblem("Q?", opts), Subset: "MRI"}}
 	}
 	outside, lower, contra, empty := good(1), good(2), good(3), good(4)
@@ -17,7 +17,7 @@ func TestCheckSamplesAnswerKeys(t *testing.T) {
 	lower.Record.Solution = "b"
 	contra.Record.Solution = "C"
 	empty.Record.Options = nil
-	samples := []Sample{good(0), outside, lower, contra, empty}
+	samples := []Item{good(0), outside, lower, contra, empty}
 	probs := CheckSamples(samples, DefaultModalityMap())
 	want := map[int]string{
 		1: `"E", but there are only 3 options`,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/medbench/medbench/internal/termbar"
 
-	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/model/imageproc"
 )
 
 // ImageCheck sets how validate checks images. The zero value reads each

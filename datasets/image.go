@@ -8,7 +8,7 @@ import (
 // ReadImage returns the bytes of the sample's image j: the embedded bytes
 // when the source had them (parquet), else the file at ImagePaths[j].
 // Errors name the sample and the path.
-func (s Sample) ReadImage(j int) ([]byte, error) {
+func (s Item) ReadImage(j int) ([]byte, error) {
 	if j < 0 || j >= len(s.ImagePaths) {
 		return nil, fmt.Errorf("datasets: sample %d: no image %d (has %d)", s.Index, j, len(s.ImagePaths))
 	}

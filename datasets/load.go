@@ -102,7 +102,7 @@ func ReadRecords(path string) ([]Record, error) {
 
 // LoadJSON reads a seed-schema JSON file and resolves each record with the
 // default modality map. See LoadJSONWithMap.
-func LoadJSON(path, imagesRoot string) ([]Sample, error) {
+func LoadJSON(path, imagesRoot string) ([]Item, error) {
 	return LoadJSONWithMap(path, imagesRoot, DefaultModalityMap())
 }
 
@@ -111,7 +111,7 @@ func LoadJSON(path, imagesRoot string) ([]Sample, error) {
 // from its subset through mm (an unknown subset is an error), and ImagePaths
 // are JoinImagePath(imagesRoot, image[i]). An empty imagesRoot means the JSON
 // file's own folder, like the seed's BASE_PATH holding both.
-func LoadJSONWithMap(path, imagesRoot string, mm ModalityMap) ([]Sample, error) {
+func LoadJSONWithMap(path, imagesRoot string, mm ModalityMap) ([]Item, error) {
 	recs, err := ReadRecords(path)
 	if err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func LoadJSONWithMap(path, imagesRoot string, mm ModalityMap) ([]Sample, error) 
 	if imagesRoot == "" {
 		imagesRoot = filepath.Dir(path)
 	}
-	out := make([]Sample, len(recs))
+	out := make([]Item, len(recs))
 	for i, r := range recs {
 		s, err := resolve(i, r, imagesRoot, mm)
 		if err != nil {
@@ -131,18 +131,18 @@ func LoadJSONWithMap(path, imagesRoot string, mm ModalityMap) ([]Sample, error) 
 }
 
 // resolve turns record i into a Sample with paths under root.
-func resolve(i int, r Record, root string, mm ModalityMap) (Sample, error) {
+func resolve(i int, r Record, root string, mm ModalityMap) (Item, error) {
 	if len(r.Image) == 0 {
-		return Sample{}, fmt.Errorf("record %d: field \"image\": empty list", i)
+		return Item{}, fmt.Errorf("record %d: field \"image\": empty list", i)
 	}
 	mod, err := mm.Canonical(r.Subset)
 	if err != nil {
-		return Sample{}, fmt.Errorf("record %d: field \"subset\": %w", i, err)
+		return Item{}, fmt.Errorf("record %d: field \"subset\": %w", i, err)
 	}
-	s := Sample{Index: i, Modality: mod, Record: r, ImagePaths: make([]string, len(r.Image))}
+	s := Item{Index: i, Modality: mod, Record: r, ImagePaths: make([]string, len(r.Image))}
 	for j, p := range r.Image {
 		if p == "" {
-			return Sample{}, fmt.Errorf("record %d: field \"image\": element %d is empty", i, j)
+			return Item{}, fmt.Errorf("record %d: field \"image\": element %d is empty", i, j)
 		}
 		s.ImagePaths[j] = JoinImagePath(root, p)
 	}
@@ -397,7 +397,7 @@ type LoadOptions struct {
 
 // Load reads a dataset by its extension: ".parquet" (any case) with
 // LoadParquetWithMap, anything else as seed-schema JSON with LoadJSONWithMap.
-func Load(path string, opts LoadOptions) ([]Sample, error) {
+func Load(path string, opts LoadOptions) ([]Item, error) {
 	mm := opts.Modalities
 	if mm == nil {
 		mm = DefaultModalityMap()

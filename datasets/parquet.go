@@ -65,7 +65,7 @@ type pqRow struct {
 
 // LoadParquet reads a parquet file with the default modality map. See
 // LoadParquetWithMap.
-func LoadParquet(path string, cols ColumnMap, imagesRoot string) ([]Sample, error) {
+func LoadParquet(path string, cols ColumnMap, imagesRoot string) ([]Item, error) {
 	return LoadParquetWithMap(path, cols, imagesRoot, DefaultModalityMap())
 }
 
@@ -75,7 +75,7 @@ func LoadParquet(path string, cols ColumnMap, imagesRoot string) ([]Sample, erro
 // joined to imagesRoot (empty: the parquet file's folder) with
 // JoinImagePath. Rows whose problem/solution are absent get them built from
 // question/options/answer. Errors name the file, the row and the column.
-func LoadParquetWithMap(path string, cols ColumnMap, imagesRoot string, mm ModalityMap) ([]Sample, error) {
+func LoadParquetWithMap(path string, cols ColumnMap, imagesRoot string, mm ModalityMap) ([]Item, error) {
 	rows, probs, err := readParquet(path, cols)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func LoadParquetWithMap(path string, cols ColumnMap, imagesRoot string, mm Modal
 	if imagesRoot == "" {
 		imagesRoot = filepath.Dir(path)
 	}
-	out := make([]Sample, len(rows))
+	out := make([]Item, len(rows))
 	for i, r := range rows {
 		s, err := resolve(i, r.rec, imagesRoot, mm)
 		if err != nil {

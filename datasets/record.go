@@ -17,9 +17,9 @@ type Record struct {
 	Subset   string   `json:"subset"`
 }
 
-// Sample is a Record resolved for evaluation: its position in the source,
+// Item is a Record resolved for evaluation: its position in the source,
 // its canonical modality and where its image bytes come from.
-type Sample struct {
+type Item struct {
 	// Index is the record's position in the source file (0-based).
 	Index int
 	// Modality is the canonical modality (MRI, CT, Xray, ...).
@@ -32,5 +32,5 @@ type Sample struct {
 	ImageBytes [][]byte
 }
 
-// ID is the sample's stable identifier within its dataset: the record index.
-func (s Sample) ID() string { return strconv.Itoa(s.Index) }
+// ID is the item's stable identifier within its dataset: the record index.
+func (s Item) ID() string { return strconv.Itoa(s.Index) }

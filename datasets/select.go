@@ -45,7 +45,7 @@ func SeedSlices() map[string]SeedSlice {
 // cover completely, so a test set never shrinks silently. BySeedSlices picks
 // by Sample.Index and sets each selected sample's Modality to its slice's,
 // as the seed script does whatever the subset says.
-func Select(samples []Sample, sel Selection, modalities []string) ([]Sample, error) {
+func Select(samples []Item, sel Selection, modalities []string) ([]Item, error) {
 	sel, err := ParseSelection(string(sel))
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func Select(samples []Sample, sel Selection, modalities []string) ([]Sample, err
 	if err != nil {
 		return nil, err
 	}
-	var out []Sample
+	var out []Item
 	switch sel {
 	case BySubset:
 		for _, mod := range mods {
@@ -93,7 +93,7 @@ func Select(samples []Sample, sel Selection, modalities []string) ([]Sample, err
 }
 
 // expandModalities resolves names and "all", dropping duplicates.
-func expandModalities(samples []Sample, sel Selection, modalities []string) ([]string, error) {
+func expandModalities(samples []Item, sel Selection, modalities []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	add := func(m string) {
@@ -131,7 +131,7 @@ func expandModalities(samples []Sample, sel Selection, modalities []string) ([]s
 }
 
 // presentModalities lists the samples' modalities in report order.
-func presentModalities(samples []Sample) []string {
+func presentModalities(samples []Item) []string {
 	set := map[string]bool{}
 	for _, s := range samples {
 		set[s.Modality] = true

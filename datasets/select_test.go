@@ -9,7 +9,7 @@ func TestSelect(t *testing.T) {
 	all := seedLike()
 	// Interleave a few Ultrasound records after the seed's 900.
 	for k := 0; k < 3; k++ {
-		all = append(all, Sample{Index: len(all), Modality: Ultrasound})
+		all = append(all, Item{Index: len(all), Modality: Ultrasound})
 	}
 	for _, tc := range []struct {
 		name  string

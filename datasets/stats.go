@@ -29,8 +29,8 @@ type Stats struct {
 
 // ComputeStats computes per-modality statistics (modalities in report order)
 // and the total over all samples.
-func ComputeStats(samples []Sample) Stats {
-	groups := map[string][]Sample{}
+func ComputeStats(samples []Item) Stats {
+	groups := map[string][]Item{}
 	for _, s := range samples {
 		groups[s.Modality] = append(groups[s.Modality], s)
 	}
@@ -42,7 +42,7 @@ func ComputeStats(samples []Sample) Stats {
 	return st
 }
 
-func modalityStats(mod string, samples []Sample) ModalityStats {
+func modalityStats(mod string, samples []Item) ModalityStats {
 	ms := ModalityStats{Modality: mod, N: len(samples), OptionsPerItem: map[int]int{}, Letters: map[string]int{}}
 	var guess float64
 	for _, s := range samples {
@@ -93,7 +93,7 @@ type SliceAgreement struct {
 // SelectionAgreement tells, for each seed slice (MRI, CT, Xray), whether
 // positional and subset selection pick the same records. Samples must carry
 // their subset-derived Modality (as loaded, not after seed-slice Select).
-func SelectionAgreement(samples []Sample) []SliceAgreement {
+func SelectionAgreement(samples []Item) []SliceAgreement {
 	sl := SeedSlices()
 	out := make([]SliceAgreement, 0, 3)
 	for _, mod := range []string{MRI, CT, Xray} {

@@ -10,7 +10,7 @@ import (
 // (docs/reference/medvlm-r1-seed.md#slices-per-modality): per slice the number of
 // 4- and 2-option items and the
 // answer-letter counts. Two-option items take the A/B letters first.
-func seedLike() []Sample {
+func seedLike() []Item {
 	type part struct {
 		mod, subset string
 		four, two   int
@@ -21,7 +21,7 @@ func seedLike() []Sample {
 		{CT, SubsetCT, 237, 63, 90, 99, 50, 61},
 		{Xray, SubsetXray, 288, 12, 91, 61, 77, 71},
 	}
-	var out []Sample
+	var out []Item
 	for _, p := range parts {
 		letters := strings.Repeat("A", p.a) + strings.Repeat("B", p.b) + strings.Repeat("C", p.c) + strings.Repeat("D", p.d)
 		for k := 0; k < p.four+p.two; k++ {
@@ -30,7 +30,7 @@ func seedLike() []Sample {
 				n = 2
 			}
 			opts := []string{"w", "x", "y", "z"}[:n]
-			out = append(out, Sample{Index: len(out), Modality: p.mod, Record: Record{Options: opts, Solution: letters[k : k+1], Subset: p.subset}})
+			out = append(out, Item{Index: len(out), Modality: p.mod, Record: Record{Options: opts, Solution: letters[k : k+1], Subset: p.subset}})
 		}
 	}
 	return out
@@ -73,7 +73,7 @@ func TestComputeStatsSeedTable(t *testing.T) {
 }
 
 func TestComputeStatsTieAndEmpty(t *testing.T) {
-	s := []Sample{
+	s := []Item{
 		{Modality: CT, Record: Record{Options: []string{"a", "b"}, Solution: "B"}},
 		{Modality: CT, Record: Record{Options: []string{"a", "b"}, Solution: "A"}},
 	}

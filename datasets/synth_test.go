@@ -219,9 +219,9 @@ func TestSynthLettersAndSubsets(t *testing.T) {
 		}
 	}
 	// Blocks of 300 make the seed's positional slices agree with subsets.
-	samples := make([]Sample, 900)
+	samples := make([]Item, 900)
 	for i := range samples {
-		samples[i] = Sample{Index: i, Modality: []string{MRI, CT, Xray}[i/300]}
+		samples[i] = Item{Index: i, Modality: []string{MRI, CT, Xray}[i/300]}
 	}
 	if !AllAgree(SelectionAgreement(samples)) {
 		t.Error("block layout does not match the seed slices")

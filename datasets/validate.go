@@ -258,7 +258,7 @@ func ValidateParquetWithOptions(ctx context.Context, path string, cols ColumnMap
 // contradicts the answer text or empty options make an item that can never
 // be scored right. Each problem's Index is the sample's record index. eval
 // and train run this before anything is generated.
-func CheckSamples(samples []Sample, mm ModalityMap) []Problem {
+func CheckSamples(samples []Item, mm ModalityMap) []Problem {
 	var probs []Problem
 	for _, s := range samples {
 		probs = append(probs, checkContent(s.Index, s.Record, nil, mm)...)

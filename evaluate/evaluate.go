@@ -28,7 +28,7 @@ import (
 // Config configures Run.
 type Config struct {
 	// Samples are the dataset samples to evaluate (already selected).
-	Samples []datasets.Sample
+	Samples []datasets.Item
 	// Prompts are evaluated one after another, each over all samples.
 	Prompts []datasets.Template
 	Runner  runners.Runner
@@ -72,7 +72,7 @@ var ErrStopped = errors.New("evaluate: stopped")
 // (the replay runner matches recorded outputs to records). Run calls Bind
 // with Config.Samples before the first batch.
 type Binder interface {
-	Bind(samples []datasets.Sample) error
+	Bind(samples []datasets.Item) error
 }
 
 // SampleSeed derives a sample's own seed from the run seed and the sample key
@@ -106,7 +106,7 @@ func PolicyIDs(ps []metrics.Policy) []string {
 }
 
 type job struct {
-	sample datasets.Sample
+	sample datasets.Item
 	prompt datasets.Template
 }
 
@@ -241,7 +241,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 
 // Summarize is a run's summary.json over all its samples: the cells of
 // metrics.Summarize, the sample and error counts, and the creation time.
-func Summarize(all []records.Sample) records.Summary {
+func Summarize(all []records.ScoredSample) records.Summary {
 	sum := records.Summary{SchemaVersion: records.SchemaVersion, Cells: metrics.Summarize(all), Samples: len(all), Created: time.Now().UTC()}
 	invalid := map[string]bool{}
 	for _, s := range all {
@@ -259,7 +259,7 @@ func Summarize(all []records.Sample) records.Summary {
 // runBatch generates and scores one batch. On a runner error it returns the
 // error with no samples (ctx errors included), unless the runner returned
 // results alongside a cancellation, which are then scored and returned.
-func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job, hashes map[string][]string) ([]records.Sample, error) {
+func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job, hashes map[string][]string) ([]records.ScoredSample, error) {
 	reqs := make([]runners.Request, len(batch))
 	for i, j := range batch {
 		reqs[i] = request(j, runSeed)
@@ -274,7 +274,7 @@ func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job, hash
 	if len(results) != len(reqs) {
 		return nil, fmt.Errorf("evaluate: runner %s returned %d results for %d requests", cfg.Runner.Info().Name, len(results), len(reqs))
 	}
-	out := make([]records.Sample, len(batch))
+	out := make([]records.ScoredSample, len(batch))
 	for i, j := range batch {
 		if id := results[i].ID; id != "" && id != reqs[i].ID {
 			return nil, fmt.Errorf("evaluate: runner %s returned result %d for sample %s, requested %s", cfg.Runner.Info().Name, i, id, reqs[i].ID)
@@ -307,10 +307,10 @@ func request(j job, runSeed uint64) runners.Request {
 	}
 }
 
-func score(j job, req runners.Request, res runners.Result, policies []metrics.Policy) records.Sample {
+func score(j job, req runners.Request, res runners.Result, policies []metrics.Policy) records.ScoredSample {
 	s := j.sample
 	rec := s.Record
-	out := records.Sample{
+	out := records.ScoredSample{
 		ID:               s.ID(),
 		Index:            s.Index,
 		Modality:         s.Modality,
@@ -358,7 +358,7 @@ func recordJSON(r datasets.Record) json.RawMessage {
 // for an image that cannot be read: the runner records that failure) and a
 // digest of them all in sample order, which the manifest records so that
 // resume compares the images by content, whatever the root's spelling.
-func ImageHashes(samples []datasets.Sample) (map[string][]string, string) {
+func ImageHashes(samples []datasets.Item) (map[string][]string, string) {
 	out := make(map[string][]string, len(samples))
 	all := sha256.New()
 	for _, s := range samples {

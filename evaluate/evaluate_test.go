@@ -33,7 +33,7 @@ type fakeRunner struct {
 	swap   bool // return the batch's results reversed
 }
 
-func newFake(samples []datasets.Sample) *fakeRunner {
+func newFake(samples []datasets.Item) *fakeRunner {
 	f := &fakeRunner{seen: map[string]int{}, seeds: map[string]uint64{}, sol: map[string]string{}}
 	for _, s := range samples {
 		f.sol[s.ID()] = s.Record.Solution
@@ -41,7 +41,7 @@ func newFake(samples []datasets.Sample) *fakeRunner {
 	return f
 }
 
-func (f *fakeRunner) Bind(s []datasets.Sample) error { f.bound = len(s); return nil }
+func (f *fakeRunner) Bind(s []datasets.Item) error { f.bound = len(s); return nil }
 
 func (f *fakeRunner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
 	f.mu.Lock()
@@ -92,8 +92,8 @@ func (f *fakeRunner) Generate(ctx context.Context, reqs []runners.Request) ([]ru
 func (f *fakeRunner) Info() runners.Info { return runners.Info{Name: "fake", Model: "m"} }
 func (f *fakeRunner) Close() error       { return nil }
 
-func testSamples(n int) []datasets.Sample {
-	var out []datasets.Sample
+func testSamples(n int) []datasets.Item {
+	var out []datasets.Item
 	for i := range n {
 		mod := "MRI"
 		if i >= n/2 {
@@ -102,7 +102,7 @@ func testSamples(n int) []datasets.Sample {
 		opts := []string{"alpha", "beta", "gamma", "delta"}
 		sol := string(rune('A' + i%4))
 		q := fmt.Sprintf("Question %d?", i)
-		out = append(out, datasets.Sample{Index: i, Modality: mod, ImagePaths: []string{fmt.Sprintf("img/%d.png", i)},
+		out = append(out, datasets.Item{Index: i, Modality: mod, ImagePaths: []string{fmt.Sprintf("img/%d.png", i)},
 			Record: datasets.Record{Image: []string{fmt.Sprintf("images/%d.png", i)}, Problem: datasets.BuildProblem(q, opts),
 				Solution: sol, Question: q, Options: opts, Answer: opts[i%4], Dataset: "t", Subset: mod}})
 	}
@@ -121,7 +121,7 @@ func prompts(t *testing.T) []datasets.Template {
 	return ps
 }
 
-func config(t *testing.T, samples []datasets.Sample, r runners.Runner, dir string, batch int) Config {
+func config(t *testing.T, samples []datasets.Item, r runners.Runner, dir string, batch int) Config {
 	return Config{Samples: samples, Prompts: prompts(t), Runner: r, Batch: batch, OutDir: dir,
 		Manifest: records.Manifest{Seed: 42, Dataset: records.Dataset{SHA256: "abc"}, Runner: map[string]any{"name": "fake"}}}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // withImages writes one small file per sample and points the sample at it.
-func withImages(t *testing.T, samples []datasets.Sample) string {
+func withImages(t *testing.T, samples []datasets.Item) string {
 	root := t.TempDir()
 	for i := range samples {
 		p := filepath.Join(root, fmt.Sprintf("%d.png", i))

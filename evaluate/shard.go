@@ -60,12 +60,12 @@ func ShardOf(id string, n int) int {
 }
 
 // apply keeps the samples of shard s and describes it for the manifest.
-func (s Shard) apply(samples []datasets.Sample) ([]datasets.Sample, *records.Shard, error) {
+func (s Shard) apply(samples []datasets.Item) ([]datasets.Item, *records.Shard, error) {
 	if err := s.valid(); err != nil {
 		return nil, nil, fmt.Errorf("evaluate: %w", err)
 	}
 	idx := make([]int, len(samples))
-	var keep []datasets.Sample
+	var keep []datasets.Item
 	for i, x := range samples {
 		idx[i] = x.Index
 		if ShardOf(x.ID(), s.Count) == s.Index {

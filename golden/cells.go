@@ -14,15 +14,15 @@ type runIndex struct {
 	modalities []string // in order of first appearance
 	prompts    []string
 	policies   map[string]bool
-	samples    map[string]map[string][]records.Sample // prompt → modality → samples
+	samples    map[string]map[string][]records.ScoredSample // prompt → modality → samples
 }
 
 func indexRun(run *records.Run) (*runIndex, error) {
-	ix := &runIndex{dir: run.Dir, policies: map[string]bool{}, samples: map[string]map[string][]records.Sample{}}
+	ix := &runIndex{dir: run.Dir, policies: map[string]bool{}, samples: map[string]map[string][]records.ScoredSample{}}
 	// Policies come from the samples' score maps, keyed by policy name; the
 	// manifest lists versioned ids ("strict/v1") and is not used here.
 	pos := map[string]int{}
-	var list []records.Sample
+	var list []records.ScoredSample
 	for _, s := range run.Samples {
 		if s.ID == "" || s.Modality == "" || s.Prompt == "" {
 			return nil, fmt.Errorf("golden: run %s: sample %q (index %d) lacks id, modality or prompt", run.Dir, s.Key(), s.Index)
@@ -48,7 +48,7 @@ func indexRun(run *records.Run) (*runIndex, error) {
 			ix.policies[p] = true
 		}
 		if ix.samples[s.Prompt] == nil {
-			ix.samples[s.Prompt] = map[string][]records.Sample{}
+			ix.samples[s.Prompt] = map[string][]records.ScoredSample{}
 		}
 		ix.samples[s.Prompt][s.Modality] = append(ix.samples[s.Prompt][s.Modality], s)
 	}
@@ -75,7 +75,7 @@ func (ix *runIndex) get(c *cellData, k string) (bool, bool) {
 // the semantics of metrics.Summarize: a failed sample (Error set) is wrong
 // and a parse failure; a sample without an entry for the policy is wrong
 // and a parse failure.
-func outcome(s records.Sample, metric, policy string) (good bool, err error) {
+func outcome(s records.ScoredSample, metric, policy string) (good bool, err error) {
 	switch metric {
 	case MetricAccuracy:
 		return s.Error == "" && s.Correct[policy], nil

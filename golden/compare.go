@@ -121,7 +121,7 @@ func Compare(ctx context.Context, a, b Side, opts CompareOptions) (*Comparison, 
 		return nil, err
 	}
 	res := &Comparison{A: a.Label, B: b.Label, Options: opts}
-	type pair struct{ x, y records.Sample }
+	type pair struct{ x, y records.ScoredSample }
 	byMod := map[string][]pair{}
 	var mods []string
 	for _, x := range sa.list {
@@ -219,15 +219,15 @@ func b2i(v bool) int {
 }
 
 type arm struct {
-	list  []records.Sample
-	byKey map[string]records.Sample
+	list  []records.ScoredSample
+	byKey map[string]records.ScoredSample
 }
 
 func armSamples(s Side, policy string) (*arm, error) {
 	if s.Run == nil {
 		return nil, fmt.Errorf("golden: compare: arm %s has no run", s.Label)
 	}
-	a := &arm{byKey: map[string]records.Sample{}}
+	a := &arm{byKey: map[string]records.ScoredSample{}}
 	scored := false
 	for _, x := range s.Run.Samples {
 		if x.Prompt != s.Prompt {
@@ -261,9 +261,9 @@ func armSamples(s Side, policy string) (*arm, error) {
 	return a, nil
 }
 
-func correct(s records.Sample, policy string) bool { return s.Error == "" && s.Correct[policy] }
+func correct(s records.ScoredSample, policy string) bool { return s.Error == "" && s.Correct[policy] }
 
-func extracted(s records.Sample, policy string) string {
+func extracted(s records.ScoredSample, policy string) string {
 	if e := s.Extractions[policy]; e != nil {
 		return *e
 	}
@@ -271,7 +271,7 @@ func extracted(s records.Sample, policy string) string {
 }
 
 // cmpID orders samples by dataset index, then id.
-func cmpID(x, y records.Sample) int {
+func cmpID(x, y records.ScoredSample) int {
 	return cmp.Or(cmp.Compare(x.Index, y.Index), cmp.Compare(x.ID, y.ID))
 }
 

@@ -71,7 +71,7 @@ func TestCompareJSON(t *testing.T) {
 	}
 	// The paired vectors per modality, in Compare's order (dataset index).
 	vec := func(r *records.Run, mod string) []bool {
-		var ss []records.Sample
+		var ss []records.ScoredSample
 		for _, s := range r.Samples {
 			if s.Modality == mod && s.ID != "99" {
 				ss = append(ss, s)

@@ -29,7 +29,7 @@ func items(mod, prompt string, first, n, k, parsed int) []item {
 	return out
 }
 
-func toSample(it item) records.Sample {
+func toSample(it item) records.ScoredSample {
 	letter := "A"
 	ext := map[string]*string{"strict": nil}
 	if it.parsed {
@@ -43,7 +43,7 @@ func toSample(it item) records.Sample {
 	if it.parsed {
 		out = "<think>…</think><answer>" + *ext["strict"] + "</answer>"
 	}
-	return records.Sample{
+	return records.ScoredSample{
 		ID: strconv.Itoa(it.id), Index: it.id, Modality: it.mod, Prompt: it.prompt,
 		Solution: letter, Question: "Q" + strconv.Itoa(it.id) + "?", Output: out,
 		Extractions: ext, Correct: map[string]bool{"strict": it.correct},

@@ -11,10 +11,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/medbench/medbench/model/onnxpb"
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/onnxpb"
-	"github.com/medbench/medbench/runners/ortlib"
 	"github.com/medbench/medbench/runners/qwen2vl"
 )
 

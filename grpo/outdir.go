@@ -211,7 +211,7 @@ func dirSHA256(dir string) (string, error) {
 
 // samplesSHA256 digests the samples' records (in order) and their images'
 // content.
-func samplesSHA256(samples []datasets.Sample) string {
+func samplesSHA256(samples []datasets.Item) string {
 	if len(samples) == 0 {
 		return ""
 	}

@@ -29,7 +29,7 @@ func fakeModel(t *testing.T, content string) string {
 var resumeMutations = map[string]func(t *testing.T, c *Config){
 	"model_sha256": func(t *testing.T, c *Config) { c.ModelDir = fakeModel(t, "other weights") },
 	"data_sha256": func(t *testing.T, c *Config) {
-		c.Samples = append([]datasets.Sample(nil), c.Samples...)
+		c.Samples = append([]datasets.Item(nil), c.Samples...)
 		c.Samples[0].Record.Question += " (edited)"
 	},
 	"template": func(t *testing.T, c *Config) { c.Template, _ = datasets.BuiltinTemplate("complex") },

@@ -39,7 +39,7 @@ func TestParseLRScheduler(t *testing.T) {
 			t.Errorf("ParseLRScheduler(%q): want an error", in)
 		}
 	}
-	cfg := Config{ModelDir: "m", Out: "o", Samples: make([]datasets.Sample, 1), NumGenerations: 2, PromptsPerStep: 1,
+	cfg := Config{ModelDir: "m", Out: "o", Samples: make([]datasets.Item, 1), NumGenerations: 2, PromptsPerStep: 1,
 		GradAccum: 1, Epochs: 1, LR: 1, NumIterations: 1, MaxCompletionLength: 1, MaxPromptLength: 1, LRScheduler: LRCosine, LossType: LossGRPO, ScaleRewards: ScaleGroup}
 	if err := cfg.validate(); err != nil {
 		t.Fatalf("Config.validate: %v", err)

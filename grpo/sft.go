@@ -23,7 +23,7 @@ const DefaultSFTCompletion = "<think>Find the bright lesion.</think>\n<answer>{a
 // SFTConfig configures supervised fine-tuning on given completions.
 type SFTConfig struct {
 	ModelDir string
-	Samples  []datasets.Sample
+	Samples  []datasets.Item
 	Template datasets.Template // prompt template (default train)
 	Out      string
 	// Completion is the target text; "{answer}" is replaced by the
@@ -52,7 +52,7 @@ type SFTConfig struct {
 	Backend     string
 	Freeze      []string
 
-	EvalSamples      []datasets.Sample
+	EvalSamples      []datasets.Item
 	EvalTemplate     datasets.Template
 	EvalMaxNewTokens int
 	Log              io.Writer

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 func envInt(name string, def int) int {

@@ -13,8 +13,8 @@ import (
 // synthetic quadrant data (datasets.QuadrantOptions) the answer letter then
 // depends on the image alone, not on reading a shuffled option list: the
 // accuracy-rise task of the tiny fixture uses this.
-func CanonicalOptions(samples []datasets.Sample, order []string) ([]datasets.Sample, error) {
-	out := make([]datasets.Sample, len(samples))
+func CanonicalOptions(samples []datasets.Item, order []string) ([]datasets.Item, error) {
+	out := make([]datasets.Item, len(samples))
 	for i, s := range samples {
 		r := s.Record
 		if len(r.Options) != len(order) {

@@ -8,9 +8,9 @@ import (
 
 func TestCanonicalOptions(t *testing.T) {
 	order := []string{"Upper left", "Upper right", "Lower left", "Lower right"}
-	s := datasets.Sample{Index: 3, Record: datasets.Record{Question: "Q?", Options: []string{"Lower right", "Upper left", "Lower left", "Upper right"},
+	s := datasets.Item{Index: 3, Record: datasets.Record{Question: "Q?", Options: []string{"Lower right", "Upper left", "Lower left", "Upper right"},
 		Answer: "Lower left", Solution: "C"}}
-	out, err := CanonicalOptions([]datasets.Sample{s}, order)
+	out, err := CanonicalOptions([]datasets.Item{s}, order)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,12 +19,12 @@ func TestCanonicalOptions(t *testing.T) {
 		t.Errorf("got %+v", r)
 	}
 	s.Record.Answer = "Lower right"
-	out, _ = CanonicalOptions([]datasets.Sample{s}, order)
+	out, _ = CanonicalOptions([]datasets.Item{s}, order)
 	if out[0].Record.Solution != "D" {
 		t.Errorf("solution %s, want D", out[0].Record.Solution)
 	}
 	s.Record.Options = []string{"Yes", "No", "Maybe", "Lower left"}
-	if _, err := CanonicalOptions([]datasets.Sample{s}, order); err == nil {
+	if _, err := CanonicalOptions([]datasets.Item{s}, order); err == nil {
 		t.Error("non-permutation accepted")
 	}
 }

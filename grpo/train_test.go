@@ -10,7 +10,7 @@ import (
 	"github.com/medbench/medbench/datasets"
 )
 
-func synthSamples(t *testing.T, dir string, n int) []datasets.Sample {
+func synthSamples(t *testing.T, dir string, n int) []datasets.Item {
 	t.Helper()
 	path, err := datasets.Synth(context.Background(), datasets.SynthOptions{Out: filepath.Join(dir, "data"), N: n, Seed: 7,
 		MinSide: 56, MaxSide: 56, Formats: []string{"png"}, Modes: []string{"gray"}, YesNoEvery: -1, Modalities: []string{"MRI"}})

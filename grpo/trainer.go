@@ -33,7 +33,7 @@ type Config struct {
 	// reference, commit and endpoint in train_manifest.json ("model_source").
 	ModelSource map[string]any
 	// Samples are the training prompts.
-	Samples []datasets.Sample
+	Samples []datasets.Item
 	// Template renders each problem (default: the seed's 8-space training template).
 	Template datasets.Template
 	// Out receives metrics.jsonl, checkpoints/step-N/, final/, eval/ and
@@ -76,7 +76,7 @@ type Config struct {
 	EvalSteps int // eval every N steps (0 = only before and after)
 	// EvalSamples are scored greedily with EvalTemplate before training,
 	// every EvalSteps and at the end (none: no eval).
-	EvalSamples      []datasets.Sample
+	EvalSamples      []datasets.Item
 	EvalTemplate     datasets.Template
 	EvalMaxNewTokens int
 
@@ -182,7 +182,7 @@ func sampleSeed(seed uint64, step int, id string, i int) uint64 {
 	return evaluate.SampleSeed(seed, fmt.Sprintf("grpo/%d/%s/%d", step, id, i))
 }
 
-func request(s datasets.Sample, t datasets.Template, id string, seed uint64) runners.Request {
+func request(s datasets.Item, t datasets.Template, id string, seed uint64) runners.Request {
 	req := runners.Request{ID: id, Prompt: t.Name, Text: t.Render(s.Record.Problem), Seed: seed}
 	for i := range max(len(s.ImagePaths), len(s.ImageBytes)) {
 		var im runners.Image
@@ -228,14 +228,14 @@ func (c *Config) sampling() runners.Sampling {
 
 // prepared is one prompt group ready for the engine.
 type prepared struct {
-	sample datasets.Sample
+	sample datasets.Item
 	group  Group
 	texts  []string
 	term   []bool
 }
 
 // rollout samples G completions for each prompt through the ORT runner.
-func (s *session) rollout(ctx context.Context, step int, samples []datasets.Sample) ([]prepared, error) {
+func (s *session) rollout(ctx context.Context, step int, samples []datasets.Item) ([]prepared, error) {
 	c := s.cfg
 	var reqs []runners.Request
 	for _, sm := range samples {
@@ -398,7 +398,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	for gen := startStep / cfg.NumIterations; step < stop; gen++ {
 		t0 := time.Now()
-		batch := make([]datasets.Sample, len(sched[gen]))
+		batch := make([]datasets.Item, len(sched[gen]))
 		for i, j := range sched[gen] {
 			batch[i] = cfg.Samples[j]
 		}

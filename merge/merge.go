@@ -144,7 +144,7 @@ func Runs(ctx context.Context, dirs []string, out string, opts Options) (*Result
 	}
 
 	// Every sample in the shard that should hold it, once.
-	byKey := map[string]records.Sample{}
+	byKey := map[string]records.ScoredSample{}
 	where := map[string]string{}
 	var overlaps []string
 	for _, r := range runs {
@@ -170,7 +170,7 @@ func Runs(ctx context.Context, dirs []string, out string, opts Options) (*Result
 		return nil, fmt.Errorf("merge: %d samples recorded more than once: %s", len(overlaps), strings.Join(overlaps, ", "))
 	}
 
-	all := make([]records.Sample, 0, len(byKey))
+	all := make([]records.ScoredSample, 0, len(byKey))
 	var missing []string
 	for _, p := range ref.Manifest.Prompts {
 		for _, x := range selection {

@@ -45,13 +45,13 @@ func (r echoRunner) Generate(_ context.Context, reqs []runners.Request) ([]runne
 func (echoRunner) Info() runners.Info { return runners.Info{Name: "echo", Model: "m"} }
 func (echoRunner) Close() error       { return nil }
 
-func testSamples(n int) []datasets.Sample {
-	var out []datasets.Sample
+func testSamples(n int) []datasets.Item {
+	var out []datasets.Item
 	for i := range n {
 		mod := []string{"MRI", "CT", "Xray"}[i%3]
 		opts := []string{"a", "b", "c", "d"}
 		q := fmt.Sprintf("Question %d?", i)
-		out = append(out, datasets.Sample{Index: i, Modality: mod, ImagePaths: []string{fmt.Sprintf("img/%d.png", i)},
+		out = append(out, datasets.Item{Index: i, Modality: mod, ImagePaths: []string{fmt.Sprintf("img/%d.png", i)},
 			Record: datasets.Record{Image: []string{fmt.Sprintf("img/%d.png", i)}, Problem: datasets.BuildProblem(q, opts),
 				Solution: string(rune('A' + i%4)), Question: q, Options: opts, Answer: opts[i%4], Dataset: "t", Subset: mod}})
 	}
@@ -59,7 +59,7 @@ func testSamples(n int) []datasets.Sample {
 }
 
 // evalRun writes one run (a shard when n > 0) of samples in the order given.
-func evalRun(t *testing.T, dir string, samples []datasets.Sample, batch int, shard evaluate.Shard) {
+func evalRun(t *testing.T, dir string, samples []datasets.Item, batch int, shard evaluate.Shard) {
 	t.Helper()
 	var ps []datasets.Template
 	for _, name := range []string{"simple", "complex"} {
@@ -82,7 +82,7 @@ func evalRun(t *testing.T, dir string, samples []datasets.Sample, batch int, sha
 	}
 }
 
-func shardRuns(t *testing.T, samples []datasets.Sample, n int) []string {
+func shardRuns(t *testing.T, samples []datasets.Item, n int) []string {
 	t.Helper()
 	root := t.TempDir()
 	var dirs []string
@@ -274,7 +274,7 @@ func TestMergeRefuses(t *testing.T) {
 	}
 }
 
-func jsonLine(s records.Sample) ([]byte, error) {
+func jsonLine(s records.ScoredSample) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

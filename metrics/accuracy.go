@@ -38,7 +38,7 @@ func Wilson(k, n int, z float64) (lo, hi float64) {
 // in any sample's Extractions or Correct maps. A sample with Error set counts
 // as wrong, as a parse failure and in Errors; a sample missing a policy's
 // entry counts as wrong and as a parse failure for that policy.
-func Summarize(samples []records.Sample) []records.Cell {
+func Summarize(samples []records.ScoredSample) []records.Cell {
 	policySet := map[string]bool{}
 	for _, s := range samples {
 		for p := range s.Extractions {
@@ -101,7 +101,7 @@ func Summarize(samples []records.Sample) []records.Cell {
 // Score fills a sample's Extractions and Correct maps from its Output under
 // each policy. A failed sample (Error set) gets nil extractions and false
 // correctness. Solution is compared exactly with the extracted letter.
-func Score(s *records.Sample, policies []Policy) {
+func Score(s *records.ScoredSample, policies []Policy) {
 	s.Extractions = make(map[string]*string, len(policies))
 	s.Correct = make(map[string]bool, len(policies))
 	for _, p := range policies {

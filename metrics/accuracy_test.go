@@ -32,13 +32,13 @@ func TestWilson(t *testing.T) {
 }
 
 func TestScoreAndSummarize(t *testing.T) {
-	mk := func(mod, prompt, id, sol, out, errStr string) records.Sample {
-		s := records.Sample{ID: id, Modality: mod, Prompt: prompt, Solution: sol, Output: out, Error: errStr,
+	mk := func(mod, prompt, id, sol, out, errStr string) records.ScoredSample {
+		s := records.ScoredSample{ID: id, Modality: mod, Prompt: prompt, Solution: sol, Output: out, Error: errStr,
 			Options: []string{"Hemorrhage", "Acute infarct", "Abscess formation", "Chronic infarct"}}
 		Score(&s, Policies())
 		return s
 	}
-	samples := []records.Sample{
+	samples := []records.ScoredSample{
 		mk("MRI", "complex", "0", "D", "<think>x</think><answer>D</answer>", ""),
 		mk("MRI", "complex", "1", "B", "<think>x</think><answer>B.</answer>", ""), // strict none, lenient B
 		mk("MRI", "complex", "2", "A", "<answer>C</answer>", ""),
@@ -86,10 +86,10 @@ func TestScoreAndSummarize(t *testing.T) {
 }
 
 func BenchmarkSummarize1800(b *testing.B) {
-	samples := make([]records.Sample, 1800)
+	samples := make([]records.ScoredSample, 1800)
 	mods := []string{"MRI", "CT", "Xray"}
 	for i := range samples {
-		s := records.Sample{ID: string(rune('0' + i%10)), Modality: mods[i%3], Prompt: []string{"simple", "complex"}[i%2],
+		s := records.ScoredSample{ID: string(rune('0' + i%10)), Modality: mods[i%3], Prompt: []string{"simple", "complex"}[i%2],
 			Solution: "B", Output: "<think>x</think><answer>B</answer>"}
 		Score(&s, Policies())
 		samples[i] = s

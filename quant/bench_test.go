@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medbench/medbench/runners/onnxpb"
+	"github.com/medbench/medbench/model/onnxpb"
 )
 
 // BenchmarkMatMul times x[M, 1536]·W[1536, 8960] (Qwen2-VL-2B's MLP

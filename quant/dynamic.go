@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/medbench/medbench/runners/onnxpb"
+	"github.com/medbench/medbench/model/onnxpb"
 )
 
 // Int8Weight is a [K, N] weight quantized symmetrically to int8 with one

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/medbench/medbench/runners/onnxpb"
+	"github.com/medbench/medbench/model/onnxpb"
 )
 
 // Layout is the shape of a MatMulNBits weight: B is [K, N] (x·B, B stored

@@ -8,8 +8,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/medbench/medbench/runners/onnxpb"
-	"github.com/medbench/medbench/runners/ortlib"
+	"github.com/medbench/medbench/model/onnxpb"
+	"github.com/medbench/medbench/ort/ortlib"
 )
 
 func initORT(t testing.TB) {

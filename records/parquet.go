@@ -47,7 +47,7 @@ func ParquetSchema(policies []string) *parquet.Schema {
 	return parquet.NewSchema("sample", g)
 }
 
-func samplePolicies(samples []Sample) []string {
+func samplePolicies(samples []ScoredSample) []string {
 	set := map[string]bool{}
 	for _, s := range samples {
 		for p := range s.Extractions {
@@ -66,7 +66,7 @@ func samplePolicies(samples []Sample) []string {
 }
 
 // ParquetRow converts a sample to a row of ParquetSchema(policies).
-func ParquetRow(s Sample, policies []string) map[string]any {
+func ParquetRow(s ScoredSample, policies []string) map[string]any {
 	ids := make([]int32, len(s.TokenIDs))
 	for i, t := range s.TokenIDs {
 		ids[i] = int32(t)
@@ -104,7 +104,7 @@ func ParquetRow(s Sample, policies []string) map[string]any {
 
 // WriteParquet writes samples to path (atomically) with one row per sample
 // and the columns of ParquetSchema for the policies present in the samples.
-func WriteParquet(path string, samples []Sample) error {
+func WriteParquet(path string, samples []ScoredSample) error {
 	policies := samplePolicies(samples)
 	schema := ParquetSchema(policies)
 	var buf bytes.Buffer

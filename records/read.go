@@ -17,7 +17,7 @@ import (
 type Run struct {
 	Dir      string
 	Manifest Manifest
-	Samples  []Sample
+	Samples  []ScoredSample
 	Summary  *Summary // nil when summary.json is absent (interrupted run)
 	// TornTail is true when samples.jsonl ended in an incomplete line, which
 	// was ignored (a run killed mid-write).
@@ -29,7 +29,7 @@ type Run struct {
 // line is an error naming the file and line, and so is a sample key
 // (prompt/id) recorded twice (two writers mixed into one record), naming
 // the key and both lines.
-func ReadSamples(path string) (samples []Sample, torn bool, err error) {
+func ReadSamples(path string) (samples []ScoredSample, torn bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, false, fmt.Errorf("records: %w", err)
@@ -46,7 +46,7 @@ func ReadSamples(path string) (samples []Sample, torn bool, err error) {
 				trimmed = utf8bom.Trim(trimmed)
 			}
 			if len(trimmed) > 0 {
-				var s Sample
+				var s ScoredSample
 				if err := json.Unmarshal(trimmed, &s); err != nil {
 					if !complete && errors.Is(rerr, io.EOF) {
 						return samples, true, nil

@@ -54,8 +54,8 @@ func SeedFileName(modality, prompt string) string {
 // policy. For the simple prompt extracted_answer is the raw output, as the
 // seed stores it; otherwise the strict extraction. A failed sample has an
 // empty model_output and a null extracted_answer.
-func SeedResults(samples []Sample) SeedOutput {
-	sorted := append([]Sample(nil), samples...)
+func SeedResults(samples []ScoredSample) SeedOutput {
+	sorted := append([]ScoredSample(nil), samples...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Index < sorted[j].Index })
 	out := SeedOutput{Results: make([]SeedResult, 0, len(sorted))}
 	correct := 0
@@ -101,7 +101,7 @@ func imageList(p string) []string {
 // shape (see SeedResults), formatted as Python's json.dump(..., indent=2)
 // formats it: two-space indent, non-ASCII escaped as \uXXXX, floats in
 // Python repr (100.0, not 100), no trailing newline.
-func WriteSeedFile(path string, samples []Sample) error {
+func WriteSeedFile(path string, samples []ScoredSample) error {
 	b, err := MarshalSeedOutput(SeedResults(samples))
 	if err != nil {
 		return fmt.Errorf("records: %s: %w", path, err)

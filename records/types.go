@@ -19,8 +19,8 @@ const (
 // SchemaVersion is written into manifests and summaries.
 const SchemaVersion = 1
 
-// Sample is one scored sample: one line of samples.jsonl.
-type Sample struct {
+// ScoredSample is one scored sample: one line of samples.jsonl.
+type ScoredSample struct {
 	ID       string `json:"id"`
 	Index    int    `json:"index"`
 	Modality string `json:"modality"`
@@ -67,7 +67,7 @@ type Sample struct {
 }
 
 // Key identifies a sample within a run: one sample id under one prompt.
-func (s Sample) Key() string { return s.Prompt + "/" + s.ID }
+func (s ScoredSample) Key() string { return s.Prompt + "/" + s.ID }
 
 // Cell is the accuracy of one modality × prompt × policy.
 type Cell struct {

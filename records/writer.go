@@ -25,7 +25,7 @@ type Writer struct {
 	manifest Manifest
 	f        *os.File
 	done     map[string]bool
-	samples  []Sample
+	samples  []ScoredSample
 	closed   bool
 	lock     *Lock
 }
@@ -116,8 +116,8 @@ const RetriedFile = "retried.jsonl"
 // retried.jsonl (kept for the record, fsynced first) and samples.jsonl is
 // rewritten atomically without them, so that each is generated again and
 // recorded once. It returns the samples kept.
-func setAsideFailed(dir string, samples []Sample) ([]Sample, error) {
-	var kept []Sample
+func setAsideFailed(dir string, samples []ScoredSample) ([]ScoredSample, error) {
+	var kept []ScoredSample
 	var failed bytes.Buffer
 	var all bytes.Buffer
 	enc, encAll := json.NewEncoder(&failed), json.NewEncoder(&all)
@@ -163,7 +163,7 @@ func setAsideFailed(dir string, samples []Sample) ([]Sample, error) {
 // incomplete last line that does not parse, terminates a complete-JSON last
 // line that lacks its newline, and rejects malformed earlier lines and
 // duplicate keys with an error naming the file and line.
-func recoverSamples(path string) ([]Sample, error) {
+func recoverSamples(path string) ([]ScoredSample, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -171,7 +171,7 @@ func recoverSamples(path string) ([]Sample, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	var samples []Sample
+	var samples []ScoredSample
 	seen := map[string]int{}
 	off := utf8bom.Len(b) // a leading BOM is skipped, offsets stay the file's
 	for line := 1; off < len(b); line++ {
@@ -182,7 +182,7 @@ func recoverSamples(path string) ([]Sample, error) {
 		}
 		raw := bytes.TrimSpace(b[off : off+end])
 		if len(raw) > 0 {
-			var s Sample
+			var s ScoredSample
 			if err := json.Unmarshal(raw, &s); err != nil {
 				if !complete {
 					// Torn tail: cut it off.
@@ -239,16 +239,16 @@ func (w *Writer) Done(key string) bool {
 
 // Samples returns a copy of all recorded samples: those found on resume,
 // then those appended, in file order.
-func (w *Writer) Samples() []Sample {
+func (w *Writer) Samples() []ScoredSample {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]Sample(nil), w.samples...)
+	return append([]ScoredSample(nil), w.samples...)
 }
 
 // Append writes a batch of samples as JSON lines in one write, then flushes
 // them to stable storage (fsync). A key already recorded is an error and
 // nothing of the batch is written.
-func (w *Writer) Append(batch []Sample) error {
+func (w *Writer) Append(batch []ScoredSample) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -304,7 +304,7 @@ func (w *Writer) Finish(summary Summary, seedFiles bool) error {
 		summary.Created = time.Now().UTC()
 	}
 	if seedFiles {
-		groups := map[[2]string][]Sample{}
+		groups := map[[2]string][]ScoredSample{}
 		for _, s := range w.samples {
 			k := [2]string{s.Modality, s.Prompt}
 			groups[k] = append(groups[k], s)

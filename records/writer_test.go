@@ -25,8 +25,8 @@ func testManifest() Manifest {
 	}
 }
 
-func testSample(id int, out string) Sample {
-	s := Sample{ID: itoa(id), Index: id, Modality: "MRI", Prompt: "complex", Solution: "D", Output: out,
+func testSample(id int, out string) ScoredSample {
+	s := ScoredSample{ID: itoa(id), Index: id, Modality: "MRI", Prompt: "complex", Solution: "D", Output: out,
 		Extractions: map[string]*string{"strict": nil}, Correct: map[string]bool{"strict": false}, LatencyMS: 1.5}
 	if strings.Contains(out, "<answer>D</answer>") {
 		s.Extractions["strict"] = sptr("D")
@@ -46,10 +46,10 @@ func TestWriterResumeTornTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Append([]Sample{testSample(0, "<answer>D</answer>"), testSample(1, "x")}); err != nil {
+	if err := w.Append([]ScoredSample{testSample(0, "<answer>D</answer>"), testSample(1, "x")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Append([]Sample{testSample(1, "again")}); err == nil {
+	if err := w.Append([]ScoredSample{testSample(1, "again")}); err == nil {
 		t.Fatal("duplicate key accepted")
 	}
 	if err := w.Close(); err != nil {
@@ -75,7 +75,7 @@ func TestWriterResumeTornTail(t *testing.T) {
 	if !w.Done("complex/0") || !w.Done("complex/1") || w.Done("complex/2") {
 		t.Fatalf("done keys wrong: %v", w.done)
 	}
-	if err := w.Append([]Sample{testSample(2, "<answer>D</answer>")}); err != nil {
+	if err := w.Append([]ScoredSample{testSample(2, "<answer>D</answer>")}); err != nil {
 		t.Fatal(err)
 	}
 	got, torn, err := ReadSamples(sp)
@@ -130,7 +130,7 @@ func TestResumeCompleteLastLineWithoutNewline(t *testing.T) {
 	if !w.Done("complex/0") {
 		t.Fatal("complete last line dropped")
 	}
-	if err := w.Append([]Sample{testSample(1, "y")}); err != nil {
+	if err := w.Append([]ScoredSample{testSample(1, "y")}); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
@@ -278,7 +278,7 @@ func TestWriterLocksDirectory(t *testing.T) {
 	if _, err := LockDir(dir); err == nil {
 		t.Error("LockDir succeeded while a writer holds the directory")
 	}
-	if err := w.Append([]Sample{testSample(0, "x")}); err != nil {
+	if err := w.Append([]ScoredSample{testSample(0, "x")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Finish(Summary{}, false); err != nil {
@@ -301,7 +301,7 @@ func TestReadSamplesRefusesDuplicateKeys(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, SamplesFile)
 	var buf bytes.Buffer
-	for _, s := range []Sample{testSample(0, "a"), testSample(1, "b"), testSample(0, "c")} {
+	for _, s := range []ScoredSample{testSample(0, "a"), testSample(1, "b"), testSample(0, "c")} {
 		b, _ := json.Marshal(s)
 		buf.Write(append(b, '\n'))
 	}
@@ -328,9 +328,9 @@ func TestSeedFileMatchesPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var samples []Sample
+	var samples []ScoredSample
 	for i, r := range py.Results {
-		s := Sample{ID: itoa(i), Index: i, Modality: "MRI", Prompt: "complex", Solution: r.GroundTruth, Output: r.ModelOutput,
+		s := ScoredSample{ID: itoa(i), Index: i, Modality: "MRI", Prompt: "complex", Solution: r.GroundTruth, Output: r.ModelOutput,
 			Extractions: map[string]*string{"strict": r.ExtractedAnswer},
 			Correct:     map[string]bool{"strict": r.ExtractedAnswer != nil && *r.ExtractedAnswer == r.GroundTruth}}
 		s.Record = reorderCompact(t, r.Question)
@@ -401,7 +401,7 @@ func TestParseSeedOutputErrors(t *testing.T) {
 }
 
 func TestSeedResultsSimple(t *testing.T) {
-	s := []Sample{
+	s := []ScoredSample{
 		{ID: "1", Index: 1, Prompt: "simple", Solution: "A", Output: "A.", Extractions: map[string]*string{"strict": nil}, Correct: map[string]bool{}},
 		{ID: "0", Index: 0, Prompt: "simple", Solution: "B", Output: "B", Extractions: map[string]*string{"strict": sptr("B")}, Correct: map[string]bool{"strict": true}},
 		{ID: "2", Index: 2, Prompt: "simple", Solution: "C", Error: "boom"},
@@ -456,7 +456,7 @@ func BenchmarkAppendBatch8(b *testing.B) {
 	defer w.Close()
 	id := 0
 	for b.Loop() {
-		batch := make([]Sample, 8)
+		batch := make([]ScoredSample, 8)
 		for i := range batch {
 			batch[i] = testSample(id, "<think>x</think><answer>D</answer>")
 			id++
@@ -468,7 +468,7 @@ func BenchmarkAppendBatch8(b *testing.B) {
 }
 
 func BenchmarkWriteParquet900(b *testing.B) {
-	samples := make([]Sample, 900)
+	samples := make([]ScoredSample, 900)
 	for i := range samples {
 		samples[i] = testSample(i, "<think>x</think><answer>D</answer>")
 		samples[i].TokenIDs = make([]int, 64)
@@ -494,7 +494,7 @@ func TestResumeRetriesFailedSamples(t *testing.T) {
 	failed.Error, failed.Transient = "openai: sample 1: 3 attempt(s): HTTP 503", true
 	final := testSample(3, "")
 	final.Error = "qwen2vl: sample 3: bad image" // not transient: kept
-	if err := w.Append([]Sample{testSample(0, "<answer>D</answer>"), failed, testSample(2, "<answer>A</answer>"), final}); err != nil {
+	if err := w.Append([]ScoredSample{testSample(0, "<answer>D</answer>"), failed, testSample(2, "<answer>A</answer>"), final}); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
@@ -509,7 +509,7 @@ func TestResumeRetriesFailedSamples(t *testing.T) {
 	if err != nil || len(retried) != 1 || retried[0].Error != failed.Error {
 		t.Fatalf("retried.jsonl: %v, %v", retried, err)
 	}
-	if err := w.Append([]Sample{testSample(1, "<answer>B</answer>")}); err != nil {
+	if err := w.Append([]ScoredSample{testSample(1, "<answer>B</answer>")}); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()

@@ -106,7 +106,7 @@ func truncateRunes(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-func extractionText(s records.Sample, policy string) string {
+func extractionText(s records.ScoredSample, policy string) string {
 	if s.Error != "" {
 		return "failed: " + s.Error
 	}
@@ -116,7 +116,7 @@ func extractionText(s records.Sample, policy string) string {
 	return "none"
 }
 
-func correctText(s records.Sample, policy string) string {
+func correctText(s records.ScoredSample, policy string) string {
 	if s.Correct[policy] {
 		return "correct (solution " + s.Solution + ")"
 	}

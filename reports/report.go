@@ -483,7 +483,7 @@ func benchPlots(rows []BenchRow, dir string) ([]figure, error) {
 // galleryItem is one sample shown in the gallery.
 type galleryItem struct {
 	Run        string
-	Sample     records.Sample
+	Sample     records.ScoredSample
 	Policy     string
 	Discordant *Discordant
 }
@@ -518,7 +518,7 @@ func chooseGallery(in Input) []galleryItem {
 		}
 	}
 	r := in.Runs[0]
-	byMod := map[string][]records.Sample{}
+	byMod := map[string][]records.ScoredSample{}
 	for _, s := range r.Samples {
 		byMod[s.Modality] = append(byMod[s.Modality], s)
 	}

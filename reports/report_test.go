@@ -69,7 +69,7 @@ func makeRun(t testing.TB, dir string, n int, acc map[string]float64, seed uint6
 					correct++
 				}
 				l := letter
-				run.Samples = append(run.Samples, records.Sample{ID: id, Index: mi*n + i, Modality: m, Prompt: prompt, Solution: "B",
+				run.Samples = append(run.Samples, records.ScoredSample{ID: id, Index: mi*n + i, Modality: m, Prompt: prompt, Solution: "B",
 					Question: "Which quadrant holds the bright lesion?\nA) upper left\nB) upper right\nC) lower left\nD) lower right",
 					Image:    imgPath, Output: out, Extractions: map[string]*string{"strict": &l, "lenient": &l},
 					Correct: map[string]bool{"strict": ok, "lenient": ok}})

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate Pillow golden data for medbench's runners/imageproc.
+"""Generate Pillow golden data for medbench's model/imageproc.
 
 For a deterministic set of test images (drawn from --seed) this writes each
 encoded input, the result of MedVLM-R1's Python preprocessing up to the resize
@@ -20,10 +20,10 @@ interpreter lacks it the script re-executes itself with /usr/bin/python3. The
 same --seed gives the same images (Python's random.Random drives everything).
 
 Usage:
-  scripts/pillow_golden.py --seed 1 --out runners/imageproc/testdata/golden   # the committed set
+  scripts/pillow_golden.py --seed 1 --out model/imageproc/testdata/golden   # the committed set
   scripts/pillow_golden.py --seed 7 --out /tmp/g7                             # any other set
 Check a folder against the Go code, either way:
-  go test ./runners/imageproc -run TestGolden -golden /tmp/g7 -v
+  go test ./model/imageproc -run TestGolden -golden /tmp/g7 -v
   scripts/pillow_golden.py --check /tmp/g7 --medbench bin/medbench   # through `medbench tools preprocess`
 """
 import argparse

@@ -18,7 +18,7 @@ import (
 	_ "golang.org/x/image/webp" // DecodeConfig of WebP images
 
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/sample"
+	"github.com/medbench/medbench/sampler"
 )
 
 // chatRequest is the part of an OpenAI chat-completions request the server
@@ -217,7 +217,7 @@ func (s *Server) parseSampling(cr *chatRequest, p *parsed) *apiError {
 		// Greedy: the filters have no effect; one key for every greedy request.
 		sm.Temperature, sm.TopK, sm.TopP = 1, 0, 1
 	}
-	if err := sample.Validate(sm); err != nil {
+	if err := sampler.Validate(sm); err != nil {
 		return badRequest("sampling: %v", err)
 	}
 	if cr.N != nil {

@@ -204,9 +204,9 @@ func TestBenchNotes(t *testing.T) {
 }
 
 func TestInterleaveModalities(t *testing.T) {
-	var samples []datasets.Sample
+	var samples []datasets.Item
 	for i, m := range []string{"MRI", "MRI", "MRI", "CT", "Xray", "Xray"} {
-		samples = append(samples, datasets.Sample{Index: i, Modality: m})
+		samples = append(samples, datasets.Item{Index: i, Modality: m})
 	}
 	for _, tc := range []struct {
 		n    int
@@ -229,8 +229,8 @@ func TestInterleaveModalities(t *testing.T) {
 	if reqs[0].ID != "0" || reqs[0].Prompt != "p" || reqs[0].Text != "Q: !" || len(reqs[0].Images) != 0 {
 		t.Errorf("request %+v", reqs[0])
 	}
-	s := datasets.Sample{Index: 7, Record: datasets.Record{Problem: "which?"}, ImagePaths: []string{"a.png", "b.png"}, ImageBytes: [][]byte{nil, []byte("x")}}
-	r := benchRequests([]datasets.Sample{s}, datasets.Template{Name: "p", Text: "{Question}"})[0]
+	s := datasets.Item{Index: 7, Record: datasets.Record{Problem: "which?"}, ImagePaths: []string{"a.png", "b.png"}, ImageBytes: [][]byte{nil, []byte("x")}}
+	r := benchRequests([]datasets.Item{s}, datasets.Template{Name: "p", Text: "{Question}"})[0]
 	if r.Text != "which?" || len(r.Images) != 2 || r.Images[0].Path != "a.png" || r.Images[0].Bytes != nil || string(r.Images[1].Bytes) != "x" {
 		t.Errorf("request %+v", r)
 	}

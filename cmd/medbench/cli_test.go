@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // cliRun runs the CLI in-process, as `medbench ARGS...`, and returns the exit

@@ -420,16 +420,16 @@ func benchRunErr(err error) error {
 // interleaveModalities takes up to n samples, one from each modality in
 // turn (file order within a modality), so that a short pass still mixes the
 // modalities as the full test set does.
-func interleaveModalities(samples []datasets.Sample, n int) []datasets.Sample {
+func interleaveModalities(samples []datasets.Item, n int) []datasets.Item {
 	var order []string
-	by := map[string][]datasets.Sample{}
+	by := map[string][]datasets.Item{}
 	for _, s := range samples {
 		if _, ok := by[s.Modality]; !ok {
 			order = append(order, s.Modality)
 		}
 		by[s.Modality] = append(by[s.Modality], s)
 	}
-	out := make([]datasets.Sample, 0, min(n, len(samples)))
+	out := make([]datasets.Item, 0, min(n, len(samples)))
 	for i := 0; len(out) < n && len(out) < len(samples); i++ {
 		for _, m := range order {
 			if i < len(by[m]) && len(out) < n {
@@ -441,7 +441,7 @@ func interleaveModalities(samples []datasets.Sample, n int) []datasets.Sample {
 }
 
 // benchRequests renders the prompt for each sample, as `medbench eval` does.
-func benchRequests(samples []datasets.Sample, t datasets.Template) []runners.Request {
+func benchRequests(samples []datasets.Item, t datasets.Template) []runners.Request {
 	reqs := make([]runners.Request, len(samples))
 	for i, s := range samples {
 		n := max(len(s.ImagePaths), len(s.ImageBytes))

@@ -56,7 +56,7 @@ func statsWriteRun(t *testing.T, name string, seed uint64, groups ...[]statsItem
 			if it.correct {
 				ans = "A"
 			}
-			s := records.Sample{ID: strconv.Itoa(it.id), Index: it.id, Modality: it.mod, Prompt: it.prompt,
+			s := records.ScoredSample{ID: strconv.Itoa(it.id), Index: it.id, Modality: it.mod, Prompt: it.prompt,
 				Solution: "A", Question: "Which? " + strconv.Itoa(it.id), Output: "<answer>" + ans + "</answer>",
 				Extractions: map[string]*string{"strict": &ans}, Correct: map[string]bool{"strict": it.correct}}
 			if err := enc.Encode(s); err != nil {

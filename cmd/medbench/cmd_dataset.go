@@ -13,7 +13,7 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/hub"
-	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/model/imageproc"
 )
 
 func init() {
@@ -82,7 +82,7 @@ func modalityMapFrom(c *cli.Context) (datasets.ModalityMap, error) {
 func isParquet(path string) bool { return datasets.IsParquetPath(path) }
 
 // loadDataset reads a JSON or parquet dataset with the command's flags.
-func loadDataset(c *cli.Context, path string) ([]datasets.Sample, error) {
+func loadDataset(c *cli.Context, path string) ([]datasets.Item, error) {
 	mm, err := modalityMapFrom(c)
 	if err != nil {
 		return nil, err

@@ -21,9 +21,9 @@ import (
 	"github.com/medbench/medbench/evaluate"
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/metrics"
+	"github.com/medbench/medbench/model/imageproc"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/imageproc"
 	"github.com/medbench/medbench/runners/openai"
 )
 
@@ -290,7 +290,7 @@ func parsePolicies(names []string) ([]metrics.Policy, error) {
 
 // loadEvalData reads the dataset as --format says, or by extension, and
 // returns the format used.
-func loadEvalData(c *cli.Context, path string) ([]datasets.Sample, string, error) {
+func loadEvalData(c *cli.Context, path string) ([]datasets.Item, string, error) {
 	format := c.String("format")
 	switch format {
 	case "":
@@ -306,7 +306,7 @@ func loadEvalData(c *cli.Context, path string) ([]datasets.Sample, string, error
 	if err != nil {
 		return nil, "", inputErr(err)
 	}
-	var samples []datasets.Sample
+	var samples []datasets.Item
 	if format == "parquet" {
 		samples, err = datasets.LoadParquetWithMap(path, columnsFrom(c), c.String("images"), mm)
 	} else {
@@ -319,12 +319,12 @@ func loadEvalData(c *cli.Context, path string) ([]datasets.Sample, string, error
 }
 
 // limitPerModality keeps the first n samples of each modality (n <= 0: all).
-func limitPerModality(samples []datasets.Sample, n int) []datasets.Sample {
+func limitPerModality(samples []datasets.Item, n int) []datasets.Item {
 	if n <= 0 {
 		return samples
 	}
 	count := map[string]int{}
-	var out []datasets.Sample
+	var out []datasets.Item
 	for _, s := range samples {
 		if count[s.Modality] < n {
 			count[s.Modality]++
@@ -334,7 +334,7 @@ func limitPerModality(samples []datasets.Sample, n int) []datasets.Sample {
 	return out
 }
 
-func modalitiesOf(samples []datasets.Sample) []string {
+func modalitiesOf(samples []datasets.Item) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range samples {

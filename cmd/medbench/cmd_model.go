@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/hub"
+	"github.com/medbench/medbench/model/onnxpb"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/onnxpb"
 	"github.com/medbench/medbench/runners/qwen2vl"
 )
 

@@ -9,7 +9,7 @@ import (
 	"math"
 	"os"
 
-	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/model/imageproc"
 	"github.com/urfave/cli/v2"
 )
 

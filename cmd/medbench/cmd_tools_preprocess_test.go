@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/model/imageproc"
 )
 
 // runPreprocessTool runs `medbench tools preprocess ARGS` in-process and
@@ -36,7 +36,7 @@ func runPreprocessTool(t *testing.T, args ...string) (string, int, error) {
 	return out.String(), code, err
 }
 
-const preprocessGolden = "../../runners/imageproc/testdata/golden"
+const preprocessGolden = "../../model/imageproc/testdata/golden"
 
 func TestToolsPreprocess(t *testing.T) {
 	var idx struct {

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/medbench/medbench/runners/tokenizer"
+	"github.com/medbench/medbench/model/tokenizer"
 	"github.com/urfave/cli/v2"
 )
 

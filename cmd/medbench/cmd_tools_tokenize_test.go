@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medbench/medbench/runners/tokenizer"
+	"github.com/medbench/medbench/model/tokenizer"
 )
 
 // runTokenizeTool runs `medbench tools tokenize args...` with stdin and

@@ -57,7 +57,7 @@ func trainDataFlags() []cli.Flag {
 	}
 }
 
-func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([]datasets.Sample, error) {
+func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([]datasets.Item, error) {
 	path := c.String(dataFlag)
 	if path == "" {
 		return nil, nil
@@ -233,7 +233,7 @@ func printTrainResult(res *grpo.Result) {
 
 // trainInputs loads what both trainers take: the training and eval samples
 // and the training and eval templates.
-func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Sample, tr, ev datasets.Template, src map[string]any, err error) {
+func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Item, tr, ev datasets.Template, src map[string]any, err error) {
 	s, err := resolveModelFlag(c, "fp32") // training runs on the fp32 files
 	if err != nil {
 		return

@@ -72,7 +72,7 @@ func writeOutputs(t *testing.T, dataPath string) (string, map[string][2]int) {
 	for _, prompt := range []string{"simple", "complex"} {
 		for i, r := range recs {
 			out := outputFor(prompt, i, r.Solution)
-			if err := enc.Encode(records.Sample{ID: strconv.Itoa(i), Index: i, Prompt: prompt, Output: out}); err != nil {
+			if err := enc.Encode(records.ScoredSample{ID: strconv.Itoa(i), Index: i, Prompt: prompt, Output: out}); err != nil {
 				t.Fatal(err)
 			}
 			mod, err := mm.Canonical(r.Subset)
@@ -360,7 +360,7 @@ func countLines(path string) int {
 func TestEvalONNXFixture(t *testing.T) {
 	model := tinyFixture(t)
 	data := evalSynth(t, 6)
-	runOnce := func(batch string) []records.Sample {
+	runOnce := func(batch string) []records.ScoredSample {
 		out := filepath.Join(t.TempDir(), "run")
 		code, stdout, stderr := cliRun(t, "eval", "--data", data, "--model", model, "--out", out, "--batch", batch,
 			"--prompt", "complex", "--limit", "1", "--do-sample", "--top-k", "20", "--max-new-tokens", "6", "--seed", "5", "--threads", "1")

@@ -26,7 +26,7 @@ func invalidItemsFlag() cli.Flag {
 // selected samples. Under --invalid-items refuse any problem is an input
 // error listing them, one line per problem naming the file and record;
 // under score it returns the problems by record index.
-func checkInvalidItems(c *cli.Context, cmd, path string, samples []datasets.Sample, mm datasets.ModalityMap) (map[int]string, error) {
+func checkInvalidItems(c *cli.Context, cmd, path string, samples []datasets.Item, mm datasets.ModalityMap) (map[int]string, error) {
 	mode := c.String("invalid-items")
 	if mode != invalidRefuse && mode != invalidScore {
 		return nil, usageErr("%s: --invalid-items %q: want %s or %s", cmd, mode, invalidRefuse, invalidScore)

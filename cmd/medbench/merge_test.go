@@ -14,8 +14,8 @@ import (
 
 	"github.com/medbench/medbench/evaluate"
 	"github.com/medbench/medbench/golden"
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/records"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 var summaryCreated = regexp.MustCompile(`"created": "[^"]*"`)
@@ -161,7 +161,7 @@ func TestEvalShardMergeReplay(t *testing.T) {
 	}
 	var missing []string
 	for _, k := range shardKeys([]string{"simple", "complex"}, total, killed, n) {
-		if !slices.ContainsFunc(recorded, func(s records.Sample) bool { return s.Key() == k }) {
+		if !slices.ContainsFunc(recorded, func(s records.ScoredSample) bool { return s.Key() == k }) {
 			missing = append(missing, k)
 		}
 	}

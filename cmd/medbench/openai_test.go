@@ -170,7 +170,7 @@ func sameOpenAIRecord(t *testing.T, label string, ref *records.Run, dir string) 
 	if run.Summary == nil || run.Summary.Errors != 0 || len(run.Samples) != len(ref.Samples) {
 		t.Fatalf("%s: summary %+v, %d samples (want %d)", label, run.Summary, len(run.Samples), len(ref.Samples))
 	}
-	want := map[string]records.Sample{}
+	want := map[string]records.ScoredSample{}
 	for _, s := range ref.Samples {
 		want[s.Key()] = s
 	}

@@ -31,7 +31,7 @@ func TestModelImportQuantized(t *testing.T) {
 	if code, out, errOut := cliRun(t, "dataset", "synth", "--out", synth, "--n", "4", "--seed", "4", "--max-side", "40"); code != 0 {
 		t.Fatalf("dataset synth: exit %d: %s%s", code, out, errOut)
 	}
-	eval := func(m, dtype string) map[string]records.Sample {
+	eval := func(m, dtype string) map[string]records.ScoredSample {
 		run := filepath.Join(t.TempDir(), "run")
 		if code, out, errOut := cliRun(t, "eval", "--data", filepath.Join(synth, "dataset.json"), "--model", m, "--dtype", dtype,
 			"--out", run, "--max-new-tokens", "8", "--threads", "1"); code != 0 {
@@ -42,11 +42,11 @@ func TestModelImportQuantized(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		got := map[string]records.Sample{}
+		got := map[string]records.ScoredSample{}
 		sc := bufio.NewScanner(f)
 		sc.Buffer(nil, 1<<24)
 		for sc.Scan() {
-			var s records.Sample
+			var s records.ScoredSample
 			if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 				t.Fatal(err)
 			}

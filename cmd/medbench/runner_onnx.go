@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/model/imageproc"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/imageproc"
 	"github.com/medbench/medbench/runners/qwen2vl"
 
 	"github.com/medbench/medbench/internal/utf8bom"

@@ -17,9 +17,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // onnxTestFlags mirror the `medbench eval` flags the ONNX runner reads.
@@ -215,8 +215,8 @@ func TestEvalONNXResumeAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := func(s records.Sample) records.Sample { s.LatencyMS = 0; return s }
-	got := map[string]records.Sample{}
+	key := func(s records.ScoredSample) records.ScoredSample { s.LatencyMS = 0; return s }
+	got := map[string]records.ScoredSample{}
 	for _, s := range b.Samples {
 		got[s.Key()] = key(s)
 	}

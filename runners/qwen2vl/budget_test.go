@@ -3,7 +3,7 @@ package qwen2vl
 import (
 	"testing"
 
-	"github.com/medbench/medbench/runners/imageproc"
+	"github.com/medbench/medbench/model/imageproc"
 )
 
 // TestDecodeBudget: the batch's decoded images are collected each time

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/model/imageproc"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/imageproc"
 )
 
 // peerCase is one transformers.js case (testtools/tjs-peer.mjs input).

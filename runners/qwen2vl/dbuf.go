@@ -6,7 +6,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/medbench/medbench/runners/onnxpb"
+	"github.com/medbench/medbench/model/onnxpb"
 )
 
 // dbuf is a flat host buffer of float32 or float16 elements that ONNX Runtime

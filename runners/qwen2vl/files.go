@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/medbench/medbench/runners/imageproc"
-	"github.com/medbench/medbench/runners/tokenizer"
+	"github.com/medbench/medbench/model/imageproc"
+	"github.com/medbench/medbench/model/tokenizer"
 )
 
 // jsonFiles holds what the runner reads from a model directory's JSON

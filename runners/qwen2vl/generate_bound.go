@@ -8,7 +8,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/medbench/medbench/runners/ortbind"
+	"github.com/medbench/medbench/ort/ortbind"
 )
 
 // KV cache placement (Config.KVCache).

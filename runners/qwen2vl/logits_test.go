@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/medbench/medbench/runners/sample"
+	"github.com/medbench/medbench/sampler"
 )
 
 // The cached, batched generation path and the full forward pass agree: each
@@ -41,8 +41,8 @@ func TestTokenLogitsMatchesGeneration(t *testing.T) {
 					t.Fatal("NaN logit")
 				}
 			}
-			sample.RepetitionPenalty(row, ctxIDs, 2, nil)
-			if got := sample.Greedy(row); got != want {
+			sampler.RepetitionPenalty(row, ctxIDs, 2, nil)
+			if got := sampler.Greedy(row); got != want {
 				t.Errorf("request %d token %d: full-forward argmax %d, generated %d", i, k, got, want)
 			}
 			ctxIDs = append(ctxIDs, want)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/medbench/medbench/runners/onnxpb"
+	"github.com/medbench/medbench/model/onnxpb"
 )
 
 // ONNX TensorProto.DataType values used by the runner.

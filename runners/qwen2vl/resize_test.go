@@ -9,8 +9,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/medbench/medbench/model/imageproc"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/imageproc"
 )
 
 // TestSingleResize checks the two resize paths on an image whose sides are

@@ -40,12 +40,12 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/medbench/medbench/model/imageproc"
+	"github.com/medbench/medbench/model/tokenizer"
+	"github.com/medbench/medbench/ort/ortbind"
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/imageproc"
-	"github.com/medbench/medbench/runners/ortbind"
-	"github.com/medbench/medbench/runners/ortlib"
-	"github.com/medbench/medbench/runners/sample"
-	"github.com/medbench/medbench/runners/tokenizer"
+	"github.com/medbench/medbench/sampler"
 )
 
 // Config configures Open.
@@ -142,7 +142,7 @@ type Runner struct {
 	prof      runners.Profile     // the last Generate call's (guarded by mu)
 	callStart time.Time           // start of the running Generate call (guarded by mu)
 	kvMem     *ortbind.MemoryInfo // where the bound decode keeps the cache; nil: host path
-	sampler   *sample.Sampler
+	sampler   *sampler.Sampler
 
 	infoOnce sync.Once
 	info     runners.Info
@@ -164,7 +164,7 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sample.Validate(cfg.Sampling); err != nil {
+	if err := sampler.Validate(cfg.Sampling); err != nil {
 		return nil, err
 	}
 	r := &Runner{cfg: cfg}
@@ -209,7 +209,7 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 	if r.lay.patchDim > 0 && r.lay.patchDim != r.img.PatchDim() {
 		return nil, fmt.Errorf("qwen2vl: %s: pixel_values has %d values per patch, the preprocessor makes %d", r.files[sessVision], r.lay.patchDim, r.img.PatchDim())
 	}
-	if r.sampler, err = sample.New(cfg.Sampling, r.lay.vocab, r.eos); err != nil {
+	if r.sampler, err = sampler.New(cfg.Sampling, r.lay.vocab, r.eos); err != nil {
 		return nil, err
 	}
 	if r.lib, err = ortlib.Init(cfg.ORTLib); err != nil {
@@ -396,7 +396,7 @@ func (r *Runner) Prepare(req runners.Request) (*Prepared, error) {
 // cleanly; requests that fail to prepare get Result.Err. A returned error
 // (ONNX Runtime failure, cancellation) stops the run. Each request samples
 // from its own PCG generator seeded with Request.Seed (or, when that is 0,
-// with sample.SeedFor(Sampling.Seed, Prompt+"/"+ID)), so its tokens do not
+// with sampler.SeedFor(Sampling.Seed, Prompt+"/"+ID)), so its tokens do not
 // depend on the batch it lands in. The repetition penalty sees the request's
 // own unpadded prompt and completion (Hugging Face batch=1 semantics).
 func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
@@ -409,7 +409,7 @@ func (r *Runner) Generate(ctx context.Context, reqs []runners.Request) ([]runner
 // (medbench serve takes them from each request). s.Seed stands in for the
 // run seed of requests whose Seed is 0.
 func (r *Runner) GenerateWith(ctx context.Context, s runners.Sampling, reqs []runners.Request) ([]runners.Result, error) {
-	smp, err := sample.New(s, r.lay.vocab, r.eos)
+	smp, err := sampler.New(s, r.lay.vocab, r.eos)
 	if err != nil {
 		return nil, fmt.Errorf("qwen2vl: %w", err)
 	}
@@ -448,9 +448,9 @@ func (r *Runner) generateLocked(ctx context.Context, reqs []runners.Request) ([]
 		}
 		seed := q.Seed
 		if seed == 0 {
-			seed = sample.SeedFor(r.cfg.Sampling.Seed, q.Prompt+"/"+q.ID)
+			seed = sampler.SeedFor(r.cfg.Sampling.Seed, q.Prompt+"/"+q.ID)
 		}
-		rows = append(rows, &genRow{idx: i, prep: p, rng: sample.NewRand(seed)})
+		rows = append(rows, &genRow{idx: i, prep: p, rng: sampler.NewRand(seed)})
 	}
 	if len(rows) > 0 {
 		if err := r.generate(ctx, rows); err != nil {

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/fixture"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 // tinyDir writes the tiny fixture (fp32 or fp16) once per test binary.

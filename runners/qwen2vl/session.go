@@ -11,7 +11,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/medbench/medbench/runners/ortlib"
+	"github.com/medbench/medbench/ort/ortlib"
 )
 
 // layout is what the three graphs declare, checked at load.

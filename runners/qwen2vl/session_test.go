@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medbench/medbench/model/imageproc"
+	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/imageproc"
-	"github.com/medbench/medbench/runners/ortlib"
 )
 
 func TestParseDevice(t *testing.T) {

@@ -146,8 +146,8 @@ func isSeedFormat(b []byte) bool {
 
 // parseSamples parses samples.jsonl content; a torn last line is ignored and
 // a key recorded twice is an error naming it and both lines.
-func parseSamples(path string, b []byte) ([]records.Sample, error) {
-	var out []records.Sample
+func parseSamples(path string, b []byte) ([]records.ScoredSample, error) {
+	var out []records.ScoredSample
 	seen := map[string]int{}
 	lines := bytes.Split(b, []byte("\n"))
 	for i, ln := range lines {
@@ -155,7 +155,7 @@ func parseSamples(path string, b []byte) ([]records.Sample, error) {
 		if len(ln) == 0 {
 			continue
 		}
-		var s records.Sample
+		var s records.ScoredSample
 		if err := json.Unmarshal(ln, &s); err != nil {
 			if i == len(lines)-1 {
 				break // torn tail of an interrupted run
@@ -183,7 +183,7 @@ func recordKey(r datasets.Record) string {
 // Bind resolves the seed-format files' results against the samples to be
 // evaluated (see the package documentation). It must be called before
 // Generate when any seed-format file was given; evaluate.Run calls it.
-func (r *Runner) Bind(samples []datasets.Sample) error {
+func (r *Runner) Bind(samples []datasets.Item) error {
 	r.seeded = map[seedKey]entry{}
 	idsByRecord := map[string][]string{}
 	for _, s := range samples {

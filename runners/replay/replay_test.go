@@ -17,7 +17,7 @@ import (
 	"github.com/medbench/medbench/runners/replay"
 )
 
-func loadTestData(t *testing.T) []datasets.Sample {
+func loadTestData(t *testing.T) []datasets.Item {
 	t.Helper()
 	samples, err := datasets.LoadJSON("testdata/dataset.json", "testdata")
 	if err != nil {
@@ -90,7 +90,7 @@ func TestSeedAccuracyReproduced(t *testing.T) {
 func TestReplaySamplesJSONL(t *testing.T) {
 	samples := loadTestData(t)[:3]
 	dir := t.TempDir()
-	lines := []records.Sample{
+	lines := []records.ScoredSample{
 		{ID: "0", Prompt: "complex", Output: "<answer>B</answer>", TokenIDs: []int{1, 2, 3}, CompletionTokens: 3, LatencyMS: 12},
 		{ID: "1", Prompt: "complex", Output: "x", Error: "image decode failed"},
 	}

@@ -7,7 +7,7 @@ import (
 	"image/color"
 	"io"
 
-	"github.com/medbench/medbench/runners/imageproc/internal/ljpeg"
+	"github.com/medbench/medbench/model/imageproc/internal/ljpeg"
 )
 
 // DefaultMaxImagePixels is Pillow's Image.MAX_IMAGE_PIXELS (89,478,485,

@@ -9,7 +9,7 @@
 // combining classes, which JavaScript does not expose, are recovered from
 // canonical reordering against reference marks of every known class.
 //
-// Usage (from runners/tokenizer): go run ./internal/gennorm
+// Usage (from model/tokenizer): go run ./internal/gennorm
 package main
 
 import (

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medbench/medbench/runners/onnxpb"
+	"github.com/medbench/medbench/model/onnxpb"
 )
 
 // f32Data writes v as little-endian float32.

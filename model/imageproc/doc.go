@@ -21,6 +21,6 @@
 // Pillow's results; testdata/golden holds seed 1. To check any other set:
 //
 //	scripts/pillow_golden.py --seed 7 --out /tmp/g7
-//	go test ./runners/imageproc -run TestGolden -golden /tmp/g7 -v
+//	go test ./model/imageproc -run TestGolden -golden /tmp/g7 -v
 //	scripts/pillow_golden.py --check /tmp/g7 --medbench bin/medbench
 package imageproc

@@ -12,7 +12,7 @@ import (
 	onnxgomlx "github.com/gomlx/onnx-gomlx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/medbench/medbench/runners/ortlib"
+	"github.com/medbench/medbench/ort/ortlib"
 )
 
 func TestFloat16Bits(t *testing.T) {

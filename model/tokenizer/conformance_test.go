@@ -231,7 +231,7 @@ func TestUnicodeVersionMatchesReference(t *testing.T) {
 	v := strings.TrimSpace(string(out))
 	for file, tables := range map[string]string{"unicode_tables.go": unicodeVersion, "norm_tables.go": normUnicodeVersion} {
 		if tables != v {
-			t.Errorf("node has Unicode %s but %s is for %s: run `go generate ./runners/tokenizer` with this node", v, file, tables)
+			t.Errorf("node has Unicode %s but %s is for %s: run `go generate ./model/tokenizer` with this node", v, file, tables)
 		}
 	}
 }

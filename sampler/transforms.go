@@ -6,7 +6,7 @@
 // vocabulary); removed tokens are set to -Inf exactly as Hugging Face's
 // logits warpers do. A Sampler composes them in Hugging Face's processor order
 // with pre-allocated scratch space, so that sampling a token allocates nothing.
-package sample
+package sampler
 
 import (
 	"math"

@@ -5,8 +5,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/medbench/medbench/runners/onnxpb"
-	"github.com/medbench/medbench/runners/ortlib"
+	"github.com/medbench/medbench/model/onnxpb"
+	"github.com/medbench/medbench/ort/ortlib"
 )
 
 // addOne is y = Concat(x, x + 1) along the last axis: its output grows each

@@ -15,7 +15,7 @@ import (
 	_ "golang.org/x/image/tiff" // TIFF decoder
 	_ "golang.org/x/image/webp" // WebP decoder
 
-	"github.com/medbench/medbench/runners/imageproc/internal/ljpeg"
+	"github.com/medbench/medbench/model/imageproc/internal/ljpeg"
 )
 
 // RGB is a packed 8-bit RGB image: pixel (x, y) is Pix[3*(y*W+x):][:3].
