@@ -1,4 +1,4 @@
-// Package sample turns a row of next-token logits into a token id with Hugging
+// Package sampler turns a row of next-token logits into a token id with Hugging
 // Face generate() semantics: repetition penalty, min-new-tokens EOS masking,
 // temperature, top-k, top-p, then greedy or multinomial selection.
 //
