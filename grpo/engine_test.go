@@ -136,6 +136,7 @@ func TestEngineParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer e.Close()
 	if names := e.ParamNames(); !slices.ContainsFunc(names, func(s string) bool { return s == "embed/model.embed_tokens.weight = /decoder/ONNX/lm_head.weight" }) {
 		t.Errorf("tied embedding not detected: %v", names)
 	}
