@@ -99,6 +99,24 @@ func DefaultConfig() Config {
 	}
 }
 
+// UserConfig returns c with its settings read as a user states them (the
+// flags of `medbench train grpo`, whose defaults are DefaultConfig's), where
+// 0 is a value rather than "default": a Beta of 0 disables the KL term and
+// its reference model, and an EpsilonHigh of 0 means EpsilonLow (TRL's
+// epsilon_high default). InvalidItems is set to the number of training
+// records with answer-key problems.
+func UserConfig(c Config) Config {
+	if c.EpsilonHigh == 0 {
+		c.EpsilonHigh = c.EpsilonLow
+	}
+	if c.Beta == 0 {
+		c.Beta = -1 // Config's 0 is the default 0.04; negative means none
+	}
+	c.InvalidItems = len(datasets.InvalidByIndex(datasets.CheckSamples(c.Samples, datasets.DefaultModalityMap())))
+	return c
+}
+
+// validate rejects settings no run can use.
 func (c *Config) validate() error {
 	switch {
 	case c.ModelDir == "" || c.Out == "":

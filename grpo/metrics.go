@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -325,4 +326,22 @@ func WriteMetricsFile(path string, ms []Metrics) error {
 		return fmt.Errorf("grpo: %w", err)
 	}
 	return nil
+}
+
+// ImportTrainerStateTo imports a TRL / R1-V trainer_state.json
+// (ImportTrainerState) into outDir/metrics.jsonl, creating outDir, and
+// returns the file written and the number of logged steps.
+func ImportTrainerStateTo(statePath, outDir string) (path string, steps int, err error) {
+	ms, err := ImportTrainerState(statePath)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", 0, fmt.Errorf("grpo: %w", err)
+	}
+	path = filepath.Join(outDir, MetricsFile)
+	if err := WriteMetricsFile(path, ms); err != nil {
+		return "", 0, err
+	}
+	return path, len(ms), nil
 }
