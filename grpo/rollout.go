@@ -3,7 +3,6 @@ package grpo
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 
 	"github.com/medbench/medbench/datasets"
@@ -12,24 +11,12 @@ import (
 	"github.com/medbench/medbench/runners/qwen2vl"
 )
 
-// schedule is the fixed order of prompts: epoch-wise seeded permutations,
-// PromptsPerStep at a time (a last partial batch is dropped).
-func schedule(n, perStep, epochs int, seed uint64) [][]int {
-	var out [][]int
-	for ep := 0; ep < epochs; ep++ {
-		perm := rand.New(rand.NewPCG(seed, uint64(ep))).Perm(n)
-		for i := 0; i+perStep <= n; i += perStep {
-			out = append(out, perm[i:i+perStep])
-		}
-	}
-	return out
-}
-
 // sampleSeed derives completion i's sampling seed for one step.
 func sampleSeed(seed uint64, step int, id string, i int) uint64 {
 	return evaluate.SampleSeed(seed, fmt.Sprintf("grpo/%d/%s/%d", step, id, i))
 }
 
+// request is the runner request of item s rendered with template t.
 func request(s datasets.Item, t datasets.Template, id string, seed uint64) runners.Request {
 	req := runners.Request{ID: id, Prompt: t.Name, Text: t.Render(s.Record.Problem), Seed: seed}
 	for i := range max(len(s.ImagePaths), len(s.ImageBytes)) {
@@ -53,6 +40,7 @@ type session struct {
 	cur    string // model dir the runner runs
 }
 
+// openRunner (re)opens the ORT runner on the model in dir.
 func (s *session) openRunner(ctx context.Context, dir string, sampling runners.Sampling) error {
 	if s.runner != nil {
 		s.runner.Close()
