@@ -77,6 +77,7 @@ func copyTree(src, dst string, keep func(rel string) bool) error {
 	})
 }
 
+// copyFile copies the file src to dst.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -109,6 +110,8 @@ const (
 	stateFile     = "trainer_state.json"
 )
 
+// saveCheckpoint writes a checkpoint directory: the model (Save), the
+// optimizer state and trainer_state.json.
 func saveCheckpoint(e *Engine, dir string, st trainState) error {
 	if err := e.Save(dir); err != nil {
 		return err
@@ -168,6 +171,7 @@ func (e *Engine) SaveOptimizer(path string) error {
 	return saveOptState(path, e.opt)
 }
 
+// saveOptState writes opt as optState, names sorted.
 func saveOptState(path string, opt *AdamW) error {
 	st := optState{Step: opt.Step}
 	for name := range opt.M {

@@ -27,6 +27,8 @@ var (
 	originalDotVJP VJP
 )
 
+// installDotVJP replaces GoMLX's DotGeneral gradient by matmulVJP, once
+// per process.
 func installDotVJP() {
 	installOnce.Do(func() {
 		originalDotVJP = VJPRegistration[NodeTypeDotGeneral]
@@ -84,6 +86,8 @@ func dotGeneralAxes(node *Node) (axes dotAxes, ok bool) {
 	return axes, ok1 && ok2 && ok3 && ok4
 }
 
+// crossAxes are the axes of a rank-rank operand that are neither
+// contracted nor batch axes, ascending.
 func crossAxes(rank int, contracting, batch []int) []int {
 	var out []int
 	for a := 0; a < rank; a++ {
@@ -94,6 +98,8 @@ func crossAxes(rank int, contracting, batch []int) []int {
 	return out
 }
 
+// matmulVJP is DotGeneral's gradient written as two DotGeneral calls (see
+// the comment at the top of this file).
 func matmulVJP(node *Node, vjpOutputs []*Node, outShape shapes.Shape) []*Node {
 	in := node.Inputs()
 	axes, ok := dotGeneralAxes(node)

@@ -127,6 +127,7 @@ func (e *Engine) RefLogProbs(ctx context.Context, g Group) ([][]float64, error) 
 	return lp, err
 }
 
+// logProbs runs a log-prob executable (policy or reference) on g.
 func (e *Engine) logProbs(ctx context.Context, exec *mlctx.Exec, g Group) (logp, entropy [][]float64, err error) {
 	if e.closed {
 		return nil, nil, errClosed

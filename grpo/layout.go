@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/medbench/medbench/runners/qwen2vl"
 )
 
 // Group is one prompt with its images and several completions of it: the
@@ -23,6 +25,16 @@ type Group struct {
 	// Completions are the completion token ids (active tokens only: up to
 	// and including the first EOS).
 	Completions [][]int64
+}
+
+// promptGroup is the Group of a prompt the ORT runner prepared, without
+// completions.
+func promptGroup(p *qwen2vl.Prepared) Group {
+	g := Group{PixelValues: p.PixelValues, GridTHW: p.GridTHW, Positions: p.PositionIDs, RopeDelta: p.RopeDelta}
+	for _, id := range p.InputIDs {
+		g.PromptIDs = append(g.PromptIDs, int64(id))
+	}
+	return g
 }
 
 // groupTensors are the graph inputs of one Group.

@@ -21,6 +21,7 @@ type param struct {
 	transp []bool // copy i holds the transpose of the canonical value
 }
 
+// tensorFloats copies a float32 tensor's values.
 func tensorFloats(t *tensors.Tensor) ([]float32, error) {
 	if t.DType() != dtypes.Float32 {
 		return nil, fmt.Errorf("dtype %s", t.DType())
@@ -159,6 +160,7 @@ func (e *Engine) accumulate(grads []*tensors.Tensor) error {
 	return nil
 }
 
+// paramValues copies p's current (canonical) values.
 func (e *Engine) paramValues(p *param) []float32 {
 	t := p.vars[0].MustValue()
 	v, _ := tensors.CopyFlatData[float32](t)
@@ -196,6 +198,7 @@ func (e *Engine) Step(lr, maxGradNorm float64) (float64, error) {
 	return norm, nil
 }
 
+// setParam sets every copy of p to vals (transposed where tied so).
 func (e *Engine) setParam(p *param, vals []float32) error {
 	for i, v := range p.vars {
 		x := vals

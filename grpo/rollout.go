@@ -89,11 +89,7 @@ func (s *session) rollout(ctx context.Context, step int, samples []datasets.Item
 		if len(prep.InputIDs) > c.MaxPromptLength {
 			return nil, fmt.Errorf("grpo: sample %s: prompt of %d tokens exceeds max prompt length %d", sm.ID(), len(prep.InputIDs), c.MaxPromptLength)
 		}
-		g := Group{PixelValues: prep.PixelValues, GridTHW: prep.GridTHW, Positions: prep.PositionIDs, RopeDelta: prep.RopeDelta}
-		for _, id := range prep.InputIDs {
-			g.PromptIDs = append(g.PromptIDs, int64(id))
-		}
-		pr := prepared{sample: sm, group: g}
+		pr := prepared{sample: sm, group: promptGroup(prep)}
 		for i := 0; i < c.NumGenerations; i++ {
 			r := res[p*c.NumGenerations+i]
 			if r.Err != nil {

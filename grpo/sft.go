@@ -133,11 +133,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		g := Group{PixelValues: p.PixelValues, GridTHW: p.GridTHW, Positions: p.PositionIDs, RopeDelta: p.RopeDelta}
-		for _, id := range p.InputIDs {
-			g.PromptIDs = append(g.PromptIDs, int64(id))
-		}
-		groups[i] = g
+		groups[i] = promptGroup(p)
 	}
 	targets := func(ep, i int) ([]string, error) {
 		sm := cfg.Samples[i]
