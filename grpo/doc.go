@@ -17,4 +17,18 @@
 // forward+backward pass per group replaces a log-prob pass followed by a
 // backward pass; Loss then recomputes the logged values from the same
 // log-probs.
+//
+// Where things are:
+//   - the maths: advantage.go, loss.go, optim.go, schedule.go, rewards.go;
+//   - the engine: engine.go (configuration, NewEngine, Close), onnximport.go
+//     (reading the ONNX sessions and the graph surgery that makes the
+//     training view), params.go (trained tensors, tying, gradient
+//     accumulation, the optimizer step), layout.go (a Group as graph
+//     inputs, by the model's geometry), graph.go (the compute graph and the
+//     passes that run it), dotvjp.go (the faster DotGeneral gradient),
+//     checkpoint.go (model, optimizer and trainer-state files);
+//   - the GRPO loop: config.go, train.go (Train: setup, then per batch
+//     rollout.go → score.go → update.go → steplog.go, then the final
+//     model), eval.go, outdir.go, interrupt.go, metrics.go; sft.go is the
+//     supervised trainer on the same engine.
 package grpo

@@ -18,13 +18,17 @@ import (
 // process (installDotVJP); the original stays the fallback for degenerate
 // shapes, and TestMatmulVJP checks both agree.
 //
-// These two variables are the package's only global state: GoMLX's VJP
-// registry is itself process-wide.
+// Replacing the entry is GoMLX's own public mechanism: VJPRegistration is an
+// exported map documented as "one can dynamically change this". These two
+// variables are the package's only global state, because that registry is
+// itself process-wide.
 var (
 	installOnce    sync.Once
 	originalDotVJP VJP
 )
 
+// installDotVJP replaces GoMLX's DotGeneral gradient by matmulVJP, once
+// per process.
 func installDotVJP() {
 	installOnce.Do(func() {
 		originalDotVJP = VJPRegistration[NodeTypeDotGeneral]
@@ -32,20 +36,40 @@ func installDotVJP() {
 	})
 }
 
-// dotParams reads a DotGeneral node's axes (GoMLX keeps them unexported).
-func dotParams(node *Node) (lc, lb, rc, rb []int, ok bool) {
+// dotAxes are a DotGeneral node's contracting and batch axes.
+type dotAxes struct {
+	lhsContract, lhsBatch, rhsContract, rhsBatch []int
+}
+
+// dotGeneralAxes reads a DotGeneral node's axes. It is the one place that
+// reaches into GoMLX's unexported fields, through reflection, because the
+// pinned GoMLX (v0.26.0) has no public way to get them: *graph.Node exposes
+// Type, Inputs (the operand nodes only), Shape and String, and the axes
+// live in the unexported node.inputs (*nodeInputsDotGeneral:
+// lhsContractingAxes, lhsBatchAxes, rhsContractingAxes, rhsBatchAxes),
+// which GoMLX's own dotGeneralVJP reads as package-internal code. Its one
+// public custom-gradient hook, IdentityWithCustomGradient, applies to an
+// Identity node the caller creates, whereas these DotGenerals are created
+// inside onnx-gomlx's MatMul/Gemm converters, out of the engine's reach.
+// When the fields are not found, ok is false and matmulVJP falls back to
+// GoMLX's gradient (correct, slow); TestDotGeneralAxes fails loudly when a
+// GoMLX upgrade renames or moves them.
+func dotGeneralAxes(node *Node) (axes dotAxes, ok bool) {
 	v := reflect.ValueOf(node).Elem().FieldByName("inputs")
 	if !v.IsValid() || v.IsNil() {
-		return nil, nil, nil, nil, false
+		return dotAxes{}, false
 	}
 	p := v.Elem()
 	if p.Kind() != reflect.Pointer {
-		return nil, nil, nil, nil, false
+		return dotAxes{}, false
 	}
 	p = p.Elem()
+	if p.Kind() != reflect.Struct {
+		return dotAxes{}, false
+	}
 	ints := func(name string) ([]int, bool) {
 		f := p.FieldByName(name)
-		if !f.IsValid() || f.Kind() != reflect.Slice {
+		if !f.IsValid() || f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Int {
 			return nil, false
 		}
 		out := make([]int, f.Len())
@@ -55,13 +79,15 @@ func dotParams(node *Node) (lc, lb, rc, rb []int, ok bool) {
 		return out, true
 	}
 	var ok1, ok2, ok3, ok4 bool
-	lc, ok1 = ints("lhsContractingAxes")
-	lb, ok2 = ints("lhsBatchAxes")
-	rc, ok3 = ints("rhsContractingAxes")
-	rb, ok4 = ints("rhsBatchAxes")
-	return lc, lb, rc, rb, ok1 && ok2 && ok3 && ok4
+	axes.lhsContract, ok1 = ints("lhsContractingAxes")
+	axes.lhsBatch, ok2 = ints("lhsBatchAxes")
+	axes.rhsContract, ok3 = ints("rhsContractingAxes")
+	axes.rhsBatch, ok4 = ints("rhsBatchAxes")
+	return axes, ok1 && ok2 && ok3 && ok4
 }
 
+// crossAxes are the axes of a rank-rank operand that are neither
+// contracted nor batch axes, ascending.
 func crossAxes(rank int, contracting, batch []int) []int {
 	var out []int
 	for a := 0; a < rank; a++ {
@@ -72,12 +98,15 @@ func crossAxes(rank int, contracting, batch []int) []int {
 	return out
 }
 
+// matmulVJP is DotGeneral's gradient written as two DotGeneral calls (see
+// the comment at the top of this file).
 func matmulVJP(node *Node, vjpOutputs []*Node, outShape shapes.Shape) []*Node {
 	in := node.Inputs()
-	lc, lb, rc, rb, ok := dotParams(node)
-	if !ok || len(in) != 2 {
+	axes, ok := dotGeneralAxes(node)
+	if !ok || len(in) != 2 || node.Type() != NodeTypeDotGeneral {
 		return originalDotVJP(node, vjpOutputs, outShape)
 	}
+	lc, lb, rc, rb := axes.lhsContract, axes.lhsBatch, axes.rhsContract, axes.rhsBatch
 	lhs, rhs := in[0], in[1]
 	lx := crossAxes(lhs.Rank(), lc, lb)
 	rx := crossAxes(rhs.Rank(), rc, rb)

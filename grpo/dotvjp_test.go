@@ -3,10 +3,13 @@ package grpo
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -73,5 +76,46 @@ func TestMatmulVJP(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDotGeneralAxes reads the axes of DotGeneral nodes built with known
+// axes through dotGeneralAxes, the engine's one reflective access to
+// GoMLX's unexported fields. If a GoMLX upgrade renames or restructures
+// them this fails, instead of matmulVJP silently falling back to GoMLX's
+// slow gradient.
+func TestDotGeneralAxes(t *testing.T) {
+	backend, err := backends.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	cases := []struct {
+		ld, rd []int
+		want   dotAxes
+	}{
+		{[]int{5, 3}, []int{3, 4}, dotAxes{[]int{1}, []int{}, []int{0}, []int{}}},
+		{[]int{2, 3, 5, 4}, []int{2, 3, 4, 6}, dotAxes{[]int{3}, []int{0, 1}, []int{2}, []int{0, 1}}},
+		{[]int{3, 4, 5}, []int{5, 2, 4}, dotAxes{[]int{2, 1}, []int{}, []int{0, 2}, []int{}}},
+	}
+	for _, c := range cases {
+		var got dotAxes
+		var ok bool
+		exec := MustNewExec(backend, func(l, r *Node) *Node {
+			y := DotGeneral(l, c.want.lhsContract, c.want.lhsBatch, r, c.want.rhsContract, c.want.rhsBatch)
+			got, ok = dotGeneralAxes(y)
+			return y
+		})
+		exec.MustExec(tensors.FromShape(shapes.Make(dtypes.Float32, c.ld...)), tensors.FromShape(shapes.Make(dtypes.Float32, c.rd...)))
+		if !ok {
+			t.Fatalf("dotGeneralAxes cannot read GoMLX's DotGeneral node (%v·%v): the unexported fields it reflects on "+
+				"(Node.inputs → *nodeInputsDotGeneral{lhsContractingAxes, lhsBatchAxes, rhsContractingAxes, rhsBatchAxes}) changed; "+
+				"update dotGeneralAxes or use a public accessor if the new GoMLX has one", c.ld, c.rd)
+		}
+		for _, p := range [][2][]int{{got.lhsContract, c.want.lhsContract}, {got.lhsBatch, c.want.lhsBatch}, {got.rhsContract, c.want.rhsContract}, {got.rhsBatch, c.want.rhsBatch}} {
+			if !slices.Equal(p[0], p[1]) {
+				t.Fatalf("%v·%v: dotGeneralAxes read %+v, want %+v", c.ld, c.rd, got, c.want)
+			}
+		}
 	}
 }

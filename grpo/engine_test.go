@@ -58,10 +58,7 @@ func groupFor(t *testing.T, r *qwen2vl.Runner, img string, comps [][]int) (Group
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := Group{PixelValues: p.PixelValues, GridTHW: p.GridTHW, Positions: p.PositionIDs, RopeDelta: p.RopeDelta}
-	for _, id := range p.InputIDs {
-		g.PromptIDs = append(g.PromptIDs, int64(id))
-	}
+	g := promptGroup(p)
 	for _, c := range comps {
 		c64 := make([]int64, len(c))
 		for i, v := range c {
@@ -136,6 +133,7 @@ func TestEngineParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer e.Close()
 	if names := e.ParamNames(); !slices.ContainsFunc(names, func(s string) bool { return s == "embed/model.embed_tokens.weight = /decoder/ONNX/lm_head.weight" }) {
 		t.Errorf("tied embedding not detected: %v", names)
 	}

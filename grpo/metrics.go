@@ -1,7 +1,6 @@
 package grpo
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,10 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/medbench/medbench/internal/utf8bom"
+	"github.com/medbench/medbench/records"
 )
 
 // MetricsFile is the name of the per-step log in a training output folder.
@@ -160,40 +161,16 @@ func WriteMetrics(w io.Writer, m Metrics) error {
 // ReadMetrics reads a metrics.jsonl file. A torn last line (a run killed
 // mid-write) is dropped; any other bad line is an error naming it.
 func ReadMetrics(path string) ([]Metrics, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("grpo: %w", err)
-	}
-	return parseMetrics(path, utf8bom.Trim(b))
-}
-
-func parseMetrics(path string, b []byte) ([]Metrics, error) {
 	var out []Metrics
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<16), 1<<26)
-	line := 0
-	torn := len(b) > 0 && b[len(b)-1] != '\n'
-	lines := bytes.Count(b, []byte{'\n'})
-	for sc.Scan() {
-		line++
-		t := strings.TrimSpace(sc.Text())
-		if t == "" {
-			continue
-		}
-		m, err := parseMetricsLine([]byte(t))
-		if err != nil {
-			if torn && line == lines+1 {
-				break
-			}
-			return nil, fmt.Errorf("grpo: %s line %d: %w", path, line, err)
-		}
+	_, err := records.ReadJSONL(path, "grpo", parseMetricsLine, func(line int, m Metrics) error {
 		if _, ok := m["step"]; !ok {
-			return nil, fmt.Errorf("grpo: %s line %d: no \"step\"", path, line)
+			return fmt.Errorf("grpo: %s line %d: no \"step\"", path, line)
 		}
 		out = append(out, m)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("grpo: %s: %w", path, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -349,4 +326,22 @@ func WriteMetricsFile(path string, ms []Metrics) error {
 		return fmt.Errorf("grpo: %w", err)
 	}
 	return nil
+}
+
+// ImportTrainerStateTo imports a TRL / R1-V trainer_state.json
+// (ImportTrainerState) into outDir/metrics.jsonl, creating outDir, and
+// returns the file written and the number of logged steps.
+func ImportTrainerStateTo(statePath, outDir string) (path string, steps int, err error) {
+	ms, err := ImportTrainerState(statePath)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", 0, fmt.Errorf("grpo: %w", err)
+	}
+	path = filepath.Join(outDir, MetricsFile)
+	if err := WriteMetricsFile(path, ms); err != nil {
+		return "", 0, err
+	}
+	return path, len(ms), nil
 }

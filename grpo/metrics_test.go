@@ -112,6 +112,15 @@ func TestStepStatsMetrics(t *testing.T) {
 }
 
 func TestMetricsIO(t *testing.T) {
+	dir := t.TempDir()
+	// parseMetrics reads b as the metrics file name holds it.
+	parseMetrics := func(name string, b []byte) ([]Metrics, error) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return ReadMetrics(p)
+	}
 	var buf bytes.Buffer
 	if err := WriteMetrics(&buf, Metrics{"step": 1, "loss": math.NaN()}); err == nil {
 		t.Error("NaN accepted")

@@ -67,6 +67,7 @@ func TestBackwardOnPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer e.Close()
 	// Move the policy away from the reference.
 	if _, err := e.Backward(ctx, g, [][]float64{{1, 1, 1, 1, 1}, {-1, -1}, {1, 0, 1, 0, 1, 0, 1}, {0.5, 0.5, 0.5}}); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package grpo
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // LRScheduler names the learning-rate schedule after warmup, as TRL's
@@ -48,4 +49,17 @@ func ScheduledLR(kind LRScheduler, lr0 float64, step, maxSteps, warmup int) floa
 		return lr0 * max(0, 0.5*(1+math.Cos(math.Pi*progress)))
 	}
 	return LinearLR(lr0, step, maxSteps, warmup)
+}
+
+// schedule is the fixed order of prompts: epoch-wise seeded permutations,
+// PromptsPerStep at a time (a last partial batch is dropped).
+func schedule(n, perStep, epochs int, seed uint64) [][]int {
+	var out [][]int
+	for ep := 0; ep < epochs; ep++ {
+		perm := rand.New(rand.NewPCG(seed, uint64(ep))).Perm(n)
+		for i := 0; i+perStep <= n; i += perStep {
+			out = append(out, perm[i:i+perStep])
+		}
+	}
+	return out
 }

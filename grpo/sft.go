@@ -114,6 +114,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer eng.Close()
 	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: cfg.ModelDir, Threads: cfg.Threads, ORTLib: cfg.ORTLib, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels,
 		Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 1}})
 	if err != nil {
@@ -132,11 +133,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		g := Group{PixelValues: p.PixelValues, GridTHW: p.GridTHW, Positions: p.PositionIDs, RopeDelta: p.RopeDelta}
-		for _, id := range p.InputIDs {
-			g.PromptIDs = append(g.PromptIDs, int64(id))
-		}
-		groups[i] = g
+		groups[i] = promptGroup(p)
 	}
 	targets := func(ep, i int) ([]string, error) {
 		sm := cfg.Samples[i]

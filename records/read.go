@@ -30,13 +30,40 @@ type Run struct {
 // (prompt/id) recorded twice (two writers mixed into one record), naming
 // the key and both lines.
 func ReadSamples(path string) (samples []ScoredSample, torn bool, err error) {
+	seen := map[string]int{}
+	torn, err = ReadJSONL(path, "records", func(b []byte) (s ScoredSample, err error) {
+		err = json.Unmarshal(b, &s)
+		return s, err
+	}, func(line int, s ScoredSample) error {
+		if prev, dup := seen[s.Key()]; dup {
+			return DuplicateError(path, s.Key(), prev, line)
+		}
+		seen[s.Key()] = line
+		samples = append(samples, s)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return samples, torn, nil
+}
+
+// ReadJSONL reads a JSON Lines file that a writer killed mid-line may have
+// left with a torn tail. decode parses each non-blank line (white space and,
+// on line 1, a byte-order mark removed); add receives each parsed value with
+// its 1-based line number, and its error ends the read as is. A final line
+// without its newline that decode rejects is the torn tail: it is skipped
+// and torn is true; one that parses is kept, and torn is also true. Any
+// other decode failure is an error naming the file and line. Errors the
+// reader makes start with errPrefix, the package that owns the file
+// ("records", "grpo").
+func ReadJSONL[T any](path, errPrefix string, decode func([]byte) (T, error), add func(line int, v T) error) (torn bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, false, fmt.Errorf("records: %w", err)
+		return false, fmt.Errorf("%s: %w", errPrefix, err)
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
-	seen := map[string]int{}
 	for line := 1; ; line++ {
 		b, rerr := r.ReadBytes('\n')
 		if len(b) > 0 {
@@ -46,29 +73,27 @@ func ReadSamples(path string) (samples []ScoredSample, torn bool, err error) {
 				trimmed = utf8bom.Trim(trimmed)
 			}
 			if len(trimmed) > 0 {
-				var s ScoredSample
-				if err := json.Unmarshal(trimmed, &s); err != nil {
+				v, err := decode(trimmed)
+				if err != nil {
 					if !complete && errors.Is(rerr, io.EOF) {
-						return samples, true, nil
+						return true, nil
 					}
-					return nil, false, fmt.Errorf("records: %s line %d: %w", path, line, err)
+					return false, fmt.Errorf("%s: %s line %d: %w", errPrefix, path, line, err)
 				}
 				if !complete {
 					// A parsable line without its newline: keep it, but report the tail torn.
 					torn = true
 				}
-				if prev, dup := seen[s.Key()]; dup {
-					return nil, false, DuplicateError(path, s.Key(), prev, line)
+				if err := add(line, v); err != nil {
+					return false, err
 				}
-				seen[s.Key()] = line
-				samples = append(samples, s)
 			}
 		}
 		if rerr != nil {
 			if errors.Is(rerr, io.EOF) {
-				return samples, torn, nil
+				return torn, nil
 			}
-			return nil, false, fmt.Errorf("records: %s: %w", path, rerr)
+			return false, fmt.Errorf("%s: %s: %w", errPrefix, path, rerr)
 		}
 	}
 }

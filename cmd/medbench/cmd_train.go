@@ -154,31 +154,18 @@ func trainGRPOCommand() *cli.Command {
 			if err != nil {
 				return usageErr("--scale-rewards: %v", err)
 			}
-			lr := c.Float64("lr")
-			if lr == 0 {
-				lr = d.LR
-			}
-			epsHigh := c.Float64("epsilon-high")
-			if epsHigh == 0 {
-				epsHigh = c.Float64("epsilon")
-			}
-			beta := c.Float64("beta")
-			if beta == 0 {
-				beta = -1 // explicit 0: no KL, no reference model
-			}
-			cfg := grpo.Config{
+			cfg := grpo.UserConfig(grpo.Config{
 				ModelDir: c.String("model"), ModelSource: src, Samples: samples, Template: tr, Out: c.String("out"),
 				NumGenerations: c.Int("num-generations"), PromptsPerStep: c.Int("prompts-per-step"), GradAccum: c.Int("grad-accum"),
-				Epochs: c.Int("epochs"), MaxSteps: c.Int("max-steps"), LR: lr, WarmupSteps: c.Int("warmup-steps"), LRScheduler: sched, Beta: beta,
+				Epochs: c.Int("epochs"), MaxSteps: c.Int("max-steps"), LR: c.Float64("lr"), WarmupSteps: c.Int("warmup-steps"), LRScheduler: sched, Beta: c.Float64("beta"),
 				WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"), LossType: lt,
-				EpsilonLow: c.Float64("epsilon"), EpsilonHigh: epsHigh, NumIterations: c.Int("num-iterations"), ScaleRewards: sr,
+				EpsilonLow: c.Float64("epsilon"), EpsilonHigh: c.Float64("epsilon-high"), NumIterations: c.Int("num-iterations"), ScaleRewards: sr,
 				Rewards: c.StringSlice("reward"), MaxPromptLength: c.Int("max-prompt-length"), MaxCompletionLength: c.Int("max-completion-length"),
 				MinPixels: c.Int("min-pixels"), MaxPixels: c.Int("max-pixels"), Temperature: c.Float64("temperature"), TopK: c.Int("top-k"),
 				TopP: c.Float64("top-p"), SaveSteps: c.Int("save-steps"), EvalSteps: c.Int("eval-steps"), EvalSamples: evalSamples,
 				EvalTemplate: ev, EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Seed: c.Uint64("seed"), Resume: c.Bool("resume"),
 				Freeze: c.StringSlice("freeze"), Threads: c.Int("threads"), ORTLib: c.String("ort-lib"), Backend: c.String("backend"),
-				InvalidItems: len(datasets.InvalidByIndex(datasets.CheckSamples(samples, datasets.DefaultModalityMap()))),
-			}
+			})
 			if w := progress(c); w != nil {
 				cfg.Log = w
 			}
@@ -305,18 +292,11 @@ func trainImportCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR`; receives metrics.jsonl"},
 		},
 		Action: func(c *cli.Context) error {
-			ms, err := grpo.ImportTrainerState(c.String("trainer-state"))
+			p, n, err := grpo.ImportTrainerStateTo(c.String("trainer-state"), c.String("out"))
 			if err != nil {
 				return inputErr(err)
 			}
-			if err := os.MkdirAll(c.String("out"), 0o755); err != nil {
-				return inputErr(err)
-			}
-			p := filepath.Join(c.String("out"), grpo.MetricsFile)
-			if err := grpo.WriteMetricsFile(p, ms); err != nil {
-				return inputErr(err)
-			}
-			fmt.Printf("%d logged steps -> %s\n", len(ms), p)
+			fmt.Printf("%d logged steps -> %s\n", n, p)
 			return nil
 		},
 	}
