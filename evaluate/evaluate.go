@@ -232,7 +232,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 	}
 
 	sum := Summarize(w.Samples())
-	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
+	if err := w.Finish(sum, seedFormats(cfg.Prompts, cfg.SeedFiles)); err != nil {
 		return nil, err
 	}
 	prog.done()
