@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -64,16 +65,16 @@ func BuiltinTemplate(name string) (Template, error) {
 	return t, nil
 }
 
-// FormatDirective starts the line with which a custom template file may
-// declare its answer format: when the file's first line (after an optional
-// UTF-8 byte order mark) is "#answer-format: FORMAT" (spaces allowed after
-// "#" and around FORMAT), FORMAT is "tagged" or "letter-only", and that line
-// is not part of the prompt. A file without it is tagged.
-const FormatDirective = "answer-format:"
+// formatDirective follows the "#" of a custom template's format declaration
+// line (see LoadTemplate).
+const formatDirective = "answer-format:"
 
 // LoadTemplate reads a custom template file. Its content is the template's
-// Text verbatim; a first line declaring the answer format (FormatDirective)
-// sets Format and is left out of the rendered prompt.
+// Text verbatim. The file may declare its answer format on its first line
+// (after an optional UTF-8 byte order mark): "#answer-format: FORMAT", with
+// spaces allowed after "#" and around FORMAT, where FORMAT is "tagged" or
+// "letter-only" (docs/scoring.md). That line sets Format and is not part of
+// the rendered prompt; a file without it is tagged.
 func LoadTemplate(name, path string) (Template, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -91,7 +92,7 @@ func LoadTemplate(name, path string) (Template, error) {
 func customTemplate(name, text string) (Template, error) {
 	decl, body, declared := splitDeclaration(text)
 	if !strings.Contains(body, "{Question}") {
-		return Template{}, fmt.Errorf("no {Question} placeholder")
+		return Template{}, errors.New("no {Question} placeholder")
 	}
 	t := Template{Name: name, Text: text}
 	if declared {
@@ -114,7 +115,7 @@ func splitDeclaration(text string) (format, body string, declared bool) {
 		return "", text, false
 	}
 	line, body, _ := strings.Cut(rest, "\n")
-	directive, ok := strings.CutPrefix(strings.TrimLeft(line[1:], " \t"), FormatDirective)
+	directive, ok := strings.CutPrefix(strings.TrimLeft(line[1:], " \t"), formatDirective)
 	if !ok {
 		return "", text, false
 	}
