@@ -41,7 +41,7 @@ type Config struct {
 	// Manifest describes the run; Run fills Prompts, Policies and Dataset.N
 	// when they are empty. Manifest.Seed seeds every sample (see SampleSeed).
 	Manifest records.Manifest
-	// Policies are the extraction policies (default: metrics.Policies()).
+	// Policies are the extraction policies (default: metrics.DefaultPolicies()).
 	Policies []metrics.Policy
 	// Progress receives a progress bar when it is a terminal, plain log
 	// lines otherwise; nil for silence.
@@ -146,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		seenID[s.ID()] = true
 	}
 	if len(cfg.Policies) == 0 {
-		cfg.Policies = metrics.Policies()
+		cfg.Policies = metrics.DefaultPolicies().List()
 	}
 	m := cfg.Manifest
 	if len(m.Prompts) == 0 {
@@ -232,7 +232,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 	}
 
 	sum := Summarize(w.Samples())
-	if err := w.Finish(sum, cfg.SeedFiles); err != nil {
+	if err := w.Finish(sum, seedFormats(cfg.Prompts, cfg.SeedFiles)); err != nil {
 		return nil, err
 	}
 	prog.done()
@@ -338,7 +338,7 @@ func score(j job, req runners.Request, res runners.Result, policies []metrics.Po
 			out.FinishReason = "error"
 		}
 	}
-	metrics.Score(&out, policies)
+	metrics.Score(&out, j.prompt.Format, policies)
 	return out
 }
 

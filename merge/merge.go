@@ -223,7 +223,7 @@ func Runs(ctx context.Context, dirs []string, out string, opts Options) (*Result
 	}
 	sum := evaluate.Summarize(all)
 	sum.Partial = m.Merge.Partial
-	if err := w.Finish(sum, seedFiles); err != nil {
+	if err := w.Finish(sum, evaluate.RecordedSeedFormats(m.Prompts, seedFiles)); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	return &Result{Manifest: w.Manifest(), Summary: sum, Missing: missing}, nil

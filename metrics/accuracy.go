@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/medbench/medbench/answer"
 	"github.com/medbench/medbench/records"
 )
 
@@ -99,15 +100,16 @@ func Summarize(samples []records.ScoredSample) []records.Cell {
 }
 
 // Score fills a sample's Extractions and Correct maps from its Output under
-// each policy. A failed sample (Error set) gets nil extractions and false
-// correctness. Solution is compared exactly with the extracted letter.
-func Score(s *records.ScoredSample, policies []Policy) {
+// each policy, read as the answer format its prompt's template declares. A
+// failed sample (Error set) gets nil extractions and false correctness.
+// Solution is compared exactly with the extracted letter.
+func Score(s *records.ScoredSample, format answer.Format, policies []Policy) {
 	s.Extractions = make(map[string]*string, len(policies))
 	s.Correct = make(map[string]bool, len(policies))
 	for _, p := range policies {
 		var ex *string
 		if s.Error == "" {
-			ex = p.Extract(s.Output, s.Prompt, s.Options)
+			ex = p.Extract(s.Output, format, s.Options)
 		}
 		s.Extractions[p.Name()] = ex
 		s.Correct[p.Name()] = ex != nil && *ex == s.Solution

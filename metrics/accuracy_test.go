@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/medbench/medbench/answer"
 	"github.com/medbench/medbench/records"
 )
 
@@ -35,7 +36,11 @@ func TestScoreAndSummarize(t *testing.T) {
 	mk := func(mod, prompt, id, sol, out, errStr string) records.ScoredSample {
 		s := records.ScoredSample{ID: id, Modality: mod, Prompt: prompt, Solution: sol, Output: out, Error: errStr,
 			Options: []string{"Hemorrhage", "Acute infarct", "Abscess formation", "Chronic infarct"}}
-		Score(&s, Policies())
+		format := answer.Tagged
+		if prompt == "simple" { // the seed's simple template is letter-only
+			format = answer.LetterOnly
+		}
+		Score(&s, format, DefaultPolicies().List())
 		return s
 	}
 	samples := []records.ScoredSample{
@@ -91,7 +96,7 @@ func BenchmarkSummarize1800(b *testing.B) {
 	for i := range samples {
 		s := records.ScoredSample{ID: string(rune('0' + i%10)), Modality: mods[i%3], Prompt: []string{"simple", "complex"}[i%2],
 			Solution: "B", Output: "<think>x</think><answer>B</answer>"}
-		Score(&s, Policies())
+		Score(&s, []answer.Format{answer.LetterOnly, answer.Tagged}[i%2], DefaultPolicies().List())
 		samples[i] = s
 	}
 	for b.Loop() {

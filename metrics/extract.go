@@ -4,44 +4,11 @@
 package metrics
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/medbench/medbench/answer"
 )
-
-// Policy is a named, versioned answer-extraction rule. Extract returns the
-// extracted choice letter (A–Z), or nil when no answer can be extracted.
-// prompt is the prompt name (simple, complex, ...), options the record's
-// answer options in letter order (may be nil).
-type Policy interface {
-	Name() string
-	Version() int
-	Extract(output string, prompt string, options []string) *string
-}
-
-// The built-in policies.
-var (
-	// Strict is the seed's extraction (test_qwen2vl_med.py lines 168-205).
-	Strict Policy = strictPolicy{}
-	// Lenient recovers answers the seed scores as wrong, refusing to guess.
-	Lenient Policy = lenientPolicy{}
-)
-
-// Policies returns the built-in policies, strict first.
-func Policies() []Policy { return []Policy{Strict, Lenient} }
-
-// PolicyByName returns the built-in policy with the given name.
-func PolicyByName(name string) (Policy, error) {
-	for _, p := range Policies() {
-		if p.Name() == name {
-			return p, nil
-		}
-	}
-	return nil, fmt.Errorf("metrics: unknown extraction policy %q (known: strict, lenient)", name)
-}
-
-// PolicyID is "name/vVERSION", the form stored in run manifests.
-func PolicyID(p Policy) string { return fmt.Sprintf("%s/v%d", p.Name(), p.Version()) }
 
 // strictAnswerRe is the seed's r'<answer>\s*([A-Z])\s*</answer>' with
 // Python's Unicode \s; case-sensitive.
@@ -52,14 +19,18 @@ type strictPolicy struct{}
 func (strictPolicy) Name() string { return "strict" }
 func (strictPolicy) Version() int { return 1 }
 
-// Extract implements the seed's rule. For the "simple" prompt the seed
-// compares the whole decoded output with the ground-truth letter, so the
-// extraction is the output itself when it is exactly one letter A–Z (no
-// stripping) and nil otherwise. For every other prompt (complex, train and
-// custom templates) it is the letter of the first match of
+// Note is shown beside strict's name in usage texts.
+func (strictPolicy) Note() string { return "the seed's rule" }
+
+// Extract implements the seed's rule (docs/reference/medvlm-r1-seed.md#scoring).
+// For a letter-only template (the seed's simple prompt) the seed compares
+// the whole decoded output with the ground-truth letter, so the extraction
+// is the output itself when it is exactly one letter A–Z (no stripping) and
+// nil otherwise. For a tagged template (complex, train and custom templates
+// by default) it is the letter of the first match of
 // <answer>\s*([A-Z])\s*</answer>, case-sensitive, with Python's \s.
-func (strictPolicy) Extract(output, prompt string, _ []string) *string {
-	if prompt == "simple" {
+func (strictPolicy) Extract(output string, format answer.Format, _ []string) *string {
+	if format == answer.LetterOnly {
 		if len(output) == 1 && output[0] >= 'A' && output[0] <= 'Z' {
 			s := output
 			return &s
@@ -95,7 +66,8 @@ type lenientPolicy struct{}
 func (lenientPolicy) Name() string { return "lenient" }
 func (lenientPolicy) Version() int { return 1 }
 
-// Extract implements the lenient rules, version 1:
+// Extract implements the lenient rules, version 1, whatever the template's
+// answer format (they read tagged and bare answers alike):
 //
 //  1. Answer region. If the output has complete <answer>…</answer> blocks
 //     (tags in any case), the region is the content of the LAST one; else if
@@ -119,7 +91,7 @@ func (lenientPolicy) Version() int { return 1 }
 //
 // Except in rule e, letters are matched case-insensitively and returned upper-case. Anything
 // else, or any conflict, yields nil rather than a guess.
-func (lenientPolicy) Extract(output, _ string, options []string) *string {
+func (lenientPolicy) Extract(output string, _ answer.Format, options []string) *string {
 	l := lenientLetter(lenientRegion(output), options)
 	if l == 0 {
 		return nil

@@ -1,6 +1,10 @@
 package metrics
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/medbench/medbench/answer"
+)
 
 func TestStrictSimple(t *testing.T) {
 	// Seed: model_answer = original_output; correct iff == ground truth.
@@ -18,8 +22,8 @@ func TestStrictSimple(t *testing.T) {
 		{"\u00a0D", ""},
 	}
 	for _, c := range cases {
-		if got := strOrNil(Strict.Extract(c.out, "simple", []string{"a", "b", "c", "d"})); got != c.want {
-			t.Errorf("Strict.Extract(%q, simple) = %q, want %q", c.out, got, c.want)
+		if got := strOrNil(Strict.Extract(c.out, answer.LetterOnly, []string{"a", "b", "c", "d"})); got != c.want {
+			t.Errorf("Strict.Extract(%q, letter-only) = %q, want %q", c.out, got, c.want)
 		}
 	}
 }
@@ -43,7 +47,7 @@ func TestStrictComplexWhitespace(t *testing.T) {
 		{"", ""},
 	}
 	for _, c := range cases {
-		if got := strOrNil(Strict.Extract(c.out, "complex", nil)); got != c.want {
+		if got := strOrNil(Strict.Extract(c.out, answer.Tagged, nil)); got != c.want {
 			t.Errorf("Strict.Extract(%q) = %q, want %q", c.out, got, c.want)
 		}
 	}
@@ -100,7 +104,7 @@ func TestLenient(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := strOrNil(Lenient.Extract(c.out, "complex", c.options)); got != c.want {
+			if got := strOrNil(Lenient.Extract(c.out, answer.Tagged, c.options)); got != c.want {
 				t.Errorf("Lenient.Extract(%q) = %q, want %q", c.out, got, c.want)
 			}
 		})
@@ -108,17 +112,18 @@ func TestLenient(t *testing.T) {
 }
 
 func TestPolicyByName(t *testing.T) {
-	for _, p := range Policies() {
-		q, err := PolicyByName(p.Name())
+	set := DefaultPolicies()
+	for _, p := range set.List() {
+		q, err := set.ByName(p.Name())
 		if err != nil || q != p {
-			t.Errorf("PolicyByName(%q) = %v, %v", p.Name(), q, err)
+			t.Errorf("ByName(%q) = %v, %v", p.Name(), q, err)
 		}
 		if p.Version() < 1 {
 			t.Errorf("%s: version %d", p.Name(), p.Version())
 		}
 	}
-	if _, err := PolicyByName("fuzzy"); err == nil {
-		t.Error("PolicyByName(fuzzy): no error")
+	if _, err := set.ByName("fuzzy"); err == nil {
+		t.Error("ByName(fuzzy): no error")
 	}
 	if got := PolicyID(Strict); got != "strict/v1" {
 		t.Errorf("PolicyID(Strict) = %q", got)
@@ -136,15 +141,19 @@ func checkLetter(t *testing.T, name string, p *string) {
 
 func FuzzStrict(f *testing.F) {
 	for _, c := range seedGolden {
-		f.Add(c.completion, "complex")
+		f.Add(c.completion, false)
 	}
-	f.Add("D", "simple")
-	f.Add("<answer>\u3000B\u3000</answer>", "complex")
-	f.Fuzz(func(t *testing.T, out, prompt string) {
-		got := Strict.Extract(out, prompt, nil)
+	f.Add("D", true)
+	f.Add("<answer>\u3000B\u3000</answer>", false)
+	f.Fuzz(func(t *testing.T, out string, letterOnly bool) {
+		format := answer.Tagged
+		if letterOnly {
+			format = answer.LetterOnly
+		}
+		got := Strict.Extract(out, format, nil)
 		checkLetter(t, "Strict", got)
-		if prompt == "simple" && got != nil && *got != out {
-			t.Fatalf("simple: %q extracted from %q", *got, out)
+		if letterOnly && got != nil && *got != out {
+			t.Fatalf("letter-only: %q extracted from %q", *got, out)
 		}
 		// The rewards must not panic and stay in their ranges.
 		if r := AccuracyReward(out, "B"); r != 0 && r != 0.5 && r != 1 {
@@ -164,12 +173,12 @@ func FuzzLenient(f *testing.F) {
 	f.Add("<answer>d. chronic", "Chronic")
 	f.Fuzz(func(t *testing.T, out, opt string) {
 		opts := []string{"Hemorrhage", opt, "Abscess formation"}
-		got := Lenient.Extract(out, "complex", opts)
+		got := Lenient.Extract(out, answer.Tagged, opts)
 		checkLetter(t, "Lenient", got)
 		if got != nil && (*got)[0]-'A' >= byte(len(opts)) {
 			t.Fatalf("Lenient returned %q for %d options", *got, len(opts))
 		}
-		checkLetter(t, "Lenient without options", Lenient.Extract(out, "simple", nil))
+		checkLetter(t, "Lenient without options", Lenient.Extract(out, answer.LetterOnly, nil))
 	})
 }
 
@@ -177,6 +186,6 @@ func BenchmarkLenient(b *testing.B) {
 	out := "<think>The lesion is hypodense with no mass effect, consistent with an old infarct.</think>\n<answer>D) Chronic infarct</answer>"
 	opts := []string{"Hemorrhage", "Acute infarct", "Abscess formation", "Chronic infarct"}
 	for b.Loop() {
-		Lenient.Extract(out, "complex", opts)
+		Lenient.Extract(out, answer.Tagged, opts)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+
+	"github.com/medbench/medbench/answer"
 )
 
 // seedGolden is the golden table of docs/reference/medvlm-r1-seed.md#golden-table
@@ -45,7 +47,7 @@ func TestSeedGoldenTable(t *testing.T) {
 		if got := FormatReward(c.completion); got != c.format {
 			t.Errorf("FormatReward(%q) = %v, want %v", c.completion, got, c.format)
 		}
-		if got := strOrNil(Strict.Extract(c.completion, "complex", nil)); got != c.extract {
+		if got := strOrNil(Strict.Extract(c.completion, answer.Tagged, nil)); got != c.extract {
 			t.Errorf("Strict.Extract(%q, complex) = %q, want %q", c.completion, got, c.extract)
 		}
 	}
@@ -88,7 +90,7 @@ func checkPythonGolden(t *testing.T, path string, minRows int) {
 		if got := FormatReward(comp); got != form {
 			t.Errorf("row %d: FormatReward(%q) = %v, python %v", i, comp, got, form)
 		}
-		if got := strOrNil(Strict.Extract(comp, "complex", nil)); got != ext {
+		if got := strOrNil(Strict.Extract(comp, answer.Tagged, nil)); got != ext {
 			t.Errorf("row %d: Strict.Extract(%q) = %q, python %q", i, comp, got, ext)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/medbench/medbench/answer"
 	"github.com/medbench/medbench/internal/utf8bom"
 )
 
@@ -29,8 +30,9 @@ type SeedResult struct {
 	GroundTruth string `json:"ground_truth"`
 	// ModelOutput is the decoded generation.
 	ModelOutput string `json:"model_output"`
-	// ExtractedAnswer is the letter (complex), the raw output (simple), or
-	// null when nothing was extracted.
+	// ExtractedAnswer is the letter (a tagged prompt: complex), the raw
+	// output (a letter-only prompt: simple), or null when nothing was
+	// extracted.
 	ExtractedAnswer *string `json:"extracted_answer"`
 }
 
@@ -51,10 +53,11 @@ func SeedFileName(modality, prompt string) string {
 
 // SeedResults converts samples (one modality × prompt) to the seed's output:
 // results in dataset-index order, accuracy as 100·correct/N under the strict
-// policy. For the simple prompt extracted_answer is the raw output, as the
-// seed stores it; otherwise the strict extraction. A failed sample has an
-// empty model_output and a null extracted_answer.
-func SeedResults(samples []ScoredSample) SeedOutput {
+// policy. format is the answer format of the prompt's template: for a
+// letter-only prompt (the seed's simple) extracted_answer is the raw
+// output, as the seed stores it; for a tagged one the strict extraction. A
+// failed sample has an empty model_output and a null extracted_answer.
+func SeedResults(samples []ScoredSample, format answer.Format) SeedOutput {
 	sorted := append([]ScoredSample(nil), samples...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Index < sorted[j].Index })
 	out := SeedOutput{Results: make([]SeedResult, 0, len(sorted))}
@@ -72,7 +75,7 @@ func SeedResults(samples []ScoredSample) SeedOutput {
 		}
 		if s.Error == "" {
 			r.ModelOutput = s.Output
-			if s.Prompt == "simple" {
+			if format == answer.LetterOnly {
 				o := s.Output
 				r.ExtractedAnswer = &o
 			} else {
@@ -98,11 +101,12 @@ func imageList(p string) []string {
 }
 
 // WriteSeedFile writes samples of one modality × prompt in the seed's output
-// shape (see SeedResults), formatted as Python's json.dump(..., indent=2)
-// formats it: two-space indent, non-ASCII escaped as \uXXXX, floats in
-// Python repr (100.0, not 100), no trailing newline.
-func WriteSeedFile(path string, samples []ScoredSample) error {
-	b, err := MarshalSeedOutput(SeedResults(samples))
+// shape (see SeedResults; format is the prompt's answer format), formatted
+// as Python's json.dump(..., indent=2) formats it: two-space indent,
+// non-ASCII escaped as \uXXXX, floats in Python repr (100.0, not 100), no
+// trailing newline.
+func WriteSeedFile(path string, samples []ScoredSample, format answer.Format) error {
+	b, err := MarshalSeedOutput(SeedResults(samples, format))
 	if err != nil {
 		return fmt.Errorf("records: %s: %w", path, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medbench/medbench/answer"
 	"github.com/medbench/medbench/internal/utf8bom"
 )
 
@@ -281,11 +282,16 @@ func (w *Writer) Append(batch []ScoredSample) error {
 	return nil
 }
 
+// SeedFormats asks Writer.Finish for the seed-format files and gives the
+// answer format of each prompt's template by prompt name (a prompt missing
+// from it is tagged); nil asks for none.
+type SeedFormats map[string]answer.Format
+
 // Finish completes the run: it writes summary.json, the seed-format files
-// (one per modality × prompt, see SeedFileName) when seedFiles is set,
+// (one per modality × prompt, see SeedFileName) when seedFiles is not nil,
 // samples.parquet, and manifest.json with its finished time, then closes
 // the writer.
-func (w *Writer) Finish(summary Summary, seedFiles bool) error {
+func (w *Writer) Finish(summary Summary, seedFiles SeedFormats) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -303,7 +309,7 @@ func (w *Writer) Finish(summary Summary, seedFiles bool) error {
 	if summary.Created.IsZero() {
 		summary.Created = time.Now().UTC()
 	}
-	if seedFiles {
+	if seedFiles != nil {
 		groups := map[[2]string][]ScoredSample{}
 		for _, s := range w.samples {
 			k := [2]string{s.Modality, s.Prompt}
@@ -317,7 +323,7 @@ func (w *Writer) Finish(summary Summary, seedFiles bool) error {
 			return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1]
 		})
 		for _, k := range keys {
-			if err := WriteSeedFile(filepath.Join(w.dir, SeedFileName(k[0], k[1])), groups[k]); err != nil {
+			if err := WriteSeedFile(filepath.Join(w.dir, SeedFileName(k[0], k[1])), groups[k], seedFiles[k[1]]); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/medbench/medbench/answer"
 )
 
 func sptr(s string) *string { return &s }
@@ -88,7 +90,7 @@ func TestWriterResumeTornTail(t *testing.T) {
 		}
 	}
 	sum := Summary{Samples: 3, Cells: []Cell{{Modality: "MRI", Prompt: "complex", Policy: "strict", N: 3, Correct: 2}}}
-	if err := w.Finish(sum, true); err != nil {
+	if err := w.Finish(sum, SeedFormats{"complex": answer.Tagged}); err != nil {
 		t.Fatal(err)
 	}
 	run, err := ReadRun(dir)
@@ -281,7 +283,7 @@ func TestWriterLocksDirectory(t *testing.T) {
 	if err := w.Append([]ScoredSample{testSample(0, "x")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Finish(Summary{}, false); err != nil {
+	if err := w.Finish(Summary{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Released by Finish (and by Close, below).
@@ -341,7 +343,7 @@ func TestSeedFileMatchesPython(t *testing.T) {
 		samples[i], samples[j] = samples[j], samples[i]
 	}
 	path := filepath.Join(t.TempDir(), "seed.json")
-	if err := WriteSeedFile(path, samples); err != nil {
+	if err := WriteSeedFile(path, samples, answer.Tagged); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
@@ -406,7 +408,7 @@ func TestSeedResultsSimple(t *testing.T) {
 		{ID: "0", Index: 0, Prompt: "simple", Solution: "B", Output: "B", Extractions: map[string]*string{"strict": sptr("B")}, Correct: map[string]bool{"strict": true}},
 		{ID: "2", Index: 2, Prompt: "simple", Solution: "C", Error: "boom"},
 	}
-	o := SeedResults(s)
+	o := SeedResults(s, answer.LetterOnly)
 	if o.Accuracy != pct(1, 3) {
 		t.Errorf("accuracy %v", o.Accuracy)
 	}

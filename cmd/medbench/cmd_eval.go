@@ -46,7 +46,7 @@ func init() {
 			&cli.IntFlag{Name: "limit", Usage: "evaluate at most `N` samples per modality, the first in dataset order (0 = all)"},
 			// Prompts and scoring.
 			&cli.StringSliceFlag{Name: "prompt", Value: cli.NewStringSlice("simple", "complex"), Usage: "prompt templates, evaluated in turn: simple, complex (the seed's eval prompts), train, or NAME=FILE for a custom template containing {Question}"},
-			&cli.StringSliceFlag{Name: "policy", Value: cli.NewStringSlice("strict", "lenient"), Usage: "answer-extraction policies to score: strict (the seed's rule) and/or lenient"},
+			&cli.StringSliceFlag{Name: "policy", Value: cli.NewStringSlice(metrics.DefaultPolicies().Names()...), Usage: "answer-extraction policies to score: " + metrics.DefaultPolicies().Usage()},
 			// Run.
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "requests per runner call `N` (the seed's --bsz, default 1)"},
 			&cli.Float64Flag{Name: "max-error-rate", Value: 0.05, Usage: "exit 1 after writing the whole record when more than this `FRACTION` of the samples failed (bad image, prompt too long, ...); 1 = never"},
@@ -276,7 +276,7 @@ func parsePolicies(names []string) ([]metrics.Policy, error) {
 			continue
 		}
 		seen[n] = true
-		p, err := metrics.PolicyByName(n)
+		p, err := metrics.DefaultPolicies().ByName(n)
 		if err != nil {
 			return nil, usageErr("eval: --policy: %v", err)
 		}
