@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,5 +213,40 @@ func TestOneLine(t *testing.T) {
 	}
 	if got := oneLine("αβγδε", 3); got != "αβγ…" {
 		t.Errorf("%q", got)
+	}
+}
+
+func TestBlessAndCalibrateDirs(t *testing.T) {
+	var dirs []string
+	for i, k := range []int{6, 8} {
+		dirs = append(dirs, writeRun(t, makeRun(filepath.Join(t.TempDir(), "s"), uint64(i), items("CT", "complex", 0, 10, k, 10))))
+	}
+	out := filepath.Join(t.TempDir(), "blessed.json")
+	var warn bytes.Buffer
+	bt, err := BlessDir(dirs[0], out, BlessOptions{Model: "M", Dataset: "D", Tolerance: abs(0, DirBoth), Source: "test"}, &warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := Load(out)
+	if err != nil || len(saved.Rows) != len(bt.Rows) || len(bt.Rows) != 2 || saved.Rows[0].Value != 0.6 {
+		t.Fatalf("blessed table %v: %+v", err, saved)
+	}
+	if !strings.Contains(warn.String(), "no summary.json") {
+		t.Errorf("no warning about the missing summary: %q", warn.String())
+	}
+	cal := filepath.Join(t.TempDir(), "cal.json")
+	ct, err := CalibrateDirs(dirs, cal, CalibrateOptions{Model: "M", Dataset: "D", Source: "test"}, &warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved, err = Load(cal); err != nil || len(saved.Rows) != len(ct.Rows) || math.Abs(saved.Rows[0].Value-0.7) > 1e-12 {
+		t.Errorf("calibrated table %v: %+v", err, saved)
+	}
+	absent := filepath.Join(t.TempDir(), "absent")
+	if _, err := CalibrateDirs([]string{dirs[0], absent}, filepath.Join(t.TempDir(), "x.json"), CalibrateOptions{Model: "M", Dataset: "D"}, &warn); err == nil {
+		t.Error("calibrated over an absent run")
+	}
+	if _, err := BlessDir(dirs[0], out, BlessOptions{Dataset: "D"}, &warn); err == nil {
+		t.Error("blessed without a model")
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/medbench/medbench/golden"
 	"github.com/medbench/medbench/grpo"
-	"github.com/medbench/medbench/records"
 	"github.com/urfave/cli/v2"
 )
 
@@ -124,10 +123,6 @@ func checkBlessCommand() *cli.Command {
 			if err != nil {
 				return usageErr("check bless: %v", err)
 			}
-			run, err := golden.ReadRun(c.String("run"), c.App.ErrWriter)
-			if err != nil {
-				return inputErr(err)
-			}
 			cmd := fmt.Sprintf("medbench check bless --run %s --out %s --model %s --dataset %s --tolerance %s",
 				shellQuote(c.String("run")), shellQuote(c.String("out")), shellQuote(c.String("model")),
 				shellQuote(c.String("dataset")), c.String("tolerance"))
@@ -135,12 +130,9 @@ func checkBlessCommand() *cli.Command {
 			if src == "" {
 				src = "medbench check bless (run " + filepath.Base(c.String("run")) + ")"
 			}
-			t, err := golden.Bless(run, golden.BlessOptions{Model: c.String("model"), Dataset: c.String("dataset"),
-				Tolerance: tol, Source: src, GeneratedBy: cmd})
+			t, err := golden.BlessDir(c.String("run"), c.String("out"), golden.BlessOptions{Model: c.String("model"), Dataset: c.String("dataset"),
+				Tolerance: tol, Source: src, GeneratedBy: cmd}, c.App.ErrWriter)
 			if err != nil {
-				return inputErr(err)
-			}
-			if err := t.Save(c.String("out")); err != nil {
 				return inputErr(err)
 			}
 			fmt.Fprintf(c.App.Writer, "medbench check bless: wrote %d rows to %s\n", len(t.Rows), c.String("out"))
@@ -209,14 +201,6 @@ func checkCalibrateCommand() *cli.Command {
 			if len(dirs) < 2 {
 				return usageErr("check calibrate: --runs needs at least 2 run directories, got %d", len(dirs))
 			}
-			runs := make([]*records.Run, len(dirs))
-			for i, d := range dirs {
-				r, err := golden.ReadRun(d, c.App.ErrWriter)
-				if err != nil {
-					return inputErr(err)
-				}
-				runs[i] = r
-			}
 			gen := fmt.Sprintf("medbench check calibrate --runs %s", shellQuote(c.String("runs")))
 			if c.IsSet("repeat") {
 				q := make([]string, c.Args().Len())
@@ -229,18 +213,15 @@ func checkCalibrateCommand() *cli.Command {
 			} else {
 				gen += fmt.Sprintf(" --out %s --model %s --dataset %s --k %g --floor %g", shellQuote(c.String("out")), shellQuote(c.String("model")), shellQuote(c.String("dataset")), c.Float64("k"), c.Float64("floor"))
 			}
-			t, err := golden.Calibrate(runs, golden.CalibrateOptions{
+			t, err := golden.CalibrateDirs(dirs, c.String("out"), golden.CalibrateOptions{
 				Model: c.String("model"), Dataset: c.String("dataset"), K: c.Float64("k"), Floor: c.Float64("floor"),
-				Source:      fmt.Sprintf("medbench check calibrate over %d runs", len(runs)),
+				Source:      fmt.Sprintf("medbench check calibrate over %d runs", len(dirs)),
 				GeneratedBy: gen,
-			})
+			}, c.App.ErrWriter)
 			if err != nil {
 				return inputErr(err)
 			}
-			if err := t.Save(c.String("out")); err != nil {
-				return inputErr(err)
-			}
-			fmt.Fprintf(c.App.Writer, "medbench check calibrate: wrote %d rows from %d runs to %s\n", len(t.Rows), len(runs), c.String("out"))
+			fmt.Fprintf(c.App.Writer, "medbench check calibrate: wrote %d rows from %d runs to %s\n", len(t.Rows), len(dirs), c.String("out"))
 			return nil
 		},
 	}
