@@ -2,6 +2,7 @@ package golden
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strings"
@@ -208,4 +209,42 @@ func runID(r *records.Run) string {
 		d = d[i+1:]
 	}
 	return fmt.Sprintf("%s (seed %d)", d, r.Manifest.Seed)
+}
+
+// BlessDir reads the run record in dir (warnings about an incomplete one
+// on warn), blesses it and saves the table to out.
+func BlessDir(dir, out string, opts BlessOptions, warn io.Writer) (*Table, error) {
+	run, err := ReadRun(dir, warn)
+	if err != nil {
+		return nil, err
+	}
+	t, err := Bless(run, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Save(out); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// CalibrateDirs reads the run records in dirs (warnings about incomplete
+// ones on warn), calibrates a table over them and saves it to out.
+func CalibrateDirs(dirs []string, out string, opts CalibrateOptions, warn io.Writer) (*Table, error) {
+	runs := make([]*records.Run, len(dirs))
+	for i, d := range dirs {
+		r, err := ReadRun(d, warn)
+		if err != nil {
+			return nil, err
+		}
+		runs[i] = r
+	}
+	t, err := Calibrate(runs, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Save(out); err != nil {
+		return nil, err
+	}
+	return t, nil
 }

@@ -131,10 +131,7 @@ func newVerdict(r Row) Verdict {
 
 // judgeMargin applies an absolute or relative tolerance to v.Value.
 func judgeMargin(v *Verdict, r Row) {
-	tol := r.Tolerance.Value
-	if r.Tolerance.Kind == KindRelative {
-		tol *= math.Abs(r.Value)
-	}
+	tol := r.Tolerance.Margin(r.Value)
 	// Slack for binary floating point: 1e-12 of the scale.
 	slack := 1e-12 * math.Max(1, math.Abs(r.Value))
 	d := v.Value - r.Value

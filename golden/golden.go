@@ -87,6 +87,37 @@ type Tolerance struct {
 	Alpha float64 `json:"alpha,omitempty"`
 }
 
+// Margin is the deviation from expected that the tolerance allows: Value
+// for an absolute tolerance, Value·|expected| for a relative one. The check
+// (judgeMargin) and the plotted band (Band) both measure from it.
+func (t Tolerance) Margin(expected float64) float64 {
+	if t.Kind == KindRelative {
+		return t.Value * math.Abs(expected)
+	}
+	return t.Value
+}
+
+// Band is the interval of values the tolerance accepts around expected, as
+// reports draw it: expected ± Margin, closed at expected on the side that a
+// one-sided tolerance never fails (a higher_is_better band ends at expected).
+// A not_worse tolerance has no band: lo = hi = expected.
+func (t Tolerance) Band(expected float64) (lo, hi float64) {
+	switch t.Kind {
+	case KindAbsolute, KindRelative:
+	default:
+		return expected, expected
+	}
+	d := t.Margin(expected)
+	lo, hi = expected-d, expected+d
+	switch t.Direction {
+	case DirHigher:
+		hi = expected
+	case DirLower:
+		lo = expected
+	}
+	return lo, hi
+}
+
 // String renders the tolerance for tables and reports.
 func (t Tolerance) String() string {
 	var s string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medbench/medbench/bench"
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/reports"
 )
 
 // benchFixture writes the tiny fixture model and a synthetic dataset of 6
@@ -137,7 +138,7 @@ func TestBenchCLI(t *testing.T) {
 		t.Errorf("ratios without a peer: %v", rep.Ratios)
 	}
 	// `medbench report --bench` reads the file.
-	in, err := buildReportInput(context.Background(), reportArgs{Bench: out})
+	in, err := reports.Build(context.Background(), reports.Options{Bench: out})
 	if err != nil || len(in.Bench) != wantResults || in.Bench[0].SamplesPerSec != rep.Results[0].SamplesPerSec.Median {
 		t.Errorf("report input from bench.json: %+v, %v", in, err)
 	}

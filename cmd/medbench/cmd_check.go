@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/medbench/medbench/golden"
 	"github.com/medbench/medbench/grpo"
-	"github.com/medbench/medbench/records"
 	"github.com/urfave/cli/v2"
 )
 
@@ -65,126 +63,32 @@ func checkAction(c *cli.Context) error {
 	if (runDir == "") == (trainDir == "") || goldenPath == "" {
 		return usageErr("check: --golden and one of --run or --train are required (see medbench check --help)")
 	}
-	var vs []golden.Verdict
-	invalidNote := ""
+	var gate *golden.Gate
 	if trainDir != "" {
-		var err error
-		if vs, err = grpo.CheckTrain(trainDir, goldenPath, c.String("model"), c.String("dataset")); err != nil {
+		vs, err := grpo.CheckTrain(trainDir, goldenPath, c.String("model"), c.String("dataset"))
+		if err != nil {
 			return inputErr(fmt.Errorf("check %s against %s: %w", trainDir, goldenPath, err))
 		}
-		runDir = trainDir
+		gate = &golden.Gate{Subject: trainDir, Golden: goldenPath, Verdicts: vs}
 	} else {
-		t, err := golden.Load(goldenPath)
-		if err != nil {
-			return inputErr(err)
-		}
-		run, err := readRun(runDir)
-		if err != nil {
-			return inputErr(err)
-		}
 		mp := c.Float64("max-parse-failure")
 		if !(mp >= 0 && mp <= 1) {
 			return usageErr("check: --max-parse-failure must be in [0, 1]")
 		}
-		opts := golden.CheckOptions{Model: c.String("model"), Dataset: c.String("dataset"), MaxParseFailureRate: mp}
-		if b := c.String("baseline"); b != "" {
-			if opts.Baseline, err = readRun(b); err != nil {
-				return inputErr(err)
-			}
-		}
-		invalidNote = invalidItemsNote(run)
-		if vs, err = golden.CheckRun(run, t, opts); err != nil {
-			return inputErr(fmt.Errorf("check %s against %s: %w", runDir, goldenPath, err))
+		var err error
+		gate, err = golden.CheckRunDir(golden.RunGate{Run: runDir, Golden: goldenPath, Baseline: c.String("baseline"),
+			Model: c.String("model"), Dataset: c.String("dataset"), MaxParseFailureRate: mp, Warn: c.App.ErrWriter})
+		if err != nil {
+			return inputErr(err)
 		}
 	}
-	w := c.App.Writer
-	fmt.Fprintf(w, "medbench check: %s against %s\n", runDir, goldenPath)
-	if err := golden.WriteText(w, vs); err != nil {
+	if err := gate.Write(c.App.Writer, c.String("junit"), c.String("summary")); err != nil {
 		return inputErr(err)
 	}
-	if invalidNote != "" {
-		fmt.Fprintf(w, "warning: %s\n", invalidNote)
-	}
-	suite := "medbench check " + filepath.Base(goldenPath)
-	if p := c.String("junit"); p != "" {
-		var buf bytes.Buffer
-		if err := golden.WriteJUnit(&buf, suite, vs); err != nil {
-			return inputErr(err)
-		}
-		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-			return inputErr(fmt.Errorf("check: junit: %w", err))
-		}
-	}
-	if p := c.String("summary"); p != "" {
-		var buf bytes.Buffer
-		title := fmt.Sprintf("medbench check: %s vs %s", filepath.Base(runDir), filepath.Base(goldenPath))
-		if err := golden.WriteMarkdown(&buf, title, vs); err != nil {
-			return inputErr(err)
-		}
-		if invalidNote != "" {
-			fmt.Fprintf(&buf, "\n> **Warning:** %s\n", invalidNote)
-		}
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return inputErr(fmt.Errorf("check: summary: %w", err))
-		}
-		_, werr := f.Write(append(buf.Bytes(), '\n'))
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return inputErr(fmt.Errorf("check: summary %s: %w", p, werr))
-		}
-	}
-	if golden.Count(vs).Failed() {
+	if gate.Failed() {
 		return failErr(nil)
 	}
 	return nil
-}
-
-// invalidItemsNote describes the invalid items a run scored (eval
-// --invalid-items score), "" when none.
-func invalidItemsNote(run *records.Run) string {
-	n := 0
-	if run.Summary != nil {
-		n = run.Summary.InvalidItems
-	} else {
-		ids := map[string]bool{}
-		for _, s := range run.Samples {
-			if s.Invalid != "" {
-				ids[s.ID] = true
-			}
-		}
-		n = len(ids)
-	}
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("invalid_items: %d item(s) of %s have answer-key problems and were scored anyway (--invalid-items score); they can never be right and pull every accuracy down (see \"invalid\" in samples.jsonl)", n, run.Dir)
-}
-
-// readRun reads a run record and warns on stderr about an incomplete one.
-func readRun(dir string) (*records.Run, error) {
-	run, err := records.ReadRun(dir)
-	if err != nil {
-		return nil, err
-	}
-	if run.TornTail {
-		fmt.Fprintf(os.Stderr, "medbench: warning: %s: samples.jsonl ends in a torn line (interrupted run); it was ignored\n", dir)
-	}
-	if run.Summary == nil {
-		fmt.Fprintf(os.Stderr, "medbench: warning: %s has no summary.json (interrupted run?)\n", dir)
-	}
-	if sh := run.Manifest.Shard; sh != nil {
-		fmt.Fprintf(os.Stderr, "medbench: warning: %s is shard %d/%d of a sharded run; join the shards with medbench merge first\n", dir, sh.Index, sh.Count)
-	}
-	if mg := run.Manifest.Merge; mg != nil && mg.Partial {
-		fmt.Fprintf(os.Stderr, "medbench: warning: %s is a partial merge: %d samples missing\n", dir, len(mg.Missing))
-	}
-	if len(run.Samples) == 0 {
-		return nil, fmt.Errorf("run %s has no samples", dir)
-	}
-	return run, nil
 }
 
 func checkBlessCommand() *cli.Command {
@@ -219,10 +123,6 @@ func checkBlessCommand() *cli.Command {
 			if err != nil {
 				return usageErr("check bless: %v", err)
 			}
-			run, err := readRun(c.String("run"))
-			if err != nil {
-				return inputErr(err)
-			}
 			cmd := fmt.Sprintf("medbench check bless --run %s --out %s --model %s --dataset %s --tolerance %s",
 				shellQuote(c.String("run")), shellQuote(c.String("out")), shellQuote(c.String("model")),
 				shellQuote(c.String("dataset")), c.String("tolerance"))
@@ -230,12 +130,9 @@ func checkBlessCommand() *cli.Command {
 			if src == "" {
 				src = "medbench check bless (run " + filepath.Base(c.String("run")) + ")"
 			}
-			t, err := golden.Bless(run, golden.BlessOptions{Model: c.String("model"), Dataset: c.String("dataset"),
-				Tolerance: tol, Source: src, GeneratedBy: cmd})
+			t, err := golden.BlessDir(c.String("run"), c.String("out"), golden.BlessOptions{Model: c.String("model"), Dataset: c.String("dataset"),
+				Tolerance: tol, Source: src, GeneratedBy: cmd}, c.App.ErrWriter)
 			if err != nil {
-				return inputErr(err)
-			}
-			if err := t.Save(c.String("out")); err != nil {
 				return inputErr(err)
 			}
 			fmt.Fprintf(c.App.Writer, "medbench check bless: wrote %d rows to %s\n", len(t.Rows), c.String("out"))
@@ -304,14 +201,6 @@ func checkCalibrateCommand() *cli.Command {
 			if len(dirs) < 2 {
 				return usageErr("check calibrate: --runs needs at least 2 run directories, got %d", len(dirs))
 			}
-			runs := make([]*records.Run, len(dirs))
-			for i, d := range dirs {
-				r, err := readRun(d)
-				if err != nil {
-					return inputErr(err)
-				}
-				runs[i] = r
-			}
 			gen := fmt.Sprintf("medbench check calibrate --runs %s", shellQuote(c.String("runs")))
 			if c.IsSet("repeat") {
 				q := make([]string, c.Args().Len())
@@ -324,18 +213,15 @@ func checkCalibrateCommand() *cli.Command {
 			} else {
 				gen += fmt.Sprintf(" --out %s --model %s --dataset %s --k %g --floor %g", shellQuote(c.String("out")), shellQuote(c.String("model")), shellQuote(c.String("dataset")), c.Float64("k"), c.Float64("floor"))
 			}
-			t, err := golden.Calibrate(runs, golden.CalibrateOptions{
+			t, err := golden.CalibrateDirs(dirs, c.String("out"), golden.CalibrateOptions{
 				Model: c.String("model"), Dataset: c.String("dataset"), K: c.Float64("k"), Floor: c.Float64("floor"),
-				Source:      fmt.Sprintf("medbench check calibrate over %d runs", len(runs)),
+				Source:      fmt.Sprintf("medbench check calibrate over %d runs", len(dirs)),
 				GeneratedBy: gen,
-			})
+			}, c.App.ErrWriter)
 			if err != nil {
 				return inputErr(err)
 			}
-			if err := t.Save(c.String("out")); err != nil {
-				return inputErr(err)
-			}
-			fmt.Fprintf(c.App.Writer, "medbench check calibrate: wrote %d rows from %d runs to %s\n", len(t.Rows), len(runs), c.String("out"))
+			fmt.Fprintf(c.App.Writer, "medbench check calibrate: wrote %d rows from %d runs to %s\n", len(t.Rows), len(dirs), c.String("out"))
 			return nil
 		},
 	}

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/medbench/medbench/golden"
@@ -56,8 +52,7 @@ func compareAction(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("compare: unexpected arguments %q", c.Args().Slice())
 	}
-	var sa, sb golden.Side
-	var title string
+	p := golden.Pairing{Top: c.Int("top"), Out: c.String("out"), Warn: c.App.ErrWriter}
 	switch {
 	case c.String("run") != "" && (c.String("a") != "" || c.String("b") != ""):
 		return usageErr("compare: use either --a/--b or --run/--prompts, not both")
@@ -66,106 +61,31 @@ func compareAction(c *cli.Context) error {
 		if len(ps) != 2 || strings.TrimSpace(ps[0]) == "" || strings.TrimSpace(ps[1]) == "" || ps[0] == ps[1] {
 			return usageErr("compare: --run needs --prompts A,B with two different prompt names, e.g. simple,complex")
 		}
-		run, err := readRun(c.String("run"))
-		if err != nil {
-			return inputErr(err)
-		}
-		pa, pb := strings.TrimSpace(ps[0]), strings.TrimSpace(ps[1])
-		sa, sb = golden.Side{Run: run, Prompt: pa, Label: pa}, golden.Side{Run: run, Prompt: pb, Label: pb}
-		title = fmt.Sprintf("Prompt ablation: %s vs %s (run %s)", pa, pb, filepath.Base(c.String("run")))
+		p.Run, p.PromptA, p.PromptB = c.String("run"), strings.TrimSpace(ps[0]), strings.TrimSpace(ps[1])
 	case c.String("a") != "" && c.String("b") != "":
 		if c.IsSet("prompts") {
 			return usageErr("compare: --prompts goes with --run; use --prompt with --a/--b")
 		}
-		ra, err := readRun(c.String("a"))
-		if err != nil {
-			return inputErr(err)
-		}
-		rb, err := readRun(c.String("b"))
-		if err != nil {
-			return inputErr(err)
-		}
-		p := c.String("prompt")
-		sa, sb = golden.Side{Run: ra, Prompt: p, Label: "A"}, golden.Side{Run: rb, Prompt: p, Label: "B"}
-		title = fmt.Sprintf("Run comparison: A = %s, B = %s (prompt %s)", c.String("a"), c.String("b"), p)
+		p.A, p.B, p.Prompt = c.String("a"), c.String("b"), c.String("prompt")
 	default:
 		return usageErr("compare: give --a RUN --b RUN, or --run RUN --prompts A,B")
 	}
 	if c.Int("resamples") < 1 || c.Int("top") < 0 {
 		return usageErr("compare: --resamples must be ≥ 1 and --top ≥ 0")
 	}
-	opts := golden.CompareOptions{Policy: c.String("policy"), Alpha: c.Float64("alpha"), Power: c.Float64("power"),
+	p.Options = golden.CompareOptions{Policy: c.String("policy"), Alpha: c.Float64("alpha"), Power: c.Float64("power"),
 		Resamples: c.Int("resamples"), Seed: c.Uint64("seed"), Conf: c.Float64("conf")}
-	if !(opts.Alpha > 0 && opts.Alpha < 1) || !(opts.Power >= 0.5 && opts.Power < 1) || !(opts.Conf > 0 && opts.Conf < 1) {
+	if o := p.Options; !(o.Alpha > 0 && o.Alpha < 1) || !(o.Power >= 0.5 && o.Power < 1) || !(o.Conf > 0 && o.Conf < 1) {
 		return usageErr("compare: need 0 < --alpha < 1, 0.5 ≤ --power < 1, 0 < --conf < 1")
 	}
-	cmp, err := golden.Compare(c.Context, sa, sb, opts)
+	res, err := golden.CompareRuns(c.Context, c.App.Writer, p)
 	if err != nil {
 		return inputErr(err)
 	}
-	golden.SortDiscordant(cmp.Discordant)
-	w := c.App.Writer
-	fmt.Fprintln(w, title)
-	if err := cmp.WriteText(w); err != nil {
-		return inputErr(err)
-	}
-	if top := c.Int("top"); top > 0 && len(cmp.Discordant) > 0 {
-		fmt.Fprintf(w, "\nDiscordant items (%d; first %d, %s's losses first):\n", len(cmp.Discordant), min(top, len(cmp.Discordant)), sb.Label)
-		for _, d := range cmp.Discordant[:min(top, len(cmp.Discordant))] {
-			who := sa.Label
-			if d.CorrectB {
-				who = sb.Label
-			}
-			fmt.Fprintf(w, "  %s #%s (answer %s, only %s right): %s=%q %s | %s=%q %s\n", d.Modality, d.ID, d.Solution, who,
-				sa.Label, d.ExtractedA, oneLine(d.OutputA, 60), sb.Label, d.ExtractedB, oneLine(d.OutputB, 60))
-		}
-	}
-	if dir := c.String("out"); dir != "" {
-		if err := writeCompareFiles(dir, title, cmp); err != nil {
-			return inputErr(err)
-		}
-		fmt.Fprintf(w, "\nwrote %s, %s, %s, %s\n", filepath.Join(dir, "compare.md"), filepath.Join(dir, "compare.json"), filepath.Join(dir, "discordant.md"), filepath.Join(dir, "discordant.csv"))
-	}
 	if c.Bool("fail-on-worse") {
-		for _, r := range cmp.Rows {
-			if r.Verdict == golden.CmpWorse {
-				return failErr(fmt.Errorf("compare: %s is significantly worse than %s on %s (Holm p = %.4g)", sb.Label, sa.Label, r.Modality, r.PHolm))
-			}
+		if err := res.Worse(); err != nil {
+			return failErr(err)
 		}
 	}
 	return nil
-}
-
-func writeCompareFiles(dir, title string, cmp *golden.Comparison) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("compare: %w", err)
-	}
-	files := []struct {
-		name  string
-		write func(*bytes.Buffer) error
-	}{
-		{"compare.md", func(b *bytes.Buffer) error { return cmp.WriteMarkdown(b, title) }},
-		{"compare.json", func(b *bytes.Buffer) error { return cmp.WriteJSON(b, title) }},
-		{"discordant.md", func(b *bytes.Buffer) error { return cmp.WriteDiscordantMarkdown(b, 0, 0) }},
-		{"discordant.csv", func(b *bytes.Buffer) error { return cmp.WriteDiscordantCSV(b) }},
-	}
-	for _, f := range files {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("compare: %w", err)
-		}
-	}
-	return nil
-}
-
-// oneLine flattens s to one line of at most n runes.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }
