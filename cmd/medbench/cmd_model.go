@@ -51,15 +51,8 @@ func modelFixtureCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usageErr("model fixture: unexpected argument %q", c.Args().First())
 			}
-			opts := fixture.Options{Preset: c.String("preset"), DType: c.String("dtype"), Seed: c.Uint64("seed")}
-			if opts.DType == "" {
-				d, err := fixture.DefaultDType(opts.Preset)
-				if err != nil {
-					return usageErr("model fixture: %v", err)
-				}
-				opts.DType = d
-			}
-			if _, err := fixture.Suffix(opts.DType); err != nil {
+			opts, err := fixture.Options{Preset: c.String("preset"), DType: c.String("dtype"), Seed: c.Uint64("seed")}.Resolve()
+			if err != nil {
 				return usageErr("model fixture: %v", err)
 			}
 			if err := fixture.Write(c.Context, c.String("out"), opts); err != nil {
