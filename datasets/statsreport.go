@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,11 +56,7 @@ func writeStatsTables(w io.Writer, path string, sel Selection, st Stats, ag []Sl
 			letterSet[l] = true
 		}
 	}
-	letters := make([]string, 0, len(letterSet))
-	for l := range letterSet {
-		letters = append(letters, l)
-	}
-	sort.Strings(letters)
+	letters := slices.Sorted(maps.Keys(letterSet))
 	t := table.NewWriter()
 	t.SetOutputMirror(w)
 	t.SetTitle(fmt.Sprintf("%s (selection: %s)", path, sel))
@@ -93,11 +91,8 @@ func writeStatsTables(w io.Writer, path string, sel Selection, st Stats, ag []Sl
 
 // optionsHist renders options-per-item counts, most options first: "3×4 + 1×2".
 func optionsHist(h map[int]int) string {
-	ks := make([]int, 0, len(h))
-	for k := range h {
-		ks = append(ks, k)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(ks)))
+	ks := slices.Sorted(maps.Keys(h))
+	slices.Reverse(ks)
 	parts := make([]string, len(ks))
 	for i, k := range ks {
 		parts[i] = fmt.Sprintf("%d×%d", h[k], k)
@@ -115,10 +110,7 @@ func yesNo(b bool) string {
 // WriteTable writes the map as a table of quoted subset strings and their
 // modalities, grouped by modality in report order, subsets sorted within.
 func (m ModalityMap) WriteTable(w io.Writer) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(m))
 	order := map[string]int{}
 	for i, mod := range m.Names() {
 		order[mod] = i

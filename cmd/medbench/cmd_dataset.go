@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -75,75 +76,17 @@ func modalityMapFrom(c *cli.Context) (datasets.ModalityMap, error) {
 	return datasets.DefaultModalityMap(), nil
 }
 
-// datasetArgs returns the positional arguments, applying any flags that
-// follow them: urfave/cli stops parsing flags at the first argument, but the
-// documented usage is "validate FILE --images DIR". "--" ends flag parsing.
-func positionalArgs(c *cli.Context) ([]string, error) {
-	raw := c.Args().Slice()
-	var pos []string
-	for i := 0; i < len(raw); i++ {
-		tok := raw[i]
-		if tok == "--" {
-			pos = append(pos, raw[i+1:]...)
-			break
-		}
-		if len(tok) < 2 || tok[0] != '-' {
-			pos = append(pos, tok)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(tok, "-"), "=")
-		f := lookupFlag(c.Command.Flags, name)
-		if f == nil {
-			return nil, usageErr("%s: flag provided but not defined: %s", commandPath(c), tok)
-		}
-		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
-			value, hasValue = "true", true
-		}
-		if !hasValue {
-			if i+1 >= len(raw) {
-				return nil, usageErr("%s: flag needs an argument: %s", commandPath(c), tok)
-			}
-			i++
-			value = raw[i]
-		}
-		if err := c.Set(f.Names()[0], value); err != nil {
-			return nil, usageErr("%s: invalid value %q for flag %s: %v", commandPath(c), value, tok, err)
-		}
+// fileAndFormat returns a dataset command's one FILE argument and its
+// --format, which must be one of the two formats.
+func fileAndFormat(c *cli.Context, formats ...string) (path, format string, err error) {
+	if path, err = oneArg(c, "FILE"); err != nil {
+		return "", "", err
 	}
-	return pos, nil
-}
-
-// commandPath names the running command as a user typed it ("dataset validate").
-func commandPath(c *cli.Context) string {
-	var names []string
-	for _, l := range c.Lineage() {
-		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
-			names = append([]string{l.Command.Name}, names...)
-		}
+	format = c.String("format")
+	if !slices.Contains(formats, format) {
+		return "", "", usageErr("%s: --format %q: want %s", commandPath(c), format, strings.Join(formats, " or "))
 	}
-	return strings.Join(names, " ")
-}
-
-func lookupFlag(flags []cli.Flag, name string) cli.Flag {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
-}
-
-func oneArg(c *cli.Context, what string) (string, error) {
-	args, err := positionalArgs(c)
-	if err != nil {
-		return "", err
-	}
-	if len(args) != 1 {
-		return "", usageErr("%s: want one %s argument, got %d", commandPath(c), what, len(args))
-	}
-	return args[0], nil
+	return path, format, nil
 }
 
 func datasetValidateCmd() *cli.Command {
@@ -167,13 +110,9 @@ func datasetValidateCmd() *cli.Command {
 			modalityMapFlag(),
 		}, columnFlags()...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "FILE")
+			path, format, err := fileAndFormat(c, "text", "json")
 			if err != nil {
 				return err
-			}
-			format := c.String("format")
-			if format != "text" && format != "json" {
-				return usageErr("dataset validate: --format %q: want text or json", format)
 			}
 			mm, err := modalityMapFrom(c)
 			if err != nil {
@@ -216,13 +155,9 @@ func datasetStatsCmd() *cli.Command {
 			modalityMapFlag(),
 		}, columnFlags()...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "FILE")
+			path, format, err := fileAndFormat(c, "table", "json")
 			if err != nil {
 				return err
-			}
-			format := c.String("format")
-			if format != "table" && format != "json" {
-				return usageErr("dataset stats: --format %q: want table or json", format)
 			}
 			sel, err := datasets.ParseSelection(c.String("select"))
 			if err != nil {
