@@ -10,8 +10,6 @@ import (
 	"github.com/medbench/medbench/model/imageproc"
 )
 
-func init() { registerTool(toolsPreprocessCommand) }
-
 func toolsPreprocessCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "preprocess",

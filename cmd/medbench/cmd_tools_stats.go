@@ -11,8 +11,6 @@ import (
 	"github.com/medbench/medbench/metrics"
 )
 
-func init() { registerTool(toolsStatsCommand) }
-
 func toolsStatsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "stats",

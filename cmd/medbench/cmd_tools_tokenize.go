@@ -9,8 +9,6 @@ import (
 	"github.com/medbench/medbench/model/tokenizer"
 )
 
-func init() { registerTool(toolsTokenizeCommand) }
-
 func toolsTokenizeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "tokenize",
