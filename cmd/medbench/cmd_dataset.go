@@ -13,22 +13,23 @@ import (
 	"github.com/medbench/medbench/model/imageproc"
 )
 
-func init() {
-	register(func() *cli.Command {
-		return &cli.Command{
-			Name:  "dataset",
-			Usage: "validate, summarize, convert and synthesize datasets in the seed's JSON schema or HF parquet",
-			Description: "JSON files use the seed's schema (MRI_CT_XRAY_300each_dataset.json): image, problem, solution,\n" +
-				"question, options, answer, dataset, subset. Image paths are joined to --images verbatim\n" +
-				"(never URL-decoded); without --images they are relative to the dataset file's folder.\n" +
-				"Files ending in .parquet are read as Hugging Face parquet exports; the --col-* flags map columns.",
-			Flags: []cli.Flag{modalityMapFlag()},
-			Subcommands: []*cli.Command{
-				datasetValidateCmd(), datasetStatsCmd(), datasetConvertCmd(), datasetSynthCmd(), datasetModalitiesCmd(),
-				hubDownloadCommand(hub.Dataset),
-			},
-		}
-	})
+func init() { register(datasetCommand) }
+
+// datasetCommand is `medbench dataset ...`.
+func datasetCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "dataset",
+		Usage: "validate, summarize, convert and synthesize datasets in the seed's JSON schema or HF parquet",
+		Description: "JSON files use the seed's schema (MRI_CT_XRAY_300each_dataset.json): image, problem, solution,\n" +
+			"question, options, answer, dataset, subset. Image paths are joined to --images verbatim\n" +
+			"(never URL-decoded); without --images they are relative to the dataset file's folder.\n" +
+			"Files ending in .parquet are read as Hugging Face parquet exports; the --col-* flags map columns.",
+		Flags: []cli.Flag{modalityMapFlag()},
+		Subcommands: []*cli.Command{
+			datasetValidateCmd(), datasetStatsCmd(), datasetConvertCmd(), datasetSynthCmd(), datasetModalitiesCmd(),
+			hubDownloadCommand(hub.Dataset),
+		},
+	}
 }
 
 // Flags shared by the dataset subcommands.

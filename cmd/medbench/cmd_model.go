@@ -11,20 +11,21 @@ import (
 	"github.com/medbench/medbench/runners/fixture"
 )
 
-func init() {
-	register(func() *cli.Command {
-		return &cli.Command{
-			Name:  "model",
-			Usage: "write fixture model directories, inspect ONNX model directories, import/export Hugging Face checkpoints, download from the hub",
-			Subcommands: []*cli.Command{
-				modelFixtureCommand(),
-				modelInspectCommand(),
-				modelImportCommand(),
-				modelExportCommand(),
-				hubDownloadCommand(hub.Model),
-			},
-		}
-	})
+func init() { register(modelCommand) }
+
+// modelCommand is `medbench model ...`.
+func modelCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "model",
+		Usage: "write fixture model directories, inspect ONNX model directories, import/export Hugging Face checkpoints, download from the hub",
+		Subcommands: []*cli.Command{
+			modelFixtureCommand(),
+			modelInspectCommand(),
+			modelImportCommand(),
+			modelExportCommand(),
+			hubDownloadCommand(hub.Model),
+		},
+	}
 }
 
 func modelFixtureCommand() *cli.Command {
