@@ -9,6 +9,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/progress"
 
 	"github.com/medbench/medbench/internal/termbar"
+	"github.com/medbench/medbench/internal/units"
 )
 
 // bar reports one file's transfer: a go-pretty bar when Progress is a
@@ -41,7 +42,7 @@ func (c *Client) newBar(name string, total int64) *bar {
 		b.pw, b.tracker = termbar.Start(c.Progress, name, total, progress.UnitsBytes, "")
 		return b
 	}
-	fmt.Fprintf(b.out, "hub: downloading %s (%s)\n", name, humanBytes(total))
+	fmt.Fprintf(b.out, "hub: downloading %s (%s)\n", name, units.Bytes(total))
 	b.lastLog = time.Now()
 	return b
 }
@@ -79,8 +80,8 @@ func (b *bar) report() {
 	if time.Since(b.lastLog) >= 2*time.Second {
 		b.lastLog = time.Now()
 		el := time.Since(b.start).Seconds()
-		fmt.Fprintf(b.out, "hub: %s: %s of %s (%.1f%%), %s/s\n", b.name, humanBytes(b.n), humanBytes(b.total),
-			100*float64(b.n)/float64(max(b.total, 1)), humanBytes(int64(float64(b.n)/max(el, 1e-9))))
+		fmt.Fprintf(b.out, "hub: %s: %s of %s (%.1f%%), %s/s\n", b.name, units.Bytes(b.n), units.Bytes(b.total),
+			100*float64(b.n)/float64(max(b.total, 1)), units.Bytes(int64(float64(b.n)/max(el, 1e-9))))
 	}
 }
 
@@ -102,17 +103,5 @@ func (b *bar) finish() {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	fmt.Fprintf(b.out, "hub: %s: %s in %s\n", b.name, humanBytes(n), time.Since(b.start).Round(time.Millisecond))
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
+	fmt.Fprintf(b.out, "hub: %s: %s in %s\n", b.name, units.Bytes(n), time.Since(b.start).Round(time.Millisecond))
 }

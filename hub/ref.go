@@ -5,6 +5,7 @@
 package hub
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -118,6 +119,20 @@ func ParseRef(s string, t RepoType) (Repo, error) {
 		}
 	}
 	return r, nil
+}
+
+// ParseRefRevision parses ORG/NAME[@REVISION] as ParseRef does, with the
+// revision also given apart (rev, when hasRev is set, as --revision is):
+// the revision may be given once only.
+func ParseRefRevision(s string, t RepoType, rev string, hasRev bool) (Repo, error) {
+	spec := strings.TrimPrefix(s, ModelPrefix)
+	if hasRev {
+		if strings.Contains(spec, "@") {
+			return Repo{}, errors.New("give the revision once (ORG/NAME@REV or --revision)")
+		}
+		spec += "@" + rev
+	}
+	return ParseRef(spec, t)
 }
 
 // validateFile rejects repository file names that are not plain relative

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/datasets"
@@ -16,22 +13,23 @@ import (
 	"github.com/medbench/medbench/model/imageproc"
 )
 
-func init() {
-	register(func() *cli.Command {
-		return &cli.Command{
-			Name:  "dataset",
-			Usage: "validate, summarize, convert and synthesize datasets in the seed's JSON schema or HF parquet",
-			Description: "JSON files use the seed's schema (MRI_CT_XRAY_300each_dataset.json): image, problem, solution,\n" +
-				"question, options, answer, dataset, subset. Image paths are joined to --images verbatim\n" +
-				"(never URL-decoded); without --images they are relative to the dataset file's folder.\n" +
-				"Files ending in .parquet are read as Hugging Face parquet exports; the --col-* flags map columns.",
-			Flags: []cli.Flag{modalityMapFlag()},
-			Subcommands: []*cli.Command{
-				datasetValidateCmd(), datasetStatsCmd(), datasetConvertCmd(), datasetSynthCmd(), datasetModalitiesCmd(),
-				hubDownloadCommand(hub.Dataset),
-			},
-		}
-	})
+func init() { register(datasetCommand) }
+
+// datasetCommand is `medbench dataset ...`.
+func datasetCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "dataset",
+		Usage: "validate, summarize, convert and synthesize datasets in the seed's JSON schema or HF parquet",
+		Description: "JSON files use the seed's schema (MRI_CT_XRAY_300each_dataset.json): image, problem, solution,\n" +
+			"question, options, answer, dataset, subset. Image paths are joined to --images verbatim\n" +
+			"(never URL-decoded); without --images they are relative to the dataset file's folder.\n" +
+			"Files ending in .parquet are read as Hugging Face parquet exports; the --col-* flags map columns.",
+		Flags: []cli.Flag{modalityMapFlag()},
+		Subcommands: []*cli.Command{
+			datasetValidateCmd(), datasetStatsCmd(), datasetConvertCmd(), datasetSynthCmd(), datasetModalitiesCmd(),
+			hubDownloadCommand(hub.Dataset),
+		},
+	}
 }
 
 // Flags shared by the dataset subcommands.
@@ -79,86 +77,17 @@ func modalityMapFrom(c *cli.Context) (datasets.ModalityMap, error) {
 	return datasets.DefaultModalityMap(), nil
 }
 
-func isParquet(path string) bool { return datasets.IsParquetPath(path) }
-
-// loadDataset reads a JSON or parquet dataset with the command's flags.
-func loadDataset(c *cli.Context, path string) ([]datasets.Item, error) {
-	mm, err := modalityMapFrom(c)
-	if err != nil {
-		return nil, err
+// fileAndFormat returns a dataset command's one FILE argument and its
+// --format, which must be one of the two formats.
+func fileAndFormat(c *cli.Context, formats ...string) (path, format string, err error) {
+	if path, err = oneArg(c, "FILE"); err != nil {
+		return "", "", err
 	}
-	return datasets.Load(path, datasets.LoadOptions{ImagesRoot: c.String("images"), Columns: columnsFrom(c), Modalities: mm})
-}
-
-// datasetArgs returns the positional arguments, applying any flags that
-// follow them: urfave/cli stops parsing flags at the first argument, but the
-// documented usage is "validate FILE --images DIR". "--" ends flag parsing.
-func positionalArgs(c *cli.Context) ([]string, error) {
-	raw := c.Args().Slice()
-	var pos []string
-	for i := 0; i < len(raw); i++ {
-		tok := raw[i]
-		if tok == "--" {
-			pos = append(pos, raw[i+1:]...)
-			break
-		}
-		if len(tok) < 2 || tok[0] != '-' {
-			pos = append(pos, tok)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(tok, "-"), "=")
-		f := lookupFlag(c.Command.Flags, name)
-		if f == nil {
-			return nil, usageErr("%s: flag provided but not defined: %s", commandPath(c), tok)
-		}
-		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
-			value, hasValue = "true", true
-		}
-		if !hasValue {
-			if i+1 >= len(raw) {
-				return nil, usageErr("%s: flag needs an argument: %s", commandPath(c), tok)
-			}
-			i++
-			value = raw[i]
-		}
-		if err := c.Set(f.Names()[0], value); err != nil {
-			return nil, usageErr("%s: invalid value %q for flag %s: %v", commandPath(c), value, tok, err)
-		}
+	format = c.String("format")
+	if !slices.Contains(formats, format) {
+		return "", "", usageErr("%s: --format %q: want %s", commandPath(c), format, strings.Join(formats, " or "))
 	}
-	return pos, nil
-}
-
-// commandPath names the running command as a user typed it ("dataset validate").
-func commandPath(c *cli.Context) string {
-	var names []string
-	for _, l := range c.Lineage() {
-		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
-			names = append([]string{l.Command.Name}, names...)
-		}
-	}
-	return strings.Join(names, " ")
-}
-
-func lookupFlag(flags []cli.Flag, name string) cli.Flag {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
-}
-
-func oneArg(c *cli.Context, what string) (string, error) {
-	args, err := positionalArgs(c)
-	if err != nil {
-		return "", err
-	}
-	if len(args) != 1 {
-		return "", usageErr("%s: want one %s argument, got %d", commandPath(c), what, len(args))
-	}
-	return args[0], nil
+	return path, format, nil
 }
 
 func datasetValidateCmd() *cli.Command {
@@ -182,13 +111,9 @@ func datasetValidateCmd() *cli.Command {
 			modalityMapFlag(),
 		}, columnFlags()...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "FILE")
+			path, format, err := fileAndFormat(c, "text", "json")
 			if err != nil {
 				return err
-			}
-			format := c.String("format")
-			if format != "text" && format != "json" {
-				return usageErr("dataset validate: --format %q: want text or json", format)
 			}
 			mm, err := modalityMapFrom(c)
 			if err != nil {
@@ -200,49 +125,18 @@ func datasetValidateCmd() *cli.Command {
 			if err := checkImagesRoot("dataset validate", "images", c.String("images")); err != nil {
 				return err
 			}
-			ic := datasets.ImageCheck{Decode: !c.Bool("header-only"), MaxImagePixels: c.Int64("max-image-pixels"),
-				Workers: c.Int("workers"), Progress: c.App.ErrWriter}
-			var probs []datasets.Problem
-			if isParquet(path) {
-				probs, err = datasets.ValidateParquetWithOptions(c.Context, path, columnsFrom(c), c.String("images"), mm, ic)
-			} else {
-				probs, err = datasets.ValidateWithOptions(c.Context, path, c.String("images"), mm, ic)
+			err = datasets.ValidateFile(c.Context, c.App.Writer, path, datasets.ValidateOptions{
+				ImagesRoot: c.String("images"), Columns: columnsFrom(c), Modalities: mm, JSON: format == "json",
+				Images: datasets.ImageCheck{Decode: !c.Bool("header-only"), MaxImagePixels: c.Int64("max-image-pixels"),
+					Workers: c.Int("workers"), Progress: c.App.ErrWriter},
+			})
+			var pe *datasets.ProblemsError
+			if errors.As(err, &pe) {
+				return failErr(fmt.Errorf("dataset validate: %w", err))
 			}
-			if err != nil {
-				return inputErr(err)
-			}
-			w := c.App.Writer
-			if format == "json" {
-				if probs == nil {
-					probs = []datasets.Problem{}
-				}
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(map[string]any{"file": path, "ok": len(probs) == 0, "problems": probs}); err != nil {
-					return inputErr(err)
-				}
-			} else {
-				for _, p := range probs {
-					fmt.Fprintf(w, "%s: %s\n", path, p)
-				}
-			}
-			if len(probs) > 0 {
-				return failErr(fmt.Errorf("dataset validate: %s: %d problem(s) in %d record(s)", path, len(probs), countRecords(probs)))
-			}
-			if format == "text" {
-				fmt.Fprintf(w, "%s: ok\n", path)
-			}
-			return nil
+			return inputErr(err)
 		},
 	}
-}
-
-func countRecords(probs []datasets.Problem) int {
-	seen := map[int]bool{}
-	for _, p := range probs {
-		seen[p.Index] = true
-	}
-	return len(seen)
 }
 
 func datasetStatsCmd() *cli.Command {
@@ -262,105 +156,24 @@ func datasetStatsCmd() *cli.Command {
 			modalityMapFlag(),
 		}, columnFlags()...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "FILE")
+			path, format, err := fileAndFormat(c, "table", "json")
 			if err != nil {
 				return err
-			}
-			format := c.String("format")
-			if format != "table" && format != "json" {
-				return usageErr("dataset stats: --format %q: want table or json", format)
 			}
 			sel, err := datasets.ParseSelection(c.String("select"))
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			samples, err := loadDataset(c, path)
+			mm, err := modalityMapFrom(c)
 			if err != nil {
 				return inputErr(err)
 			}
-			agreement := datasets.SelectionAgreement(samples)
-			selected, err := datasets.Select(samples, sel, c.StringSlice("modalities"))
-			if err != nil {
-				return inputErr(fmt.Errorf("%s: %w", path, err))
-			}
-			st := datasets.ComputeStats(selected)
-			w := c.App.Writer
-			if format == "json" {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return inputErr(enc.Encode(map[string]any{
-					"file": path, "select": sel, "stats": st,
-					"selection_agreement": agreement, "selections_agree": datasets.AllAgree(agreement),
-				}))
-			}
-			writeStatsTables(w, path, sel, st, agreement)
-			return nil
+			return inputErr(datasets.WriteStats(c.App.Writer, path, datasets.StatsOptions{
+				Load:      datasets.LoadOptions{ImagesRoot: c.String("images"), Columns: columnsFrom(c), Modalities: mm},
+				Selection: sel, Modalities: c.StringSlice("modalities"), JSON: format == "json",
+			}))
 		},
 	}
-}
-
-func writeStatsTables(w io.Writer, path string, sel datasets.Selection, st datasets.Stats, ag []datasets.SliceAgreement) {
-	letterSet := map[string]bool{}
-	for _, m := range append(st.ByModality, st.Total) {
-		for l := range m.Letters {
-			letterSet[l] = true
-		}
-	}
-	letters := make([]string, 0, len(letterSet))
-	for l := range letterSet {
-		letters = append(letters, l)
-	}
-	sort.Strings(letters)
-	t := table.NewWriter()
-	t.SetOutputMirror(w)
-	t.SetTitle(fmt.Sprintf("%s (selection: %s)", path, sel))
-	hdr := table.Row{"modality", "n", "options/item"}
-	for _, l := range letters {
-		hdr = append(hdr, l)
-	}
-	hdr = append(hdr, "random guess %", "majority letter %")
-	t.AppendHeader(hdr)
-	row := func(m datasets.ModalityStats) table.Row {
-		r := table.Row{m.Modality, m.N, optionsHist(m.OptionsPerItem)}
-		for _, l := range letters {
-			r = append(r, m.Letters[l])
-		}
-		return append(r, fmt.Sprintf("%.2f", m.RandomGuessPct), fmt.Sprintf("%.2f (%s)", m.MajorityPct, m.MajorityLetter))
-	}
-	for _, m := range st.ByModality {
-		t.AppendRow(row(m))
-	}
-	t.AppendFooter(row(st.Total))
-	t.Render()
-
-	a := table.NewWriter()
-	a.SetOutputMirror(w)
-	a.SetTitle("seed slices vs subset selection")
-	a.AppendHeader(table.Row{"modality", "slice", "records in slice", "records by subset", "in both", "agree"})
-	for _, x := range ag {
-		a.AppendRow(table.Row{x.Modality, fmt.Sprintf("[%d:%d]", x.Lo, x.Hi), x.InSlice, x.BySubset, x.Both, yesNo(x.Agree)})
-	}
-	a.Render()
-}
-
-func optionsHist(h map[int]int) string {
-	ks := make([]int, 0, len(h))
-	for k := range h {
-		ks = append(ks, k)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(ks)))
-	parts := make([]string, len(ks))
-	for i, k := range ks {
-		parts[i] = fmt.Sprintf("%d×%d", h[k], k)
-	}
-	return strings.Join(parts, " + ")
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 func datasetConvertCmd() *cli.Command {
@@ -385,20 +198,10 @@ func datasetConvertCmd() *cli.Command {
 				return usageErr("dataset convert: want IN and OUT arguments, got %d", len(args))
 			}
 			in, out := args[0], args[1]
-			switch {
-			case !isParquet(in) && isParquet(out):
-				if err := datasets.ConvertJSONToParquet(c.Context, in, out, c.String("images"), c.Bool("embed-images")); err != nil {
-					return inputErr(err)
-				}
-			case isParquet(in) && !isParquet(out):
-				if c.Bool("embed-images") {
-					return usageErr("dataset convert: --embed-images applies to JSON -> parquet only")
-				}
-				if err := datasets.ConvertParquetToJSON(c.Context, in, out, columnsFrom(c), c.String("images")); err != nil {
-					return inputErr(err)
-				}
-			default:
-				return usageErr("dataset convert: one of IN (%s) and OUT (%s) must end in .parquet and the other not", in, out)
+			err = datasets.Convert(c.Context, in, out, datasets.ConvertOptions{
+				ImagesRoot: c.String("images"), EmbedImages: c.Bool("embed-images"), Columns: columnsFrom(c)})
+			if err != nil {
+				return datasetErr("dataset convert", err)
 			}
 			fmt.Fprintf(c.App.Writer, "medbench dataset convert: wrote %s\n", out)
 			return nil
@@ -436,21 +239,12 @@ func datasetSynthCmd() *cli.Command {
 			} else if len(args) != 0 {
 				return usageErr("dataset synth: unexpected arguments %q", args)
 			}
-			var p string
-			var err error
-			switch c.String("task") {
-			case "quadrant":
-				p, err = datasets.Synth(c.Context, datasets.SynthOptions{
-					Out: c.String("out"), N: c.Int("n"), Seed: c.Uint64("seed"), Modalities: c.StringSlice("modalities"),
-					MinSide: c.Int("min-side"), MaxSide: c.Int("max-side"), Formats: c.StringSlice("formats"), Modes: c.StringSlice("modes"),
-				})
-			case "count":
-				p, err = datasets.SynthCount(c.Context, c.String("out"), c.Int("n"), c.Uint64("seed"), c.StringSlice("modalities"))
-			default:
-				return usageErr("dataset synth: --task %q: want quadrant or count", c.String("task"))
-			}
+			p, err := datasets.SynthTask(c.Context, c.String("task"), datasets.SynthOptions{
+				Out: c.String("out"), N: c.Int("n"), Seed: c.Uint64("seed"), Modalities: c.StringSlice("modalities"),
+				MinSide: c.Int("min-side"), MaxSide: c.Int("max-side"), Formats: c.StringSlice("formats"), Modes: c.StringSlice("modes"),
+			})
 			if err != nil {
-				return inputErr(err)
+				return datasetErr("dataset synth", err)
 			}
 			fmt.Fprintf(c.App.Writer, "medbench dataset synth: wrote %d records to %s\n", c.Int("n"), p)
 			return nil
@@ -468,27 +262,7 @@ func datasetModalitiesCmd() *cli.Command {
 			if err != nil {
 				return inputErr(err)
 			}
-			keys := make([]string, 0, len(mm))
-			for k := range mm {
-				keys = append(keys, k)
-			}
-			order := map[string]int{}
-			for i, m := range mm.Names() {
-				order[m] = i
-			}
-			sort.Slice(keys, func(i, j int) bool {
-				if oi, oj := order[mm[keys[i]]], order[mm[keys[j]]]; oi != oj {
-					return oi < oj
-				}
-				return keys[i] < keys[j]
-			})
-			t := table.NewWriter()
-			t.SetOutputMirror(c.App.Writer)
-			t.AppendHeader(table.Row{"subset", "modality"})
-			for _, k := range keys {
-				t.AppendRow(table.Row{strconv.Quote(k), mm[k]})
-			}
-			t.Render()
+			mm.WriteTable(c.App.Writer)
 			return nil
 		},
 	}

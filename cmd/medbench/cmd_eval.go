@@ -295,7 +295,7 @@ func loadEvalData(c *cli.Context, path string) ([]datasets.Item, string, error) 
 	switch format {
 	case "":
 		format = "json"
-		if isParquet(path) {
+		if datasets.IsParquetPath(path) {
 			format = "parquet"
 		}
 	case "json", "parquet":

@@ -6,22 +6,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/medbench/medbench/checkpoint"
 	"github.com/medbench/medbench/hub"
-	"github.com/medbench/medbench/runners/qwen2vl"
+	"github.com/medbench/medbench/modelref"
 )
-
-// importCheckpoint converts a downloaded Hugging Face checkpoint (config.json
-// + *.safetensors) into a model directory for `--model hf:...`.
-func importCheckpoint(ctx context.Context, hfDir, outDir, dtype string) error {
-	return checkpoint.Import(ctx, hfDir, outDir, checkpoint.ImportOptions{DType: dtype})
-}
 
 // hubEnvHelp documents the environment the hub commands read.
 const hubEnvHelp = "Environment (as huggingface_hub): HF_ENDPOINT (default https://huggingface.co), HF_TOKEN\n" +
@@ -65,33 +56,13 @@ func resolveModelFlag(c *cli.Context, dtype string) (*hub.ModelSource, error) {
 	return src, nil
 }
 
-// resolveModelRef resolves one hf: model reference for the dtype spec.
+// resolveModelRef resolves one hf: model reference for the dtype spec
+// (modelref.Resolve); Ctrl-C stops a download (it resumes on the next run)
+// or an import (its temporary folder is removed) cleanly.
 func resolveModelRef(c *cli.Context, ref, dtype string) (string, *hub.ModelSource, error) {
-	r, err := hub.ParseRef(ref, hub.Model)
-	if err != nil {
-		return "", nil, usageErr("--model: %v", err)
-	}
-	if dtype == "" {
-		dtype = "fp32"
-	}
-	files, err := qwen2vl.ONNXFiles(dtype)
-	if err != nil {
-		return "", nil, usageErr("--dtype: %v", err)
-	}
-	hc, err := hubClient(c)
-	if err != nil {
-		return "", nil, err
-	}
-	root, err := hub.ImportRoot(os.Getenv)
-	if err != nil {
-		return "", nil, usageErr("%v", err)
-	}
-	opts := hub.ModelOptions{ONNXFiles: files, DType: dtype, Import: importCheckpoint, ImportRoot: root}
-	// Ctrl-C stops a download (it resumes on the next run) or an import (its
-	// temporary folder is removed) cleanly.
 	ctx, stop := signal.NotifyContext(contextOf(c), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	dir, src, err := hc.ResolveModel(ctx, r, opts)
+	dir, src, err := modelref.Resolve(ctx, ref, modelref.Options{DType: dtype, Getenv: os.Getenv, Progress: errWriter(c)})
 	if err != nil {
 		return "", nil, inputErr(err)
 	}
@@ -132,14 +103,7 @@ func hubDownloadCommand(kind hub.RepoType) *cli.Command {
 			if len(args) != 1 {
 				return usageErr("%s download: want one ORG/NAME repo id, got %d arguments", kind, len(args))
 			}
-			spec := strings.TrimPrefix(args[0], hub.ModelPrefix)
-			if c.IsSet("revision") {
-				if strings.Contains(spec, "@") {
-					return usageErr("%s download: give the revision once (ORG/NAME@REV or --revision)", kind)
-				}
-				spec += "@" + c.String("revision")
-			}
-			r, err := hub.ParseRef(spec, kind)
+			r, err := hub.ParseRefRevision(args[0], kind, c.String("revision"), c.IsSet("revision"))
 			if err != nil {
 				return usageErr("%s download: %v", kind, err)
 			}
@@ -158,19 +122,4 @@ func hubDownloadCommand(kind hub.RepoType) *cli.Command {
 			return nil
 		},
 	}
-}
-
-// servedModelName is serve's model name: --served-model-name, else the hub
-// repo id for hf:ORG/NAME[@REV] (as vLLM names a hub model), else the model
-// folder's name.
-func servedModelName(flag, modelArg, dir string) string {
-	if flag != "" {
-		return flag
-	}
-	if hub.IsRef(modelArg) {
-		if r, err := hub.ParseRef(modelArg, hub.Model); err == nil {
-			return r.ID
-		}
-	}
-	return filepath.Base(filepath.Clean(dir))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/modelref"
 	"github.com/medbench/medbench/runners/qwen2vl"
 	"github.com/medbench/medbench/serve"
 )
@@ -80,7 +81,7 @@ func serveAction(c *cli.Context) error {
 	}
 	defer r.Close()
 	info := r.Info()
-	name := servedModelName(c.String("served-model-name"), modelArg, cfg.ModelDir)
+	name := modelref.ServedName(c.String("served-model-name"), modelArg, cfg.ModelDir)
 	pixels := map[string]int{}
 	for _, k := range []string{"min_pixels", "max_pixels"} {
 		if v, ok := info.Settings[k].(int); ok {

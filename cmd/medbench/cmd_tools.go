@@ -1,28 +1,19 @@
 package main
 
 import (
-	"sort"
-
 	"github.com/urfave/cli/v2"
 )
 
-// toolFactories are the `medbench tools ...` subcommands, registered by
-// init functions in their own files.
-var toolFactories []func() *cli.Command
+func init() { register(toolsCommand) }
 
-func registerTool(f func() *cli.Command) { toolFactories = append(toolFactories, f) }
-
-func init() {
-	register(func() *cli.Command {
-		subs := make([]*cli.Command, 0, len(toolFactories))
-		for _, f := range toolFactories {
-			subs = append(subs, f())
-		}
-		sort.Slice(subs, func(i, j int) bool { return subs[i].Name < subs[j].Name })
-		return &cli.Command{
-			Name:        "tools",
-			Usage:       "low-level tools: tokenize, preprocess images, statistics",
-			Subcommands: subs,
-		}
-	})
+// toolsCommand is `medbench tools ...`.
+func toolsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "tools",
+		Usage: "low-level tools: tokenize, preprocess images, statistics",
+		// In name order, as help lists them.
+		Subcommands: []*cli.Command{
+			toolsGenerateCommand(), toolsPreprocessCommand(), toolsStatsCommand(), toolsTokenizeCommand(),
+		},
+	}
 }

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"image/png"
-	"math"
-	"os"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/model/imageproc"
-	"github.com/urfave/cli/v2"
 )
-
-func init() { registerTool(toolsPreprocessCommand) }
 
 func toolsPreprocessCommand() *cli.Command {
 	return &cli.Command{
@@ -76,65 +71,15 @@ func toolsPreprocessCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageErr("tools preprocess: %v", err)
 			}
-			p, err := imageproc.PreprocessFile(c.String("image"), cfg)
+			sum, err := imageproc.PreprocessFileTo(c.String("image"), cfg, imageproc.FileOutputs{ResizedPNG: c.String("resized"), PixelValues: c.String("pixel-values")})
+			var oe *imageproc.OutputError
+			if errors.As(err, &oe) {
+				return inputErr(fmt.Errorf("tools preprocess: %w", err))
+			}
 			if err != nil {
 				return inputErr(err)
 			}
-			if path := c.String("resized"); path != "" {
-				if err := writePNG(path, p.Resized); err != nil {
-					return inputErr(err)
-				}
-			}
-			if path := c.String("pixel-values"); path != "" {
-				if err := writeFloat32s(path, p.PixelValues); err != nil {
-					return inputErr(err)
-				}
-			}
-			out := struct {
-				Height      int      `json:"height"`
-				Width       int      `json:"width"`
-				GridTHW     [3]int64 `json:"grid_thw"`
-				ImageTokens int      `json:"image_tokens"`
-			}{p.Height, p.Width, p.GridTHW, p.ImageTokens}
-			return inputErr(json.NewEncoder(c.App.Writer).Encode(out))
+			return inputErr(json.NewEncoder(c.App.Writer).Encode(sum))
 		},
 	}
-}
-
-func writePNG(path string, img *imageproc.RGB) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("tools preprocess: %w", err)
-	}
-	if err := png.Encode(f, img.NRGBA()); err != nil {
-		f.Close()
-		return fmt.Errorf("tools preprocess: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("tools preprocess: write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeFloat32s(path string, v []float32) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("tools preprocess: %w", err)
-	}
-	w := bufio.NewWriterSize(f, 1<<16)
-	var b [4]byte
-	for _, x := range v {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
-		if _, err := w.Write(b[:]); err != nil {
-			break
-		}
-	}
-	err = w.Flush()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("tools preprocess: write %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"math"
-	"os"
 	"strconv"
 	"strings"
 
-	"github.com/medbench/medbench/metrics"
 	"github.com/urfave/cli/v2"
-)
 
-func init() { registerTool(toolsStatsCommand) }
+	"github.com/medbench/medbench/metrics"
+)
 
 func toolsStatsCommand() *cli.Command {
 	return &cli.Command{
@@ -36,12 +32,7 @@ func toolsStatsCommand() *cli.Command {
 					if b < 0 || cc < 0 {
 						return usageErr("tools stats mcnemar: --b and --c must be ≥ 0")
 					}
-					stat, p := metrics.McNemarChi2(b, cc)
-					return writeJSON(c, map[string]any{
-						"b": b, "c": cc, "n_discordant": b + cc,
-						"exact_p": metrics.McNemarExact(b, cc), "one_sided_p": metrics.McNemarOneSided(b, cc),
-						"chi2": stat, "chi2_p": p,
-					})
+					return writeJSON(c, metrics.McNemarAll(b, cc))
 				},
 			},
 			{
@@ -62,11 +53,11 @@ func toolsStatsCommand() *cli.Command {
 				Action: func(c *cli.Context) error {
 					a, err := readOutcomes(c.String("a"))
 					if err != nil {
-						return inputErr(err)
+						return err
 					}
 					b, err := readOutcomes(c.String("b"))
 					if err != nil {
-						return inputErr(err)
+						return err
 					}
 					if len(a) != len(b) || len(a) == 0 {
 						return inputErr(fmt.Errorf("tools stats bootstrap: %s has %d outcomes, %s has %d: want the same, > 0", c.String("a"), len(a), c.String("b"), len(b)))
@@ -75,24 +66,7 @@ func toolsStatsCommand() *cli.Command {
 					if c.Int("resamples") < 1 || !(conf > 0 && conf < 1) {
 						return usageErr("tools stats bootstrap: need --resamples ≥ 1 and 0 < --conf < 1")
 					}
-					delta, lo, hi := metrics.PairedBootstrap(a, b, c.Int("resamples"), c.Uint64("seed"), conf)
-					nb, nc := metrics.Discordant(a, b)
-					ka, kb := 0, 0
-					for i := range a {
-						if a[i] {
-							ka++
-						}
-						if b[i] {
-							kb++
-						}
-					}
-					n := float64(len(a))
-					return writeJSON(c, map[string]any{
-						"n": len(a), "acc_a": float64(ka) / n, "acc_b": float64(kb) / n,
-						"delta": delta, "lo": lo, "hi": hi, "conf": conf,
-						"resamples": c.Int("resamples"), "seed": c.Uint64("seed"),
-						"b": nb, "c": nc, "mcnemar_exact_p": metrics.McNemarExact(nb, nc),
-					})
+					return writeJSON(c, metrics.ComparePaired(a, b, c.Int("resamples"), c.Uint64("seed"), conf))
 				},
 			},
 			{
@@ -123,16 +97,11 @@ func toolsStatsCommand() *cli.Command {
 					&cli.Float64Flag{Name: "power", Value: 0.8, Usage: "power"},
 				},
 				Action: func(c *cli.Context) error {
-					m := metrics.MDE(c.Int("n"), c.Float64("discordance"), c.Float64("alpha"), c.Float64("power"))
-					if math.IsNaN(m) {
+					r, ok := metrics.MDEFor(c.Int("n"), c.Float64("discordance"), c.Float64("alpha"), c.Float64("power"))
+					if !ok {
 						return usageErr("tools stats mde: need n ≥ 1, 0 ≤ discordance ≤ 1, 0 < alpha < 1, 0.5 ≤ power < 1")
 					}
-					var mv any = m
-					if math.IsInf(m, 1) {
-						mv = nil // not detectable
-					}
-					return writeJSON(c, map[string]any{"n": c.Int("n"), "discordance": c.Float64("discordance"),
-						"alpha": c.Float64("alpha"), "power": c.Float64("power"), "mde": mv})
+					return writeJSON(c, r)
 				},
 			},
 		},
@@ -148,31 +117,11 @@ func writeJSON(c *cli.Context, v any) error {
 	return nil
 }
 
-// readOutcomes reads one binary outcome per line.
+// readOutcomes reads an outcomes file (metrics.ReadOutcomes).
 func readOutcomes(path string) ([]bool, error) {
-	f, err := os.Open(path)
+	o, err := metrics.ReadOutcomes(path)
 	if err != nil {
-		return nil, fmt.Errorf("tools stats: %w", err)
+		return nil, inputErr(fmt.Errorf("tools stats: %w", err))
 	}
-	defer f.Close()
-	var out []bool
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		switch strings.ToLower(s) {
-		case "1", "true":
-			out = append(out, true)
-		case "0", "false":
-			out = append(out, false)
-		default:
-			return nil, fmt.Errorf("tools stats: %s line %d: %q is not 1, 0, true or false", path, line, s)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tools stats: %s: %w", path, err)
-	}
-	return out, nil
+	return o, nil
 }

@@ -87,18 +87,3 @@ func TestToolsTokenize(t *testing.T) {
 		}
 	}
 }
-
-// appendJSString must write what JavaScript's JSON.stringify writes.
-func TestAppendJSString(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"", `""`},
-		{"a\"b\\c", `"a\"b\\c"`},
-		{"\b\f\n\r\t", `"\b\f\n\r\t"`},
-		{"\x00\x01\x1f\x7f", `"\u0000\u0001\u001f` + "\x7f\""},
-		{"<&>\u2028\u00e9🙂\ufffd", "\"<&>\u2028\u00e9🙂\ufffd\""},
-	} {
-		if got := string(appendJSString(nil, c.in)); got != c.want {
-			t.Errorf("appendJSString(%q) = %s, want %s", c.in, got, c.want)
-		}
-	}
-}

@@ -164,7 +164,6 @@ func newONNXRunner(c *cli.Context) (runners.Runner, error) {
 
 func init() {
 	onnxRunnerFactory = newONNXRunner
-	registerTool(toolsGenerateCommand)
 }
 
 // generateCase is one `tools generate` case: the tjs-peer.mjs format.
