@@ -128,7 +128,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 	// Prepare every prompt once.
 	groups := make([]Group, len(cfg.Samples))
 	for i, sm := range cfg.Samples {
-		p, err := r.Prepare(request(sm, cfg.Template, sm.ID(), 0))
+		p, err := r.Prepare(sm.Request(cfg.Template, sm.ID(), 0))
 		if err != nil {
 			return nil, err
 		}

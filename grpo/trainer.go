@@ -21,6 +21,7 @@ import (
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/qwen2vl"
+	"github.com/medbench/medbench/sampler"
 )
 
 // Config configures a GRPO run. Zero values take the defaults of
@@ -179,22 +180,7 @@ func schedule(n, perStep, epochs int, seed uint64) [][]int {
 
 // sampleSeed derives completion i's sampling seed for one step.
 func sampleSeed(seed uint64, step int, id string, i int) uint64 {
-	return evaluate.SampleSeed(seed, fmt.Sprintf("grpo/%d/%s/%d", step, id, i))
-}
-
-func request(s datasets.Item, t datasets.Template, id string, seed uint64) runners.Request {
-	req := runners.Request{ID: id, Prompt: t.Name, Text: t.Render(s.Record.Problem), Seed: seed}
-	for i := range max(len(s.ImagePaths), len(s.ImageBytes)) {
-		var im runners.Image
-		if i < len(s.ImagePaths) {
-			im.Path = s.ImagePaths[i]
-		}
-		if i < len(s.ImageBytes) {
-			im.Bytes = s.ImageBytes[i] // embedded bytes win
-		}
-		req.Images = append(req.Images, im)
-	}
-	return req
+	return sampler.SeedFor(seed, fmt.Sprintf("grpo/%d/%s/%d", step, id, i), sampler.RequestSeed)
 }
 
 // session holds the ORT runner over the current weights and the engine.
@@ -241,7 +227,7 @@ func (s *session) rollout(ctx context.Context, step int, samples []datasets.Item
 	for _, sm := range samples {
 		for i := 0; i < c.NumGenerations; i++ {
 			id := sm.ID()
-			reqs = append(reqs, request(sm, c.Template, id+"#"+strconv.Itoa(i), sampleSeed(c.Seed, step, id, i)))
+			reqs = append(reqs, sm.Request(c.Template, id+"#"+strconv.Itoa(i), sampleSeed(c.Seed, step, id, i)))
 		}
 	}
 	res, err := s.runner.Generate(ctx, reqs)

@@ -81,14 +81,21 @@ func SeedPreset() Sampling {
 	return Sampling{DoSample: false, Temperature: 1, TopK: 0, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 512}
 }
 
-// Info describes a runner for the run manifest.
+// Info describes a runner for the run manifest (its "runner" object). The
+// fields are in the order of their JSON names, so that a manifest reads as
+// it did when this was a map: keys sorted, empty ones left out (name is
+// always written).
 type Info struct {
-	Name     string            `json:"name"`
-	Model    string            `json:"model,omitempty"`
-	Device   string            `json:"device,omitempty"`
-	Runtime  string            `json:"runtime,omitempty"`
-	Files    map[string]string `json:"files,omitempty"` // relative path -> sha256
-	Settings map[string]any    `json:"settings,omitempty"`
+	Device string `json:"device,omitempty"`
+	// Files holds each model file's sha256 by its path relative to the
+	// model folder.
+	Files   map[string]string `json:"files,omitempty"`
+	Model   string            `json:"model,omitempty"`
+	Name    string            `json:"name"`
+	Runtime string            `json:"runtime,omitempty"`
+	// Settings are the runner's resolved settings (pixel bounds, sampling,
+	// threads, ...), by their JSON names.
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 // Runner generates completions for batches of requests.

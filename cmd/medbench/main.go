@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/medbench/medbench/runners"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,10 +25,17 @@ var commandFactories []func() *cli.Command
 
 func register(f func() *cli.Command) { commandFactories = append(commandFactories, f) }
 
-func newApp() *cli.App {
-	cmds := make([]*cli.Command, 0, len(commandFactories))
+// newApp builds the command line over the runner registry reg: eval,
+// bench, serve and tools generate open their runners through it.
+func newApp(reg *runners.Registry) *cli.App {
+	cmds := []*cli.Command{evalCommand(reg), benchCommand(reg), serveCommand(reg)}
 	for _, f := range commandFactories {
-		cmds = append(cmds, f())
+		cmd := f()
+		if cmd.Name == "tools" {
+			cmd.Subcommands = append(cmd.Subcommands, toolsGenerateCommand(reg))
+			sort.Slice(cmd.Subcommands, func(i, j int) bool { return cmd.Subcommands[i].Name < cmd.Subcommands[j].Name })
+		}
+		cmds = append(cmds, cmd)
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return &cli.App{
@@ -46,7 +55,7 @@ func main() {
 	os.Exit(run(os.Args))
 }
 
-// run executes the CLI and maps errors to exit codes: 0 ok, 1 regression or
+// run executes the CLI (over defaultRunners) and maps errors to exit codes: 0 ok, 1 regression or
 // validation failure, 2 usage/input/infrastructure error.
 func run(args []string) (code int) {
 	defer func() {
@@ -55,7 +64,7 @@ func run(args []string) (code int) {
 			code = 2
 		}
 	}()
-	err := newApp().Run(args)
+	err := newApp(defaultRunners()).Run(args)
 	if err == nil {
 		return 0
 	}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/hub"
+	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/runners/openai"
+	"github.com/medbench/medbench/runners/qwen2vl"
+	"github.com/medbench/medbench/runners/replay"
+)
+
+// defaultRunners is the registry of the medbench binary: one line per
+// runner.
+func defaultRunners() *runners.Registry {
+	return runners.NewRegistry(
+		qwen2vl.Driver(),
+		openai.Driver(),
+		replay.Driver(),
+	)
+}
+
+// runnerFlags are --runner (defaulting to def) and every registered
+// runner's flags, minus those the command defines itself.
+func runnerFlags(reg *runners.Registry, def string, except ...string) []cli.Flag {
+	return append([]cli.Flag{&cli.StringFlag{Name: "runner", Value: def, Usage: reg.RunnerUsage()}}, reg.Flags(except...)...)
+}
+
+// openedRunner is a runner opened from a command's flags. The runner is a
+// field, not embedded, so that its optional interfaces (evaluate.Binder,
+// runners.Profiler, serve.Generator) stay visible to whoever receives it.
+type openedRunner struct {
+	runner runners.Runner
+	driver runners.Driver
+	// model is the --model hf: reference pinned to its commit (nil for a
+	// local folder or a runner without --model).
+	model *hub.ModelSource
+}
+
+// openRunner opens the --runner runner for the command cmd: it checks the
+// flags, resolves --model hf:... for runners with a model folder, and
+// opens the runner with the sampling settings (nil: from the sampling
+// flags). Errors are usage or input errors naming cmd.
+func openRunner(c *cli.Context, reg *runners.Registry, cmd string, smp *runners.Sampling) (*openedRunner, error) {
+	d, err := reg.Select(c.String("runner"), c)
+	if err != nil {
+		return nil, usageErr("%s: %v", cmd, err)
+	}
+	var src *hub.ModelSource
+	if d.ModelFlag {
+		if src, err = resolveModelFlag(c, c.String("dtype")); err != nil {
+			return nil, err
+		}
+	}
+	var s runners.Sampling
+	if smp != nil {
+		s = *smp
+	} else if s, err = runners.SamplingFromFlags(c); err != nil {
+		return nil, usageErr("%s: %v", cmd, err)
+	}
+	r, err := d.Open(c.Context, runners.Options{Flags: c, Sampling: s})
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("%s: %w", cmd, err))
+	}
+	return &openedRunner{runner: r, driver: d, model: src}, nil
+}
+
+// runnerConfig is what a run manifest's config records of the runner: its
+// driver's entries and, for a model runner, the image bounds and preset.
+func runnerConfig(c *cli.Context, d runners.Driver) map[string]any {
+	m := map[string]any{}
+	if d.Samples {
+		m["max_pixels"], m["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
+		m["preset"] = c.String("preset")
+	}
+	if d.Config != nil {
+		for k, v := range d.Config(c) {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// loadData reads the dataset of eval and bench (--format, --images,
+// --modality-map, the parquet column flags) and returns the format used.
+func loadData(c *cli.Context, cmd, path string) ([]datasets.Item, string, error) {
+	format, err := datasets.Format(path, c.String("format"))
+	if err != nil {
+		return nil, "", usageErr("%s: %v", cmd, err)
+	}
+	mm, err := modalityMapFrom(c)
+	if err != nil {
+		return nil, "", inputErr(err)
+	}
+	items, err := datasets.Load(path, datasets.LoadOptions{ImagesRoot: c.String("images"), Format: format, Columns: columnsFrom(c), Modalities: mm})
+	if err != nil {
+		return nil, "", inputErr(err)
+	}
+	return items, format, nil
+}
+
+// rgbaFlag is the ONNX runner's --rgba, for commands that preprocess
+// images themselves.
+func rgbaFlag() cli.Flag { return qwen2vl.RGBAFlag() }
