@@ -92,6 +92,19 @@ func NewRegistry(drivers ...Driver) *Registry {
 	return &Registry{drivers: drivers}
 }
 
+// Filter returns the registry of the drivers keep accepts, in order: the
+// runners a command can use (bench and tools generate need a model runner,
+// serve an in-process one).
+func (r *Registry) Filter(keep func(Driver) bool) *Registry {
+	var out []Driver
+	for _, d := range r.drivers {
+		if keep(d) {
+			out = append(out, d)
+		}
+	}
+	return &Registry{drivers: out}
+}
+
 // Names lists the registered runners in registration order.
 func (r *Registry) Names() []string {
 	out := make([]string, len(r.drivers))

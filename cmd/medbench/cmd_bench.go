@@ -18,6 +18,7 @@ import (
 
 // benchCommand is `medbench bench` over the runners of reg.
 func benchCommand(reg *runners.Registry) *cli.Command {
+	reg = modelRunners(reg)
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "data", Required: true, Usage: "dataset `FILE` (seed JSON schema or Hugging Face parquet) the requests are built from"},
 		&cli.StringFlag{Name: "images", Usage: "images root `DIR` (default: the dataset file's folder)"},

@@ -19,6 +19,8 @@ import (
 // serveCommand is `medbench serve` over the runners of reg that take
 // per-request sampling (serve.Generator: the ONNX runner).
 func serveCommand(reg *runners.Registry) *cli.Command {
+	// In-process model runners: a server answers with its own model.
+	reg = reg.Filter(func(d runners.Driver) bool { return d.Samples && d.Remote == "" })
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8000", Usage: "listen `HOST:PORT` (loopback unless --allow-remote)"},
 		&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (set --api-key-env too)"},

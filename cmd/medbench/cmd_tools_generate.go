@@ -21,6 +21,7 @@ type generateCase struct {
 // toolsGenerateCommand is `medbench tools generate` over the runners of
 // reg; its own defaults are 32 new tokens and run seed 1.
 func toolsGenerateCommand(reg *runners.Registry) *cli.Command {
+	reg = modelRunners(reg)
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "cases", Usage: "JSON `FILE` of cases"},
 		&cli.StringFlag{Name: "image", Usage: "image `FILE` of a single case"},

@@ -23,6 +23,12 @@ func defaultRunners() *runners.Registry {
 	)
 }
 
+// modelRunners are the runners that generate from a model (not the replay
+// of recorded outputs): bench measures them, tools generate runs them.
+func modelRunners(reg *runners.Registry) *runners.Registry {
+	return reg.Filter(func(d runners.Driver) bool { return d.Samples })
+}
+
 // runnerFlags are --runner (defaulting to def) and every registered
 // runner's flags, minus those the command defines itself.
 func runnerFlags(reg *runners.Registry, def string, except ...string) []cli.Flag {

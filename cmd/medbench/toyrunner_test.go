@@ -135,7 +135,7 @@ func TestToyRunner(t *testing.T) {
 
 	// The binary's own registry does not know the toy runner.
 	code, _, stderr := cliRun(t, "tools", "generate", "--runner", "toy", "--text", "x")
-	if code != exitUsage || !strings.Contains(stderr, `--runner "toy": want onnx, openai or replay`) {
+	if code != exitUsage || !strings.Contains(stderr, `--runner "toy": want onnx or openai`) {
 		t.Errorf("default registry: exit %d, %s", code, stderr)
 	}
 }
