@@ -90,6 +90,9 @@ type Config struct {
 	Threads      int      // ONNX Runtime intra-op threads (0: default)
 	ORTLib       string   // ONNX Runtime library ("" = ortlib's search)
 	Backend      string   // GoMLX backend ("" = DefaultBackend)
+	// Open opens the rollout and eval runner (nil: the Qwen2-VL ONNX runner
+	// with Threads, ORTLib and the pixel bounds).
+	Open Opener
 	// Log receives one progress line per step (nil: silent).
 	Log io.Writer
 	// Stop, when closed, ends training after the generation batch in
@@ -196,10 +199,7 @@ func (s *session) openRunner(ctx context.Context, dir string, sampling runners.S
 		s.runner.Close()
 		s.runner = nil
 	}
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{
-		ModelDir: dir, Threads: s.cfg.Threads, ORTLib: s.cfg.ORTLib, Sampling: sampling,
-		MinPixels: s.cfg.MinPixels, MaxPixels: s.cfg.MaxPixels,
-	})
+	r, err := openPolicy(ctx, s.cfg.Open, dir, sampling, s.cfg.runnerDefaults())
 	if err != nil {
 		return err
 	}
@@ -646,8 +646,7 @@ func nan() float64 { return math.NaN() }
 // accuracy and per-sample correctness in sample order.
 func (s *session) eval(ctx context.Context, dir, name string) (float64, []bool, error) {
 	c := s.cfg
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: dir, Threads: c.Threads, ORTLib: c.ORTLib, MinPixels: c.MinPixels, MaxPixels: c.MaxPixels,
-		Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: c.EvalMaxNewTokens, Seed: c.Seed}})
+	r, err := openPolicy(ctx, c.Open, dir, runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: c.EvalMaxNewTokens, Seed: c.Seed}, c.runnerDefaults())
 	if err != nil {
 		return 0, nil, err
 	}

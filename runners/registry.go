@@ -221,6 +221,20 @@ func orList(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
+// Pick returns the named flags, in the order named (absent names are
+// skipped): a command that reads only some of a runner's flags.
+func Pick(flags []cli.Flag, names ...string) []cli.Flag {
+	var out []cli.Flag
+	for _, n := range names {
+		for _, f := range flags {
+			if f.Names()[0] == n {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
 // WithDefault returns the flags with the named flag's default replaced (a
 // copy; the driver's definition is unchanged): a command whose own default
 // differs, e.g. `tools generate`'s 32 new tokens. The value's type must be

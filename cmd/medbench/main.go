@@ -26,9 +26,9 @@ var commandFactories []func() *cli.Command
 func register(f func() *cli.Command) { commandFactories = append(commandFactories, f) }
 
 // newApp builds the command line over the runner registry reg: eval,
-// bench, serve and tools generate open their runners through it.
+// bench, serve, train and tools generate open their runners through it.
 func newApp(reg *runners.Registry) *cli.App {
-	cmds := []*cli.Command{evalCommand(reg), benchCommand(reg), serveCommand(reg)}
+	cmds := []*cli.Command{evalCommand(reg), benchCommand(reg), serveCommand(reg), trainCommand(reg)}
 	for _, f := range commandFactories {
 		cmd := f()
 		if cmd.Name == "tools" {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/openai"
@@ -88,6 +90,33 @@ func runnerConfig(c *cli.Context, d runners.Driver) map[string]any {
 		}
 	}
 	return m
+}
+
+// trainRunner is the runner training rolls out with: it needs the
+// runner's token-level API (grpo.Opener).
+const trainRunner = "onnx"
+
+// trainRunnerFlags are the training runner's flags that train reads, with
+// training's pixel bounds (the seed's 512·28·28 and 4·28·28).
+func trainRunnerFlags(reg *runners.Registry) []cli.Flag {
+	d, err := reg.Driver(trainRunner)
+	if err != nil {
+		return nil
+	}
+	flags := runners.Pick(d.Flags, "max-pixels", "min-pixels", "threads", "ort-lib")
+	return runners.WithDefault(runners.WithDefault(flags, "max-pixels", 401408), "min-pixels", 3136)
+}
+
+// trainOpener opens the training runner on a model folder from train's
+// flags (those of trainRunnerFlags; the rest keep the runner's defaults).
+func trainOpener(c *cli.Context, reg *runners.Registry) grpo.Opener {
+	return func(ctx context.Context, dir string, s runners.Sampling) (runners.Runner, error) {
+		d, err := reg.Driver(trainRunner)
+		if err != nil {
+			return nil, err
+		}
+		return d.Open(ctx, runners.Options{Flags: runners.Overlay(c, map[string]any{"model": dir}), Sampling: s})
+	}
 }
 
 // loadData reads the dataset of eval and bench (--format, --images,
