@@ -72,6 +72,23 @@ type Driver struct {
 	Config func(v Values) map[string]any
 }
 
+// ManifestConfig is what a run manifest's config records of the runner:
+// for a model runner the image bounds and the preset, then the driver's
+// own entries (Config).
+func (d Driver) ManifestConfig(v Values) map[string]any {
+	m := map[string]any{}
+	if d.Samples {
+		m["max_pixels"], m["min_pixels"] = v.Int("max-pixels"), v.Int("min-pixels")
+		m["preset"] = v.String("preset")
+	}
+	if d.Config != nil {
+		for k, x := range d.Config(v) {
+			m[k] = x
+		}
+	}
+	return m
+}
+
 // Registry is the set of runners a command line offers, in the order
 // given. It is an ordinary value: cmd/medbench builds one, tests build
 // their own.

@@ -79,3 +79,23 @@ func TestWithDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestConfig: a model runner records the image bounds and preset
+// besides its own entries; a replay-like runner only its own.
+func TestManifestConfig(t *testing.T) {
+	model := nopDriver("m", true)
+	model.Config = func(v Values) map[string]any { return map[string]any{"dtype": v.String("dtype")} }
+	app := &cli.App{Name: "t", Flags: append(ImageBoundFlags(), &cli.StringFlag{Name: "dtype"}, &cli.StringFlag{Name: "preset"}), Action: func(c *cli.Context) error {
+		got := model.ManifestConfig(c)
+		if len(got) != 4 || got["max_pixels"] != 100 || got["min_pixels"] != 0 || got["preset"] != "medvlm-r1" || got["dtype"] != "q4" {
+			t.Errorf("model runner: %v", got)
+		}
+		if got := nopDriver("r", false).ManifestConfig(c); len(got) != 0 {
+			t.Errorf("replay-like runner: %v", got)
+		}
+		return nil
+	}}
+	if err := app.Run([]string{"t", "--max-pixels", "100", "--dtype", "q4", "--preset", "medvlm-r1"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,7 +1,15 @@
 // Package runners defines the Runner interface through which medbench sends
-// prompts to a model, and the generation settings shared by all runners.
-// Implementations live in sub-packages (qwen2vl for ONNX Runtime, replay for
-// re-scoring existing outputs).
+// prompts to a model, the generation settings shared by all runners, and
+// the Registry of Drivers through which the command line offers them.
+// Implementations live in sub-packages (qwen2vl for ONNX Runtime, openai for
+// OpenAI-compatible servers, replay for re-scoring existing outputs).
+//
+// Adding a runner takes one package and one line: the package implements
+// Runner and exports a Driver (its --runner name, its flags, its Open and
+// its manifest config entries); cmd/medbench lists the Driver in
+// defaultRunners. eval, bench, serve, train and tools generate then offer
+// it with its flags (cmd/medbench's TestToyRunner does this with a runner
+// defined in the test).
 package runners
 
 import (

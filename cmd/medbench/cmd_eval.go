@@ -130,7 +130,7 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 	if opened.driver.Remote != "" && !c.IsSet("batch") {
 		batch = max(c.Int("concurrency"), 1) // one Generate call keeps --concurrency requests in flight
 	}
-	cfg := runnerConfig(c, opened.driver)
+	cfg := opened.driver.ManifestConfig(c)
 	for k, v := range map[string]any{
 		"batch": batch, "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
 		"modality": c.StringSlice("modality"), "format": format, "invalid_items": c.String("invalid-items"),

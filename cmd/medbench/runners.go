@@ -76,22 +76,6 @@ func openRunner(c *cli.Context, reg *runners.Registry, cmd string, smp *runners.
 	return &openedRunner{runner: r, driver: d, model: src}, nil
 }
 
-// runnerConfig is what a run manifest's config records of the runner: its
-// driver's entries and, for a model runner, the image bounds and preset.
-func runnerConfig(c *cli.Context, d runners.Driver) map[string]any {
-	m := map[string]any{}
-	if d.Samples {
-		m["max_pixels"], m["min_pixels"] = c.Int("max-pixels"), c.Int("min-pixels")
-		m["preset"] = c.String("preset")
-	}
-	if d.Config != nil {
-		for k, v := range d.Config(c) {
-			m[k] = v
-		}
-	}
-	return m
-}
-
 // trainRunner is the runner training rolls out with: it needs the
 // runner's token-level API (grpo.Opener).
 const trainRunner = "onnx"
