@@ -100,6 +100,9 @@ func benchSettings(c *cli.Context, check func(bench.Variant) error) (bench.Setti
 		return s, usageErr("bench: --prompt: %v", err)
 	}
 	s.Prompt = t
+	if err := check(bench.Variant{DType: s.DType, Dir: s.ModelDir}); err != nil {
+		return s, usageErr("bench: %v", err)
+	}
 	if s.Variants, err = bench.ParseVariants(bench.Variant{DType: s.DType, Dir: s.ModelDir}, c.StringSlice("variant"), check); err != nil {
 		return s, usageErr("%v", err)
 	}
