@@ -20,48 +20,46 @@ import (
 
 // evalCommand is `medbench eval` over the runners of reg.
 func evalCommand(reg *runners.Registry) *cli.Command {
-	{
-		flags := []cli.Flag{
-			// Data.
-			&cli.StringFlag{Name: "data", Required: true, Usage: "dataset `FILE`: the seed's JSON schema (MRI_CT_XRAY_300each_dataset.json) or a Hugging Face parquet export"},
-			&cli.StringFlag{Name: "images", Usage: "images root `DIR`; record paths are joined to it verbatim (default: the dataset file's folder)"},
-			&cli.StringFlag{Name: "format", Usage: "dataset `FORMAT`: json or parquet (default: by the file's extension)"},
-			&cli.StringSliceFlag{Name: "modality", Value: cli.NewStringSlice("all"), Usage: "modalities to evaluate (`LIST`, comma-separated, e.g. MRI,CT,Xray; or all)"},
-			&cli.StringFlag{Name: "select", Value: string(datasets.BySubset), Usage: "`HOW` per-modality test sets are formed: subset (by each record's subset) or seed-slices (the seed's positions: MRI [0:300], CT [300:600], Xray [600:900])"},
-			modalityMapFlag(),
-			invalidItemsFlag(),
-			&cli.IntFlag{Name: "limit", Usage: "evaluate at most `N` samples per modality, the first in dataset order (0 = all)"},
-			// Prompts and scoring.
-			&cli.StringSliceFlag{Name: "prompt", Value: cli.NewStringSlice("simple", "complex"), Usage: "prompt templates, evaluated in turn: simple, complex (the seed's eval prompts), train, or NAME=FILE for a custom template containing {Question}"},
-			&cli.StringSliceFlag{Name: "policy", Value: cli.NewStringSlice("strict", "lenient"), Usage: "answer-extraction policies to score: strict (the seed's rule) and/or lenient"},
-			// Run.
-			&cli.IntFlag{Name: "batch", Value: 1, Usage: "requests per runner call `N` (the seed's --bsz, default 1)"},
-			&cli.Float64Flag{Name: "max-error-rate", Value: 0.05, Usage: "exit 1 after writing the whole record when more than this `FRACTION` of the samples failed (bad image, prompt too long, ...); 1 = never"},
-			&cli.StringFlag{Name: "out", Required: true, Usage: "run record `DIR`: manifest.json, samples.jsonl, summary.json, samples.parquet and seed_<modality>_<prompt>.json"},
-			&cli.StringFlag{Name: "shard", EnvVars: []string{"MEDBENCH_SHARD"}, Usage: "evaluate only shard `I/N` (I 0-based: 0/4 … 3/4) of the selection, split by a hash of each sample's id (all prompts of a record in one shard); join the shard runs with `medbench merge`. Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N; Slurm array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"},
-			&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
-			&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
-		}
-		flags = append(flags, runnerFlags(reg, "onnx")...)
-		flags = append(flags, runners.SamplingFlags()...)
-		flags = append(flags, columnFlags()...)
-		return &cli.Command{
-			Name:      "eval",
-			Usage:     "evaluate a model (or replay recorded outputs) per modality × prompt and write a run record",
-			UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner openai --endpoint URL | --runner replay --outputs FILE[,FILE]] [options]",
-			Description: "Each selected sample is rendered with each --prompt template, generated in batches of --batch,\n" +
-				"and every output is scored under each --policy:\n" +
-				"  strict   the seed's rule: complex -> first <answer>\\s*([A-Z])\\s*</answer> (case-sensitive,\n" +
-				"           Python's Unicode \\s); simple -> the whole output must be the letter.\n" +
-				"  lenient  last answer block, B. / (B) / B) text / option text, case-insensitive; none when ambiguous.\n" +
-				"samples.jsonl is appended and fsynced per batch; an interrupted run (Ctrl-C, kill -9) continues\n" +
-				"with --resume, skipping recorded samples. summary.json holds accuracy per modality × prompt ×\n" +
-				"policy with a Wilson 95% interval and the parse-failure rate. --shard I/N evaluates one part of\n" +
-				"the selection (by a hash of each sample id); `medbench merge` joins the parts into the record an\n" +
-				"unsharded run writes (docs/sharding.md). Exit 2 on usage or input errors.",
-			Flags:  flags,
-			Action: func(c *cli.Context) error { return evalAction(c, reg) },
-		}
+	flags := []cli.Flag{
+		// Data.
+		&cli.StringFlag{Name: "data", Required: true, Usage: "dataset `FILE`: the seed's JSON schema (MRI_CT_XRAY_300each_dataset.json) or a Hugging Face parquet export"},
+		&cli.StringFlag{Name: "images", Usage: "images root `DIR`; record paths are joined to it verbatim (default: the dataset file's folder)"},
+		&cli.StringFlag{Name: "format", Usage: "dataset `FORMAT`: json or parquet (default: by the file's extension)"},
+		&cli.StringSliceFlag{Name: "modality", Value: cli.NewStringSlice("all"), Usage: "modalities to evaluate (`LIST`, comma-separated, e.g. MRI,CT,Xray; or all)"},
+		&cli.StringFlag{Name: "select", Value: string(datasets.BySubset), Usage: "`HOW` per-modality test sets are formed: subset (by each record's subset) or seed-slices (the seed's positions: MRI [0:300], CT [300:600], Xray [600:900])"},
+		modalityMapFlag(),
+		invalidItemsFlag(),
+		&cli.IntFlag{Name: "limit", Usage: "evaluate at most `N` samples per modality, the first in dataset order (0 = all)"},
+		// Prompts and scoring.
+		&cli.StringSliceFlag{Name: "prompt", Value: cli.NewStringSlice("simple", "complex"), Usage: "prompt templates, evaluated in turn: simple, complex (the seed's eval prompts), train, or NAME=FILE for a custom template containing {Question}"},
+		&cli.StringSliceFlag{Name: "policy", Value: cli.NewStringSlice("strict", "lenient"), Usage: "answer-extraction policies to score: strict (the seed's rule) and/or lenient"},
+		// Run.
+		&cli.IntFlag{Name: "batch", Value: 1, Usage: "requests per runner call `N` (the seed's --bsz, default 1)"},
+		&cli.Float64Flag{Name: "max-error-rate", Value: 0.05, Usage: "exit 1 after writing the whole record when more than this `FRACTION` of the samples failed (bad image, prompt too long, ...); 1 = never"},
+		&cli.StringFlag{Name: "out", Required: true, Usage: "run record `DIR`: manifest.json, samples.jsonl, summary.json, samples.parquet and seed_<modality>_<prompt>.json"},
+		&cli.StringFlag{Name: "shard", EnvVars: []string{"MEDBENCH_SHARD"}, Usage: "evaluate only shard `I/N` (I 0-based: 0/4 … 3/4) of the selection, split by a hash of each sample's id (all prompts of a record in one shard); join the shard runs with `medbench merge`. Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N; Slurm array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"},
+		&cli.BoolFlag{Name: "resume", Usage: "continue an interrupted run in --out (same dataset, prompts, policies, model and sampling); samples already recorded are skipped"},
+		&cli.BoolFlag{Name: "seed-files", Value: true, Usage: "also write the seed's per-modality output file shape ({\"accuracy\", \"results\"}) for every modality × prompt"},
+	}
+	flags = append(flags, runnerFlags(reg, "onnx")...)
+	flags = append(flags, runners.SamplingFlags()...)
+	flags = append(flags, columnFlags()...)
+	return &cli.Command{
+		Name:      "eval",
+		Usage:     "evaluate a model (or replay recorded outputs) per modality × prompt and write a run record",
+		UsageText: "medbench eval --data FILE --out DIR [--runner onnx --model DIR | --runner openai --endpoint URL | --runner replay --outputs FILE[,FILE]] [options]",
+		Description: "Each selected sample is rendered with each --prompt template, generated in batches of --batch,\n" +
+			"and every output is scored under each --policy:\n" +
+			"  strict   the seed's rule: complex -> first <answer>\\s*([A-Z])\\s*</answer> (case-sensitive,\n" +
+			"           Python's Unicode \\s); simple -> the whole output must be the letter.\n" +
+			"  lenient  last answer block, B. / (B) / B) text / option text, case-insensitive; none when ambiguous.\n" +
+			"samples.jsonl is appended and fsynced per batch; an interrupted run (Ctrl-C, kill -9) continues\n" +
+			"with --resume, skipping recorded samples. summary.json holds accuracy per modality × prompt ×\n" +
+			"policy with a Wilson 95% interval and the parse-failure rate. --shard I/N evaluates one part of\n" +
+			"the selection (by a hash of each sample id); `medbench merge` joins the parts into the record an\n" +
+			"unsharded run writes (docs/sharding.md). Exit 2 on usage or input errors.",
+		Flags:  flags,
+		Action: func(c *cli.Context) error { return evalAction(c, reg) },
 	}
 }
 
