@@ -14,6 +14,7 @@ package runners
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -104,6 +105,16 @@ type Info struct {
 	// Settings are the runner's resolved settings (pixel bounds, sampling,
 	// threads, ...), by their JSON names.
 	Settings map[string]any `json:"settings,omitempty"`
+}
+
+// MarshalJSON writes the zero Info (a run that records no runner, such as
+// the trainer's evals) as null, as the manifest's map did when it was nil.
+func (i Info) MarshalJSON() ([]byte, error) {
+	if i.Device == "" && len(i.Files) == 0 && i.Model == "" && i.Name == "" && i.Runtime == "" && len(i.Settings) == 0 {
+		return []byte("null"), nil
+	}
+	type fields Info // without this method
+	return json.Marshal(fields(i))
 }
 
 // Runner generates completions for batches of requests.

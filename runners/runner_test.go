@@ -30,8 +30,15 @@ func infoMap(info Info) map[string]any {
 // TestInfoJSONAsMap: the typed Info marshals to the bytes the map did, so
 // that manifests stay byte-identical.
 func TestInfoJSONAsMap(t *testing.T) {
+	if b, err := json.Marshal(Info{}); err != nil || string(b) != "null" {
+		t.Errorf("no runner: %s, %v; want null (a nil map)", b, err)
+	}
+	var back Info
+	if err := json.Unmarshal([]byte("null"), &back); err != nil || back.Name != "" || back.Files != nil {
+		t.Errorf("null read back as %+v, %v", back, err)
+	}
 	for _, info := range []Info{
-		{},
+		{Name: "", Model: "m"},
 		{Name: "replay", Files: map[string]string{"out.json": "12ab"}},
 		{Name: "qwen2vl-onnx", Model: "m/<tiny>", Device: "cpu", Runtime: "onnxruntime 1.29.0",
 			Files:    map[string]string{"onnx/b.onnx": "2", "config.json": "1"},
