@@ -201,9 +201,9 @@ type overlay struct {
 	set map[string]any
 }
 
-// Overlay returns v with the named flags' values replaced and reported
-// set: bench opens one runner per model variant (--dtype, --model) or
-// per concurrency this way.
+// Overlay returns v with the named string or int flags' values replaced
+// and reported set: bench opens one runner per model variant (--dtype,
+// --model) or per concurrency this way, train one per checkpoint folder.
 func Overlay(v Values, set map[string]any) Values { return overlay{v, set} }
 
 func (o overlay) IsSet(name string) bool {
