@@ -389,20 +389,44 @@ type LoadOptions struct {
 	// ImagesRoot is joined to relative image paths; empty means the dataset
 	// file's folder.
 	ImagesRoot string
+	// Format is "json" or "parquet"; empty means by the file's extension
+	// (Format).
+	Format string
 	// Columns maps parquet columns (zero value: Hugging Face defaults).
 	Columns ColumnMap
 	// Modalities maps subsets to modalities (nil: DefaultModalityMap).
 	Modalities ModalityMap
 }
 
-// Load reads a dataset by its extension: ".parquet" (any case) with
-// LoadParquetWithMap, anything else as seed-schema JSON with LoadJSONWithMap.
+// Format is the dataset format a load uses: format when given ("json" or
+// "parquet", anything else an error), else "parquet" for a ".parquet" path
+// (any case) and "json" otherwise.
+func Format(path, format string) (string, error) {
+	switch format {
+	case "":
+		if IsParquetPath(path) {
+			return "parquet", nil
+		}
+		return "json", nil
+	case "json", "parquet":
+		return format, nil
+	}
+	return "", fmt.Errorf("--format %q: want json or parquet", format)
+}
+
+// Load reads a dataset in opts.Format (see Format): parquet with
+// LoadParquetWithMap, seed-schema JSON with LoadJSONWithMap. This is the
+// one place a format is dispatched.
 func Load(path string, opts LoadOptions) ([]Item, error) {
+	format, err := Format(path, opts.Format)
+	if err != nil {
+		return nil, err
+	}
 	mm := opts.Modalities
 	if mm == nil {
 		mm = DefaultModalityMap()
 	}
-	if IsParquetPath(path) {
+	if format == "parquet" {
 		return LoadParquetWithMap(path, opts.Columns, opts.ImagesRoot, mm)
 	}
 	return LoadJSONWithMap(path, opts.ImagesRoot, mm)

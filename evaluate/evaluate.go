@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/sampler"
 )
 
 // Config configures Run.
@@ -39,7 +39,7 @@ type Config struct {
 	// Resume continues an interrupted run in OutDir.
 	Resume bool
 	// Manifest describes the run; Run fills Prompts, Policies and Dataset.N
-	// when they are empty. Manifest.Seed seeds every sample (see SampleSeed).
+	// when they are empty. Manifest.Seed seeds every sample (sampler.SeedFor, RequestSeed).
 	Manifest records.Manifest
 	// Policies are the extraction policies (default: metrics.DefaultPolicies()).
 	Policies []metrics.Policy
@@ -73,18 +73,6 @@ var ErrStopped = errors.New("evaluate: stopped")
 // with Config.Samples before the first batch.
 type Binder interface {
 	Bind(samples []datasets.Item) error
-}
-
-// SampleSeed derives a sample's own seed from the run seed and the sample key
-// (prompt/id): FNV-1a 64 of the key, mixed with the run seed by SplitMix64's
-// finalizer. It does not depend on the batch a sample lands in.
-func SampleSeed(runSeed uint64, key string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	z := h.Sum64() ^ (runSeed + 0x9e3779b97f4a7c15)
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
 }
 
 // PromptInfos lists templates for a manifest.
@@ -287,24 +275,7 @@ func runBatch(ctx context.Context, cfg Config, runSeed uint64, batch []job, hash
 }
 
 func request(j job, runSeed uint64) runners.Request {
-	s := j.sample
-	n := max(len(s.ImagePaths), len(s.ImageBytes))
-	imgs := make([]runners.Image, n)
-	for i := range imgs {
-		if i < len(s.ImageBytes) && s.ImageBytes[i] != nil {
-			imgs[i].Bytes = s.ImageBytes[i]
-		}
-		if i < len(s.ImagePaths) {
-			imgs[i].Path = s.ImagePaths[i]
-		}
-	}
-	return runners.Request{
-		ID:     s.ID(),
-		Prompt: j.prompt.Name,
-		Images: imgs,
-		Text:   j.prompt.Render(s.Record.Problem),
-		Seed:   SampleSeed(runSeed, j.key()),
-	}
+	return j.sample.Request(j.prompt, j.sample.ID(), sampler.SeedFor(runSeed, j.key(), sampler.RequestSeed))
 }
 
 func score(j job, req runners.Request, res runners.Result, policies []metrics.Policy) records.ScoredSample {

@@ -18,6 +18,7 @@ import (
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
+	"github.com/medbench/medbench/sampler"
 )
 
 // fakeRunner answers from the request: samples with an even id answer the
@@ -123,7 +124,7 @@ func prompts(t *testing.T) []datasets.Template {
 
 func config(t *testing.T, samples []datasets.Item, r runners.Runner, dir string, batch int) Config {
 	return Config{Samples: samples, Prompts: prompts(t), Runner: r, Batch: batch, OutDir: dir,
-		Manifest: records.Manifest{Seed: 42, Dataset: records.Dataset{SHA256: "abc"}, Runner: map[string]any{"name": "fake"}}}
+		Manifest: records.Manifest{Seed: 42, Dataset: records.Dataset{SHA256: "abc"}, Runner: runners.Info{Name: "fake"}}}
 }
 
 func TestRun(t *testing.T) {
@@ -174,7 +175,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("manifest not completed: %+v", run.Manifest)
 	}
 	for _, s := range run.Samples {
-		if s.Seed != SampleSeed(42, s.Key()) || len(s.Record) == 0 || s.Image == "" || s.Question == "" {
+		if s.Seed != sampler.SeedFor(42, s.Key(), sampler.RequestSeed) || len(s.Record) == 0 || s.Image == "" || s.Question == "" {
 			t.Errorf("sample %s: seed %d, record %q", s.Key(), s.Seed, s.Record)
 		}
 		if s.Error == "" && (len(s.TokenIDs) != 5 || s.CompletionTokens != 5 || s.LatencyMS != 1) {
@@ -215,7 +216,7 @@ func TestSeedsIndependentOfBatch(t *testing.T) {
 	if len(distinct) != 12 {
 		t.Errorf("only %d distinct seeds for 12 samples", len(distinct))
 	}
-	if SampleSeed(1, "complex/0") == SampleSeed(2, "complex/0") {
+	if sampler.SeedFor(1, "complex/0", sampler.RequestSeed) == sampler.SeedFor(2, "complex/0", sampler.RequestSeed) {
 		t.Error("run seed ignored")
 	}
 }
@@ -352,12 +353,6 @@ func TestPoliciesSubset(t *testing.T) {
 		if c.Policy != "lenient" {
 			t.Errorf("unexpected policy %s", c.Policy)
 		}
-	}
-}
-
-func BenchmarkSampleSeed(b *testing.B) {
-	for b.Loop() {
-		SampleSeed(42, "complex/123")
 	}
 }
 

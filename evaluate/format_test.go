@@ -43,7 +43,7 @@ func shapeRun(t *testing.T, prompts []datasets.Template, policies []metrics.Poli
 	}
 	dir := t.TempDir()
 	_, err := Run(context.Background(), Config{Samples: samples, Prompts: prompts, Runner: shapeRunner{sol}, Batch: 3, OutDir: dir,
-		Policies: policies, SeedFiles: true, Manifest: records.Manifest{Seed: 1, Runner: map[string]any{"name": "shape"}}})
+		Policies: policies, SeedFiles: true, Manifest: records.Manifest{Seed: 1, Runner: runners.Info{Name: "shape"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

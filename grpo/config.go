@@ -76,6 +76,9 @@ type Config struct {
 	Threads      int      // ONNX Runtime intra-op threads (0: default)
 	ORTLib       string   // ONNX Runtime library ("" = ortlib's search)
 	Backend      string   // GoMLX backend ("" = DefaultBackend)
+	// Open opens the rollout and eval runner (nil: the Qwen2-VL ONNX runner
+	// with Threads, ORTLib and the pixel bounds).
+	Open Opener
 	// Log receives one progress line per step (nil: silent).
 	Log io.Writer
 	// Stop, when closed, ends training after the generation batch in

@@ -12,7 +12,6 @@ import (
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
-	"github.com/medbench/medbench/runners/qwen2vl"
 )
 
 // eval scores EvalSamples greedily on a model dir with evaluate.Run (the
@@ -20,8 +19,7 @@ import (
 // accuracy and per-sample correctness in sample order.
 func (s *session) eval(ctx context.Context, dir, name string) (float64, []bool, error) {
 	c := s.cfg
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: dir, Threads: c.Threads, ORTLib: c.ORTLib, MinPixels: c.MinPixels, MaxPixels: c.MaxPixels,
-		Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: c.EvalMaxNewTokens, Seed: c.Seed}})
+	r, err := openPolicy(ctx, c.Open, dir, runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: c.EvalMaxNewTokens, Seed: c.Seed}, c.runnerDefaults())
 	if err != nil {
 		return 0, nil, err
 	}

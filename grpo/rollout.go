@@ -6,30 +6,14 @@ import (
 	"strconv"
 
 	"github.com/medbench/medbench/datasets"
-	"github.com/medbench/medbench/evaluate"
 	"github.com/medbench/medbench/runners"
 	"github.com/medbench/medbench/runners/qwen2vl"
+	"github.com/medbench/medbench/sampler"
 )
 
 // sampleSeed derives completion i's sampling seed for one step.
 func sampleSeed(seed uint64, step int, id string, i int) uint64 {
-	return evaluate.SampleSeed(seed, fmt.Sprintf("grpo/%d/%s/%d", step, id, i))
-}
-
-// request is the runner request of item s rendered with template t.
-func request(s datasets.Item, t datasets.Template, id string, seed uint64) runners.Request {
-	req := runners.Request{ID: id, Prompt: t.Name, Text: t.Render(s.Record.Problem), Seed: seed}
-	for i := range max(len(s.ImagePaths), len(s.ImageBytes)) {
-		var im runners.Image
-		if i < len(s.ImagePaths) {
-			im.Path = s.ImagePaths[i]
-		}
-		if i < len(s.ImageBytes) {
-			im.Bytes = s.ImageBytes[i] // embedded bytes win
-		}
-		req.Images = append(req.Images, im)
-	}
-	return req
+	return sampler.SeedFor(seed, fmt.Sprintf("grpo/%d/%s/%d", step, id, i), sampler.RequestSeed)
 }
 
 // session holds the ORT runner over the current weights and the engine.
@@ -46,10 +30,7 @@ func (s *session) openRunner(ctx context.Context, dir string, sampling runners.S
 		s.runner.Close()
 		s.runner = nil
 	}
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{
-		ModelDir: dir, Threads: s.cfg.Threads, ORTLib: s.cfg.ORTLib, Sampling: sampling,
-		MinPixels: s.cfg.MinPixels, MaxPixels: s.cfg.MaxPixels,
-	})
+	r, err := openPolicy(ctx, s.cfg.Open, dir, sampling, s.cfg.runnerDefaults())
 	if err != nil {
 		return err
 	}
@@ -72,7 +53,7 @@ func (s *session) rollout(ctx context.Context, step int, samples []datasets.Item
 	for _, sm := range samples {
 		for i := 0; i < c.NumGenerations; i++ {
 			id := sm.ID()
-			reqs = append(reqs, request(sm, c.Template, id+"#"+strconv.Itoa(i), sampleSeed(c.Seed, step, id, i)))
+			reqs = append(reqs, sm.Request(c.Template, id+"#"+strconv.Itoa(i), sampleSeed(c.Seed, step, id, i)))
 		}
 	}
 	res, err := s.runner.Generate(ctx, reqs)

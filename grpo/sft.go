@@ -51,6 +51,9 @@ type SFTConfig struct {
 	ORTLib      string
 	Backend     string
 	Freeze      []string
+	// Open opens the runner (nil: the Qwen2-VL ONNX runner with Threads,
+	// ORTLib and the pixel bounds).
+	Open Opener
 
 	EvalSamples      []datasets.Item
 	EvalTemplate     datasets.Template
@@ -115,8 +118,8 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		return nil, err
 	}
 	defer eng.Close()
-	r, err := qwen2vl.Open(ctx, qwen2vl.Config{ModelDir: cfg.ModelDir, Threads: cfg.Threads, ORTLib: cfg.ORTLib, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels,
-		Sampling: runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 1}})
+	r, err := openPolicy(ctx, cfg.Open, cfg.ModelDir, runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 1},
+		qwen2vl.Config{Threads: cfg.Threads, ORTLib: cfg.ORTLib, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +132,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 	// Prepare every prompt once.
 	groups := make([]Group, len(cfg.Samples))
 	for i, sm := range cfg.Samples {
-		p, err := r.Prepare(request(sm, cfg.Template, sm.ID(), 0))
+		p, err := r.Prepare(sm.Request(cfg.Template, sm.ID(), 0))
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +180,7 @@ func SFT(ctx context.Context, cfg SFTConfig) (*Result, error) {
 		return nil, fmt.Errorf("grpo: %w", err)
 	}
 	defer mf.Close()
-	s := &session{cfg: &Config{Out: cfg.Out, Threads: cfg.Threads, ORTLib: cfg.ORTLib, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels,
+	s := &session{cfg: &Config{Out: cfg.Out, Threads: cfg.Threads, ORTLib: cfg.ORTLib, MinPixels: cfg.MinPixels, MaxPixels: cfg.MaxPixels, Open: cfg.Open,
 		EvalSamples: cfg.EvalSamples, EvalTemplate: cfg.EvalTemplate, EvalMaxNewTokens: cfg.EvalMaxNewTokens, Seed: cfg.Seed}, eng: eng}
 	res := &Result{McNemarP: nan()}
 	if len(cfg.EvalSamples) > 0 {

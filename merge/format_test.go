@@ -12,6 +12,7 @@ import (
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/evaluate"
 	"github.com/medbench/medbench/records"
+	"github.com/medbench/medbench/runners"
 )
 
 // TestMergeKeepsDeclaredFormat: the seed-format files of a custom template
@@ -33,7 +34,7 @@ func TestMergeKeepsDeclaredFormat(t *testing.T) {
 		sol[s.ID()] = s.Record.Solution
 	}
 	run := func(dir string, shard evaluate.Shard) {
-		m := records.Manifest{Seed: 7, Dataset: records.Dataset{SHA256: "d4"}, Runner: map[string]any{"name": "echo"}}
+		m := records.Manifest{Seed: 7, Dataset: records.Dataset{SHA256: "d4"}, Runner: runners.Info{Name: "echo"}}
 		if _, err := evaluate.Run(context.Background(), evaluate.Config{Samples: samples, Prompts: []datasets.Template{mine}, Runner: echoRunner{sol},
 			Batch: 2, OutDir: dir, Manifest: m, SeedFiles: true, Shard: shard}); err != nil {
 			t.Fatal(err)

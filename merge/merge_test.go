@@ -74,7 +74,7 @@ func evalRun(t *testing.T, dir string, samples []datasets.Item, batch int, shard
 		sol[s.ID()] = s.Record.Solution
 	}
 	m := records.Manifest{Seed: 7, Dataset: records.Dataset{SHA256: "d4", Selection: "subset", Modalities: []string{"MRI", "CT", "Xray"}},
-		Runner: map[string]any{"name": "echo", "files": map[string]any{"model.onnx": "ab12"}}}
+		Runner: runners.Info{Name: "echo", Files: map[string]string{"model.onnx": "ab12"}}}
 	_, err := evaluate.Run(context.Background(), evaluate.Config{Samples: samples, Prompts: ps, Runner: echoRunner{sol}, Batch: batch,
 		OutDir: dir, Manifest: m, SeedFiles: true, Shard: shard})
 	if err != nil {

@@ -34,16 +34,14 @@ var ResultConfigKeys = []string{
 // by content too: dataset.images_sha256 digests every selected image, and
 // each sample records its own image sha256.
 func ResultFields(m Manifest) []ResultField {
-	model := any(m.Runner["model"])
-	if files, ok := m.Runner["files"]; ok && !isEmpty(files) {
+	model := any(m.Runner.Model)
+	if len(m.Runner.Files) > 0 {
 		model = nil
 	}
 	settings := map[string]any{}
-	if s, ok := m.Runner["settings"].(map[string]any); ok {
-		for k, v := range s {
-			if k != "device_note" { // prose about the device, not a setting
-				settings[k] = v
-			}
+	for k, v := range m.Runner.Settings {
+		if k != "device_note" { // prose about the device, not a setting
+			settings[k] = v
 		}
 	}
 	out := []ResultField{
@@ -54,10 +52,10 @@ func ResultFields(m Manifest) []ResultField {
 		{"dataset.images_sha256", m.Dataset.ImagesSHA256},
 		{"prompts", m.Prompts},
 		{"policies", m.Policies},
-		{"runner.name", m.Runner["name"]},
+		{"runner.name", m.Runner.Name},
 		{"runner.model", model},
-		{"runner.files", m.Runner["files"]},
-		{"runner.device", m.Runner["device"]},
+		{"runner.files", m.Runner.Files},
+		{"runner.device", m.Runner.Device},
 		{"sampling", m.Sampling},
 		{"seed", m.Seed},
 	}
@@ -67,17 +65,6 @@ func ResultFields(m Manifest) []ResultField {
 	// Last: the runner's resolved settings repeat several of the above
 	// (sampling, pixel bounds), which name the cause more plainly.
 	return append(out, ResultField{"runner.settings", settings})
-}
-
-func isEmpty(v any) bool {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Invalid:
-		return true
-	case reflect.Map, reflect.Slice, reflect.String:
-		return rv.Len() == 0
-	}
-	return false
 }
 
 // Compatible reports whether a run recorded with manifest old may be

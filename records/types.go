@@ -6,6 +6,8 @@ package records
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/medbench/medbench/runners"
 )
 
 // File names inside a run directory.
@@ -115,8 +117,8 @@ type Manifest struct {
 	Resumed []time.Time `json:"resumed,omitempty"`
 	Host    Host        `json:"host"`
 	Dataset Dataset     `json:"dataset"`
-	// Runner describes the model and runtime (runners.Info as a generic map).
-	Runner   map[string]any `json:"runner"`
+	// Runner describes the model and runtime.
+	Runner   runners.Info   `json:"runner"`
 	Prompts  []PromptInfo   `json:"prompts"`
 	Policies []string       `json:"policies"`
 	Sampling map[string]any `json:"sampling,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medbench/medbench/answer"
+	"github.com/medbench/medbench/runners"
 )
 
 func sptr(s string) *string { return &s }
@@ -19,7 +20,7 @@ func testManifest() Manifest {
 	return Manifest{
 		Medbench: "test",
 		Dataset:  Dataset{Path: "d.json", SHA256: "abc", Selection: "seed-slices", Modalities: []string{"MRI"}, N: 3},
-		Runner:   map[string]any{"name": "replay", "model": "", "files": map[string]string{"out.json": "123"}},
+		Runner:   runners.Info{Name: "replay", Model: "", Files: map[string]string{"out.json": "123"}},
 		Prompts:  []PromptInfo{{Name: "complex", Text: "{Question}"}},
 		Policies: []string{"strict/v1"},
 		Sampling: map[string]any{"do_sample": false, "max_new_tokens": 512},
@@ -163,12 +164,12 @@ var resultFieldMutations = map[string]func(*Manifest){
 	"dataset.n":             func(m *Manifest) { m.Dataset.N = 4 },
 	"prompts":               func(m *Manifest) { m.Prompts[0].Text = "other {Question}" },
 	"policies":              func(m *Manifest) { m.Policies = []string{"strict/v1", "lenient/v1"} },
-	"runner.name":           func(m *Manifest) { m.Runner["name"] = "qwen2vl-onnx" },
+	"runner.name":           func(m *Manifest) { m.Runner.Name = "qwen2vl-onnx" },
 	// Without file hashes the model is known only by its path.
-	"runner.model":    func(m *Manifest) { delete(m.Runner, "files"); m.Runner["model"] = "other" },
-	"runner.files":    func(m *Manifest) { m.Runner["files"] = map[string]string{"out.json": "999"} },
-	"runner.device":   func(m *Manifest) { m.Runner["device"] = "cuda:0" },
-	"runner.settings": func(m *Manifest) { m.Runner["settings"] = map[string]any{"max_pixels": 1000, "threads": 0} },
+	"runner.model":    func(m *Manifest) { m.Runner.Files = nil; m.Runner.Model = "other" },
+	"runner.files":    func(m *Manifest) { m.Runner.Files = map[string]string{"out.json": "999"} },
+	"runner.device":   func(m *Manifest) { m.Runner.Device = "cuda:0" },
+	"runner.settings": func(m *Manifest) { m.Runner.Settings = map[string]any{"max_pixels": 1000, "threads": 0} },
 	"sampling":        func(m *Manifest) { m.Sampling["max_new_tokens"] = 256 },
 	"seed":            func(m *Manifest) { m.Seed = 8 },
 }
@@ -176,8 +177,8 @@ var resultFieldMutations = map[string]func(*Manifest){
 func TestCompatibleWalksEveryResultField(t *testing.T) {
 	base := testManifest()
 	base.Dataset.ImagesSHA256 = "img1"
-	base.Runner["device"] = "cpu"
-	base.Runner["settings"] = map[string]any{"max_pixels": 401408, "threads": 0, "device_note": "x"}
+	base.Runner.Device = "cpu"
+	base.Runner.Settings = map[string]any{"max_pixels": 401408, "threads": 0, "device_note": "x"}
 	base.Config = map[string]any{}
 	for _, k := range ResultConfigKeys {
 		base.Config[k] = "v-" + k
@@ -210,7 +211,7 @@ func TestCompatibleWalksEveryResultField(t *testing.T) {
 		if f.Name == "runner.model" {
 			// the recorded run too has no file hashes
 			m0 := clone()
-			delete(m0.Runner, "files")
+			m0.Runner.Files = nil
 			if err := Compatible(m0, m); err == nil || !strings.Contains(err.Error(), "field runner.model differs") {
 				t.Errorf("runner.model: err = %v", err)
 			}
@@ -228,7 +229,7 @@ func TestCompatibleWalksEveryResultField(t *testing.T) {
 	// The message names the innermost key and both values, uncut.
 	m := clone()
 	long := strings.Repeat("x", 300)
-	m.Runner["settings"].(map[string]any)["max_pixels"] = long
+	m.Runner.Settings["max_pixels"] = long
 	err = Compatible(clone(), m)
 	if err == nil || !strings.Contains(err.Error(), "runner.settings.max_pixels differs: recorded 401408, now \""+long+"\"") {
 		t.Errorf("mismatch message: %v", err)
@@ -244,22 +245,22 @@ func TestCompatibleWalksEveryResultField(t *testing.T) {
 	m = clone()
 	m.Host.Hostname = "elsewhere"
 	m.Started = time.Now()
-	m.Runner["model"] = "/some/absolute/spelling/of/the/model"
-	m.Runner["settings"].(map[string]any)["device_note"] = "other note"
+	m.Runner.Model = "/some/absolute/spelling/of/the/model"
+	m.Runner.Settings["device_note"] = "other note"
 	m.Config["batch"] = 8
 	w, err = OpenWriter(dir, m, true)
 	if err != nil {
 		t.Fatalf("compatible manifest refused: %v", err)
 	}
-	if got := w.Manifest(); got.Runner["model"] != base.Runner["model"] || got.Host.Hostname == "elsewhere" || len(got.Resumed) != 1 {
-		t.Errorf("resume rewrote the recorded manifest: model %v host %q resumed %v", got.Runner["model"], got.Host.Hostname, got.Resumed)
+	if got := w.Manifest(); got.Runner.Model != base.Runner.Model || got.Host.Hostname == "elsewhere" || len(got.Resumed) != 1 {
+		t.Errorf("resume rewrote the recorded manifest: model %v host %q resumed %v", got.Runner.Model, got.Host.Hostname, got.Resumed)
 	}
 	w.Close()
 	var onDisk Manifest
 	if err := ReadJSON(filepath.Join(dir, ManifestFile), &onDisk); err != nil {
 		t.Fatal(err)
 	}
-	if onDisk.Runner["model"] != base.Runner["model"] || onDisk.Host.Hostname == "elsewhere" || len(onDisk.Resumed) != 1 {
+	if onDisk.Runner.Model != base.Runner.Model || onDisk.Host.Hostname == "elsewhere" || len(onDisk.Resumed) != 1 {
 		t.Errorf("manifest.json after resume describes the new invocation: %+v", onDisk)
 	}
 }

@@ -150,11 +150,11 @@ func runFacts(r *records.Run) [][2]string {
 			kv = append(kv, [2]string{k, v})
 		}
 	}
-	add("model", str(m.Runner["model"]))
-	add("runner", str(m.Runner["name"]))
-	add("runtime", str(m.Runner["runtime"]))
-	add("device", str(m.Runner["device"]))
-	if files, ok := m.Runner["files"].(map[string]any); ok && len(files) > 0 {
+	add("model", m.Runner.Model)
+	add("runner", m.Runner.Name)
+	add("runtime", m.Runner.Runtime)
+	add("device", m.Runner.Device)
+	if files := m.Runner.Files; len(files) > 0 {
 		keys := make([]string, 0, len(files))
 		for k := range files {
 			keys = append(keys, k)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/medbench/medbench/records"
+	"github.com/medbench/medbench/runners"
 )
 
 var testModalities = []string{"MRI", "CT", "Xray"}
@@ -33,7 +34,7 @@ func makeRun(t testing.TB, dir string, n int, acc map[string]float64, seed uint6
 	run := &records.Run{Dir: dir}
 	run.Manifest = records.Manifest{SchemaVersion: 1, Medbench: "test", Started: time.Unix(1700000000, 0),
 		Dataset: records.Dataset{Path: "synth/dataset.json", SHA256: strings.Repeat("ab", 32), Selection: "subset", Modalities: testModalities, N: n * 3},
-		Runner:  map[string]any{"name": "replay", "model": "tiny-fixture", "files": map[string]any{"onnx/decoder_model_merged.onnx": strings.Repeat("cd", 32)}},
+		Runner:  runners.Info{Name: "replay", Model: "tiny-fixture", Files: map[string]string{"onnx/decoder_model_merged.onnx": strings.Repeat("cd", 32)}},
 		Prompts: []records.PromptInfo{{Name: "simple"}, {Name: "complex"}}, Policies: []string{"strict", "lenient"},
 		Sampling: map[string]any{"do_sample": false, "max_new_tokens": 512}}
 	var cells []records.Cell

@@ -1,11 +1,20 @@
 // Package runners defines the Runner interface through which medbench sends
-// prompts to a model, and the generation settings shared by all runners.
-// Implementations live in sub-packages (qwen2vl for ONNX Runtime, replay for
-// re-scoring existing outputs).
+// prompts to a model, the generation settings shared by all runners, and
+// the Registry of Drivers through which the command line offers them.
+// Implementations live in sub-packages (qwen2vl for ONNX Runtime, openai for
+// OpenAI-compatible servers, replay for re-scoring existing outputs).
+//
+// Adding a runner takes one package and one line: the package implements
+// Runner and exports a Driver (its --runner name, its flags, its Open and
+// its manifest config entries); cmd/medbench lists the Driver in
+// defaultRunners. eval, bench, serve, train and tools generate then offer
+// it with its flags (cmd/medbench's TestToyRunner does this with a runner
+// defined in the test).
 package runners
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -81,14 +90,31 @@ func SeedPreset() Sampling {
 	return Sampling{DoSample: false, Temperature: 1, TopK: 0, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 512}
 }
 
-// Info describes a runner for the run manifest.
+// Info describes a runner for the run manifest (its "runner" object). The
+// fields are in the order of their JSON names, so that a manifest reads as
+// it did when this was a map: keys sorted, empty ones left out (name is
+// always written).
 type Info struct {
-	Name     string            `json:"name"`
-	Model    string            `json:"model,omitempty"`
-	Device   string            `json:"device,omitempty"`
-	Runtime  string            `json:"runtime,omitempty"`
-	Files    map[string]string `json:"files,omitempty"` // relative path -> sha256
-	Settings map[string]any    `json:"settings,omitempty"`
+	Device string `json:"device,omitempty"`
+	// Files holds each model file's sha256 by its path relative to the
+	// model folder.
+	Files   map[string]string `json:"files,omitempty"`
+	Model   string            `json:"model,omitempty"`
+	Name    string            `json:"name"`
+	Runtime string            `json:"runtime,omitempty"`
+	// Settings are the runner's resolved settings (pixel bounds, sampling,
+	// threads, ...), by their JSON names.
+	Settings map[string]any `json:"settings,omitempty"`
+}
+
+// MarshalJSON writes the zero Info (a run that records no runner, such as
+// the trainer's evals) as null, as the manifest's map did when it was nil.
+func (i Info) MarshalJSON() ([]byte, error) {
+	if i.Device == "" && len(i.Files) == 0 && i.Model == "" && i.Name == "" && i.Runtime == "" && len(i.Settings) == 0 {
+		return []byte("null"), nil
+	}
+	type fields Info // without this method
+	return json.Marshal(fields(i))
 }
 
 // Runner generates completions for batches of requests.

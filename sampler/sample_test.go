@@ -339,8 +339,8 @@ func TestValidate(t *testing.T) {
 }
 
 func TestSeedFor(t *testing.T) {
-	a, b, c := SeedFor(1, "simple/3"), SeedFor(1, "simple/3"), SeedFor(2, "simple/3")
-	if a != b || a == c || a == SeedFor(1, "simple/4") {
+	a, b, c := SeedFor(1, "simple/3", RunnerSeed), SeedFor(1, "simple/3", RunnerSeed), SeedFor(2, "simple/3", RunnerSeed)
+	if a != b || a == c || a == SeedFor(1, "simple/4", RunnerSeed) {
 		t.Fatalf("seeds %x %x %x", a, b, c)
 	}
 	r1, r2 := NewRand(a), NewRand(a)
@@ -471,5 +471,32 @@ func TestTopPLargeVocab(t *testing.T) {
 		if !eq(a, b) {
 			t.Fatalf("run %d p=%v: kept sets differ", n, p)
 		}
+	}
+}
+
+// TestSeedForKinds pins both derivations to the values recorded runs hold
+// (evaluate's request seeds and the runner's own), so that neither kind can
+// drift into the other.
+func TestSeedForKinds(t *testing.T) {
+	for _, tc := range []struct {
+		run  uint64
+		key  string
+		kind SeedKind
+		want uint64
+	}{
+		{42, "complex/0", RequestSeed, 0xd76d5208b9755a5c},
+		{7, "grpo/3/MRI/12/1", RequestSeed, 0xa97f857ee585721c},
+		{42, "complex/0", RunnerSeed, 0x989385cafe59dfd8},
+		{7, "simple/3", RunnerSeed, 0x135a6bc1ce398a1a},
+	} {
+		if got := SeedFor(tc.run, tc.key, tc.kind); got != tc.want {
+			t.Errorf("SeedFor(%d, %q, %d) = %#x, want %#x", tc.run, tc.key, tc.kind, got, tc.want)
+		}
+	}
+}
+
+func BenchmarkSeedFor(b *testing.B) {
+	for b.Loop() {
+		SeedFor(42, "complex/123", RequestSeed)
 	}
 }

@@ -119,11 +119,33 @@ func (s *Sampler) Sample(logits []float32, context []int, generated int, rng *ra
 	return id, nil
 }
 
+// SeedKind selects how SeedFor mixes the run seed with a sample key. Both
+// kinds are kept because recorded runs depend on each: changing either would
+// change the sampled outputs of existing records.
+type SeedKind int
+
+const (
+	// RequestSeed is the seed a harness puts into runners.Request.Seed
+	// (evaluate for prompt/id keys, the GRPO trainer for its rollouts):
+	// FNV-1a 64 of the key, XORed with the run seed plus the golden ratio,
+	// then SplitMix64's finalizer.
+	RequestSeed SeedKind = iota
+	// RunnerSeed is the seed a runner derives itself for a request that
+	// carries none: FNV-1a 64 of the run seed's 8 little-endian bytes
+	// followed by the key, then SplitMix64.
+	RunnerSeed
+)
+
 // SeedFor derives a per-sample seed from the run seed and a sample key (for
 // example the prompt name and sample id), so that a sample's random stream
-// depends only on itself, not on the batch or order it runs in.
-func SeedFor(runSeed uint64, key string) uint64 {
+// depends only on itself, not on the batch or order it runs in. kind says
+// which of the two recorded derivations to use (see SeedKind).
+func SeedFor(runSeed uint64, key string, kind SeedKind) uint64 {
 	h := fnv.New64a()
+	if kind == RequestSeed {
+		h.Write([]byte(key))
+		return mix64(h.Sum64() ^ (runSeed + golden))
+	}
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], runSeed)
 	h.Write(b[:])
@@ -133,11 +155,16 @@ func SeedFor(runSeed uint64, key string) uint64 {
 
 // NewRand returns the PCG generator for a per-sample seed.
 func NewRand(seed uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, splitmix64(seed^0x9e3779b97f4a7c15)))
+	return rand.New(rand.NewPCG(seed, splitmix64(seed^golden)))
 }
 
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
+// golden is SplitMix64's increment (2^64 / the golden ratio).
+const golden = 0x9e3779b97f4a7c15
+
+func splitmix64(x uint64) uint64 { return mix64(x + golden) }
+
+// mix64 is SplitMix64's finalizer.
+func mix64(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)

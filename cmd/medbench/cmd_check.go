@@ -12,8 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(checkCommand) }
-
 func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",

@@ -346,7 +346,7 @@ func TestFixtureGolden(t *testing.T) {
 	// The RGBA conversion is part of the run's configuration.
 	if run, err := records.ReadRun(runDir); err != nil {
 		t.Fatal(err)
-	} else if settings, _ := run.Manifest.Runner["settings"].(map[string]any); run.Manifest.Config["rgba"] != "white" || settings["rgba"] != "white" {
+	} else if settings := run.Manifest.Runner.Settings; run.Manifest.Config["rgba"] != "white" || settings["rgba"] != "white" {
 		t.Errorf("manifest config.rgba %v, runner.settings.rgba %v; want white (the default)", run.Manifest.Config["rgba"], settings["rgba"])
 	}
 	if os.Getenv("MEDBENCH_BLESS") == "1" {

@@ -7,8 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(compareCommand) }
-
 func compareCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "compare",

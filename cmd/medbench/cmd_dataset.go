@@ -13,8 +13,6 @@ import (
 	"github.com/medbench/medbench/model/imageproc"
 )
 
-func init() { register(datasetCommand) }
-
 // datasetCommand is `medbench dataset ...`.
 func datasetCommand() *cli.Command {
 	return &cli.Command{

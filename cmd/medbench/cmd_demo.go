@@ -10,8 +10,6 @@ import (
 	"github.com/medbench/medbench/demo"
 )
 
-func init() { register(demoCommand) }
-
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",

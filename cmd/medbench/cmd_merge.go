@@ -8,8 +8,6 @@ import (
 	"github.com/medbench/medbench/merge"
 )
 
-func init() { register(mergeCommand) }
-
 func mergeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "merge",

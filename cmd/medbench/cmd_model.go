@@ -11,8 +11,6 @@ import (
 	"github.com/medbench/medbench/runners/fixture"
 )
 
-func init() { register(modelCommand) }
-
 // modelCommand is `medbench model ...`.
 func modelCommand() *cli.Command {
 	return &cli.Command{

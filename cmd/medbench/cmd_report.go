@@ -9,8 +9,6 @@ import (
 	"github.com/medbench/medbench/reports"
 )
 
-func init() { register(reportCommand) }
-
 func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "report",

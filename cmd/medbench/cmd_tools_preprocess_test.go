@@ -21,7 +21,7 @@ import (
 // returns stdout, the exit code run() would give and the error.
 func runPreprocessTool(t *testing.T, args ...string) (string, int, error) {
 	t.Helper()
-	app := newApp()
+	app := newApp(defaultRunners())
 	var out bytes.Buffer
 	app.Writer, app.ErrWriter = &out, io.Discard
 	err := app.Run(append([]string{"medbench", "tools", "preprocess"}, args...))

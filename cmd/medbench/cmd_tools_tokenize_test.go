@@ -17,7 +17,7 @@ import (
 // returns stdout, the exit code run() would return, and the error.
 func runTokenizeTool(t *testing.T, stdin string, args ...string) (string, int, error) {
 	t.Helper()
-	app := newApp()
+	app := newApp(defaultRunners())
 	app.Reader = strings.NewReader(stdin)
 	var out bytes.Buffer
 	app.Writer, app.ErrWriter = &out, io.Discard

@@ -12,25 +12,26 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/grpo"
+	"github.com/medbench/medbench/runners"
 )
 
-func init() {
-	register(func() *cli.Command {
-		return &cli.Command{
-			Name:  "train",
-			Usage: "GRPO training (MedVLM-R1's algorithm), SFT, and import of TRL/R1-V trainer_state.json logs",
-			Subcommands: []*cli.Command{
-				trainGRPOCommand(),
-				trainSFTCommand(),
-				trainImportCommand(),
-			},
-		}
-	})
+// trainCommand is `medbench train`; its rollouts and evals run on reg's
+// ONNX runner.
+func trainCommand(reg *runners.Registry) *cli.Command {
+	return &cli.Command{
+		Name:  "train",
+		Usage: "GRPO training (MedVLM-R1's algorithm), SFT, and import of TRL/R1-V trainer_state.json logs",
+		Subcommands: []*cli.Command{
+			trainGRPOCommand(reg),
+			trainSFTCommand(reg),
+			trainImportCommand(),
+		},
+	}
 }
 
 // trainDataFlags are shared by grpo and sft.
-func trainDataFlags() []cli.Flag {
-	return []cli.Flag{
+func trainDataFlags(reg *runners.Registry) []cli.Flag {
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "model", Required: true, Usage: "starting model `DIR` (onnx-community Qwen2-VL layout, fp32: config.json, tokenizer.json, onnx/*.onnx), or hf:ORG/NAME[@REVISION] (fp32 files; a checkpoint is imported once)"},
 		&cli.StringFlag{Name: "data", Required: true, Usage: "training dataset `FILE` (the seed's JSON schema or parquet)"},
 		&cli.StringFlag{Name: "images", Usage: "images root `DIR` (default: the dataset file's folder)"},
@@ -45,16 +46,12 @@ func trainDataFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "lr", Usage: "peak learning rate `LR` (sft: linear decay to 0, default 1e-3; grpo: shaped by --lr-scheduler, default 1e-6 as the seed)"},
 		&cli.Float64Flag{Name: "weight-decay", Usage: "AdamW weight decay"},
 		&cli.Float64Flag{Name: "max-grad-norm", Value: 1, Usage: "gradient clipping `NORM`"},
-		&cli.IntFlag{Name: "max-pixels", Value: 401408, Usage: "image resize upper bound in `PIXELS` (the seed's 512·28·28)"},
-		&cli.IntFlag{Name: "min-pixels", Value: 3136, Usage: "image resize lower bound in `PIXELS`"},
 		&cli.Uint64Flag{Name: "seed", Value: 42, Usage: "`SEED` for data order and sampling: same seed, same run"},
 		&cli.StringSliceFlag{Name: "freeze", Usage: "regular expressions over `SESSION/INITIALIZER` names not to train (e.g. ^vision/)"},
-		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads `N` (0 = ORT default)"},
-		&cli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` (default: $MEDBENCH_ORT_LIB, then .cache/ort/1.29.0 from `make setup`)"},
 		&cli.StringFlag{Name: "backend", Usage: "GoMLX `BACKEND` for the update engine (default go:ops_sequential; xla:cpu / xla:cuda need a PJRT plugin)"},
 		&cli.BoolFlag{Name: "quiet", Usage: "no per-step progress lines on stderr"},
 		invalidItemsFlag(),
-	}
+	}, trainRunnerFlags(reg)...)
 }
 
 func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([]datasets.Item, error) {
@@ -106,9 +103,9 @@ func progress(c *cli.Context) *os.File {
 	return os.Stderr
 }
 
-func trainGRPOCommand() *cli.Command {
+func trainGRPOCommand(reg *runners.Registry) *cli.Command {
 	d := grpo.DefaultConfig()
-	flags := append(trainDataFlags(),
+	flags := append(trainDataFlags(reg),
 		&cli.IntFlag{Name: "num-generations", Value: d.NumGenerations, Usage: "completions per prompt `G` (the seed's script: 4; its released checkpoint: 6)"},
 		&cli.IntFlag{Name: "prompts-per-step", Value: d.PromptsPerStep, Usage: "prompts per optimizer step `N` (the seed: 1 per device × gradient accumulation 2)"},
 		&cli.IntFlag{Name: "grad-accum", Value: d.GradAccum, Usage: "micro-batches per optimizer step `N` (divides --prompts-per-step; the loss of each is divided by N, as TRL)"},
@@ -165,6 +162,7 @@ func trainGRPOCommand() *cli.Command {
 				TopP: c.Float64("top-p"), SaveSteps: c.Int("save-steps"), EvalSteps: c.Int("eval-steps"), EvalSamples: evalSamples,
 				EvalTemplate: ev, EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Seed: c.Uint64("seed"), Resume: c.Bool("resume"),
 				Freeze: c.StringSlice("freeze"), Threads: c.Int("threads"), ORTLib: c.String("ort-lib"), Backend: c.String("backend"),
+				Open: trainOpener(c, reg),
 			})
 			if w := progress(c); w != nil {
 				cfg.Log = w
@@ -238,8 +236,8 @@ func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Item, tr, ev d
 	return
 }
 
-func trainSFTCommand() *cli.Command {
-	flags := append(trainDataFlags(),
+func trainSFTCommand(reg *runners.Registry) *cli.Command {
+	flags := append(trainDataFlags(reg),
 		&cli.StringFlag{Name: "completion", Value: grpo.DefaultSFTCompletion, Usage: "target `TEXT`; {answer} is replaced by the answer letter (EOS appended)"},
 		&cli.StringFlag{Name: "answers", Value: "random", Usage: "answer letters `HOW`: random (one drawn per prompt and epoch: teaches the format, not the answers), all (every option once per prompt: the format with a uniform answer distribution) or solution"},
 		&cli.IntFlag{Name: "epochs", Value: 1, Usage: "passes over the data `N`"},
@@ -264,7 +262,7 @@ func trainSFTCommand() *cli.Command {
 				LR: c.Float64("lr"), WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"), Seed: c.Uint64("seed"),
 				MinPixels: c.Int("min-pixels"), MaxPixels: c.Int("max-pixels"), Threads: c.Int("threads"), ORTLib: c.String("ort-lib"),
 				Backend: c.String("backend"), Freeze: c.StringSlice("freeze"), EvalSamples: evalSamples, EvalTemplate: ev,
-				EvalMaxNewTokens: c.Int("eval-max-new-tokens"),
+				EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Open: trainOpener(c, reg),
 			}
 			if w := progress(c); w != nil {
 				cfg.Log = w

@@ -138,7 +138,7 @@ func TestEvalReplayEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := run.Manifest
-	if m.Runner["name"] != "replay" || len(m.Dataset.SHA256) != 64 || m.Dataset.N != 18 || m.Host.CPUs == 0 || m.Finished.IsZero() || len(m.Command) < 3 {
+	if m.Runner.Name != "replay" || len(m.Dataset.SHA256) != 64 || m.Dataset.N != 18 || m.Host.CPUs == 0 || m.Finished.IsZero() || len(m.Command) < 3 {
 		t.Errorf("manifest: %+v", m)
 	}
 	if _, err := records.ReadParquet(filepath.Join(out, records.ParquetFile)); err != nil {
@@ -371,8 +371,8 @@ func TestEvalONNXFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if run.Manifest.Runner["name"] != "qwen2vl-onnx" || run.Manifest.Sampling["do_sample"] != true || run.Manifest.Seed != 5 {
-			t.Errorf("manifest runner %v sampling %v seed %d", run.Manifest.Runner["name"], run.Manifest.Sampling, run.Manifest.Seed)
+		if run.Manifest.Runner.Name != "qwen2vl-onnx" || run.Manifest.Sampling["do_sample"] != true || run.Manifest.Seed != 5 {
+			t.Errorf("manifest runner %v sampling %v seed %d", run.Manifest.Runner.Name, run.Manifest.Sampling, run.Manifest.Seed)
 		}
 		if len(run.Samples) != 3 {
 			t.Fatalf("%d samples, want 3 (one per modality)", len(run.Samples))

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/medbench/medbench/runners"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -17,18 +18,24 @@ var (
 	gitCommit = ""
 )
 
-// commandFactories are filled by init functions in this package's files, one
-// per command group, so that each group lives in its own file.
-var commandFactories []func() *cli.Command
-
-func register(f func() *cli.Command) { commandFactories = append(commandFactories, f) }
-
-func newApp() *cli.App {
-	cmds := make([]*cli.Command, 0, len(commandFactories))
-	for _, f := range commandFactories {
-		cmds = append(cmds, f())
+// newApp builds the command line over the runner registry reg: eval,
+// bench, serve, train and tools generate open their runners through it.
+// Every command is listed here, in the order help shows them.
+func newApp(reg *runners.Registry) *cli.App {
+	cmds := []*cli.Command{
+		benchCommand(reg),
+		checkCommand(),
+		compareCommand(),
+		datasetCommand(),
+		demoCommand(),
+		evalCommand(reg),
+		mergeCommand(),
+		modelCommand(),
+		reportCommand(),
+		serveCommand(reg),
+		toolsCommand(reg),
+		trainCommand(reg),
 	}
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return &cli.App{
 		Name:                 "medbench",
 		Usage:                "batch evaluation, CI gating and GRPO training for medical vision-language models",
@@ -46,7 +53,7 @@ func main() {
 	os.Exit(run(os.Args))
 }
 
-// run executes the CLI and maps errors to exit codes: 0 ok, 1 regression or
+// run executes the CLI (over defaultRunners) and maps errors to exit codes: 0 ok, 1 regression or
 // validation failure, 2 usage/input/infrastructure error.
 func run(args []string) (code int) {
 	defer func() {
@@ -55,7 +62,7 @@ func run(args []string) (code int) {
 			code = 2
 		}
 	}()
-	err := newApp().Run(args)
+	err := newApp(defaultRunners()).Run(args)
 	if err == nil {
 		return 0
 	}

@@ -33,7 +33,7 @@ import (
 // medbenchRun runs the CLI with its output captured in a buffer (safe while
 // servers run in other goroutines) and returns the exit code and output.
 func medbenchRun(args ...string) (int, string) {
-	app := newApp()
+	app := newApp(defaultRunners())
 	var out bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &out
 	err := app.Run(append([]string{"medbench"}, args...))
@@ -203,9 +203,9 @@ func TestOpenAIConformance(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", label, code, msg)
 		}
 		run := sameOpenAIRecord(t, label, f.ref, out)
-		settings, _ := run.Manifest.Runner["settings"].(map[string]any)
+		settings := run.Manifest.Runner.Settings
 		models, _ := settings["models"].(map[string]any)
-		if run.Manifest.Runner["name"] != "openai" || run.Manifest.Runner["model"] != "tiny" || settings["endpoint"] != url+"/v1/" || models["data"] == nil {
+		if run.Manifest.Runner.Name != "openai" || run.Manifest.Runner.Model != "tiny" || settings["endpoint"] != url+"/v1/" || models["data"] == nil {
 			t.Errorf("%s: manifest runner %v", label, run.Manifest.Runner)
 		}
 		if !reflect.DeepEqual(run.Manifest.Sampling, f.ref.Manifest.Sampling) {
@@ -444,7 +444,7 @@ func TestServeCLI(t *testing.T) {
 	ln.Close()
 	const key = "serve-key-never-logged"
 	t.Setenv("MEDBENCH_SERVE_TEST_KEY", key)
-	app := newApp()
+	app := newApp(defaultRunners())
 	var logBuf syncBuffer
 	app.Writer, app.ErrWriter = &logBuf, &logBuf
 	done := make(chan error, 1)

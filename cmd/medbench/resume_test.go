@@ -125,8 +125,8 @@ func TestEvalResumeRefusesChangedSettings(t *testing.T) {
 	if err := records.ReadJSON(filepath.Join(out, records.ManifestFile), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Runner["model"] != model || len(m.Resumed) != 1 {
-		t.Errorf("after resume the manifest names model %v (want the recorded %s), resumed %v", m.Runner["model"], model, m.Resumed)
+	if m.Runner.Model != model || len(m.Resumed) != 1 {
+		t.Errorf("after resume the manifest names model %v (want the recorded %s), resumed %v", m.Runner.Model, model, m.Resumed)
 	}
 }
 

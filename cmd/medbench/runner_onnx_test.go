@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,105 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
-	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/records"
-	"github.com/medbench/medbench/runners"
 )
-
-// onnxTestFlags mirror the `medbench eval` flags the ONNX runner reads.
-func onnxTestFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "model"}, &cli.StringFlag{Name: "dtype", Value: "fp32"},
-		&cli.StringFlag{Name: "device", Value: "cpu"}, &cli.IntFlag{Name: "threads"},
-		&cli.StringFlag{Name: "ort-lib"}, &cli.StringFlag{Name: "preset", Usage: onnxPresetUsage},
-		&cli.BoolFlag{Name: "do-sample"}, &cli.Float64Flag{Name: "temperature", Value: 1},
-		&cli.IntFlag{Name: "top-k"}, &cli.Float64Flag{Name: "top-p", Value: 1},
-		&cli.Float64Flag{Name: "repetition-penalty", Value: 1}, &cli.IntFlag{Name: "max-new-tokens", Value: 512},
-		&cli.IntFlag{Name: "min-new-tokens"}, &cli.Uint64Flag{Name: "seed", Value: 1},
-		&cli.IntFlag{Name: "max-pixels"}, &cli.IntFlag{Name: "min-pixels"},
-	}
-}
-
-// withONNXFlags runs f inside a CLI action parsed from args.
-func withONNXFlags(t *testing.T, args []string, f func(c *cli.Context) error) error {
-	t.Helper()
-	app := &cli.App{Name: "t", Flags: onnxTestFlags(), Action: f, ExitErrHandler: func(*cli.Context, error) {}}
-	return app.RunContext(context.Background(), append([]string{"t"}, args...))
-}
-
-func TestONNXSampling(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want runners.Sampling
-		err  string
-	}{
-		{[]string{"--preset", "medvlm-r1"}, runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 512, Seed: 1}, ""},
-		{[]string{"--preset", "medvlm-r1", "--max-new-tokens", "64", "--seed", "9"}, runners.Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MaxNewTokens: 64, Seed: 9}, ""},
-		{[]string{"--do-sample", "--temperature", "0.7", "--top-k", "50", "--top-p", "0.9", "--repetition-penalty", "1.1", "--min-new-tokens", "2"},
-			runners.Sampling{DoSample: true, Temperature: 0.7, TopK: 50, TopP: 0.9, RepetitionPenalty: 1.1, MaxNewTokens: 512, MinNewTokens: 2, Seed: 1}, ""},
-		{[]string{"--preset", "nope"}, runners.Sampling{}, `--preset "nope"`},
-	} {
-		var got runners.Sampling
-		err := withONNXFlags(t, tc.args, func(c *cli.Context) error {
-			var err error
-			got, err = onnxSampling(c)
-			return err
-		})
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%v: error %v, want %q", tc.args, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("%v: got %+v, %v; want %+v", tc.args, got, err, tc.want)
-		}
-	}
-}
-
-func TestONNXRunnerOpen(t *testing.T) {
-	dir := tinyFixture(t)
-	err := withONNXFlags(t, []string{"--model", dir, "--preset", "medvlm-r1", "--max-new-tokens", "4", "--threads", "1"}, func(c *cli.Context) error {
-		r, err := newONNXRunner(c)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		info := r.Info()
-		if info.Device != "cpu" || info.Name != "qwen2vl-onnx" {
-			t.Errorf("info %+v", info)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		args []string
-		msg  string
-		code int
-	}{
-		{[]string{"--preset", "medvlm-r1"}, "--model", exitUsage},
-		{[]string{"--model", dir, "--dtype", "fp8"}, `unknown dtype "fp8"`, exitUsage},
-		{[]string{"--model", dir, "--threads", "-2"}, "--threads -2", exitUsage},
-		{[]string{"--model", dir + "/nope"}, "config.json", exitUsage},
-	} {
-		err := withONNXFlags(t, tc.args, func(c *cli.Context) error { _, err := newONNXRunner(c); return err })
-		var ee *exitError
-		if err == nil || !errors.As(err, &ee) || ee.code != tc.code || !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("%v: %v", tc.args, err)
-		}
-	}
-	if _, err := os.Stat("/dev/nvidia0"); err != nil {
-		err := withONNXFlags(t, []string{"--model", dir, "--device", "cuda"}, func(c *cli.Context) error { _, err := newONNXRunner(c); return err })
-		var ee *exitError
-		if err == nil || !errors.As(err, &ee) || ee.code != exitUsage || !errors.Is(err, ortlib.ErrNoCUDA) || strings.Contains(err.Error(), "\n") {
-			t.Errorf("--device cuda without a GPU: %v", err)
-		}
-	}
-}
 
 func TestToolsGenerate(t *testing.T) {
 	dir := t.TempDir()
@@ -136,7 +38,7 @@ func TestToolsGenerate(t *testing.T) {
 	os.WriteFile(casesPath, cb, 0o644)
 	gen := func(extra ...string) []string {
 		var out bytes.Buffer
-		app := newApp()
+		app := newApp(defaultRunners())
 		app.Writer = &out
 		args := append([]string{"medbench", "tools", "generate", "--model", model, "--threads", "1", "--max-new-tokens", "8", "--repetition-penalty", "2"}, extra...)
 		if err := app.Run(args); err != nil {
@@ -160,7 +62,7 @@ func TestToolsGenerate(t *testing.T) {
 	if len(single) != 1 || single[0] != one[1] {
 		t.Fatalf("single case %q, want %q", single, one[1])
 	}
-	app := newApp()
+	app := newApp(defaultRunners())
 	app.Writer = io.Discard
 	err := app.Run([]string{"medbench", "tools", "generate", "--model", model, "--cases", casesPath, "--text", "x"})
 	var ee *exitError
@@ -179,7 +81,7 @@ func TestEvalONNXResumeAfterCrash(t *testing.T) {
 	model := tinyFixture(t)
 	medbench := func(args ...string) {
 		t.Helper()
-		app := newApp()
+		app := newApp(defaultRunners())
 		var out bytes.Buffer
 		app.Writer, app.ErrWriter = &out, &out
 		if err := app.Run(append([]string{"medbench"}, args...)); err != nil {
@@ -198,8 +100,8 @@ func TestEvalONNXResumeAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Summary == nil || len(a.Samples) != 24 || a.Manifest.Runner["name"] != "qwen2vl-onnx" || a.Manifest.Sampling["max_new_tokens"] != float64(8) {
-		t.Fatalf("run record: summary %v, %d samples, runner %v, sampling %v", a.Summary != nil, len(a.Samples), a.Manifest.Runner["name"], a.Manifest.Sampling)
+	if a.Summary == nil || len(a.Samples) != 24 || a.Manifest.Runner.Name != "qwen2vl-onnx" || a.Manifest.Sampling["max_new_tokens"] != float64(8) {
+		t.Fatalf("run record: summary %v, %d samples, runner %v, sampling %v", a.Summary != nil, len(a.Samples), a.Manifest.Runner.Name, a.Manifest.Sampling)
 	}
 	// simulate the SIGKILL: keep the manifest and 5 samples plus a torn line.
 	cut := filepath.Join(dir, "cut")

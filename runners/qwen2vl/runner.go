@@ -448,7 +448,7 @@ func (r *Runner) generateLocked(ctx context.Context, reqs []runners.Request) ([]
 		}
 		seed := q.Seed
 		if seed == 0 {
-			seed = sampler.SeedFor(r.cfg.Sampling.Seed, q.Prompt+"/"+q.ID)
+			seed = sampler.SeedFor(r.cfg.Sampling.Seed, q.Prompt+"/"+q.ID, sampler.RunnerSeed)
 		}
 		rows = append(rows, &genRow{idx: i, prep: p, rng: sampler.NewRand(seed)})
 	}

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -10,9 +11,36 @@ import (
 	"github.com/medbench/medbench/runners"
 )
 
-// Flags are the runner's command-line flags (for `medbench eval` and
-// `medbench bench`); ConfigFromCLI reads them.
-func Flags() []cli.Flag {
+// Driver is the OpenAI-compatible runner as the command line offers it
+// (--runner openai): its flags, its opening from them, and its manifest
+// config entries.
+func Driver() runners.Driver {
+	return runners.Driver{
+		Name:    "openai",
+		Usage:   "an OpenAI-compatible server: vLLM, SGLang, medbench serve; see --endpoint",
+		Flags:   append(flags(), runners.ImageBoundFlags()...),
+		Samples: true,
+		Remote:  "onnx",
+		Open: func(ctx context.Context, o runners.Options) (runners.Runner, error) {
+			cfg, err := ConfigFromFlags(o.Flags, o.Sampling)
+			if err != nil {
+				return nil, err
+			}
+			r, err := Open(ctx, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("runner: %w", err)
+			}
+			return r, nil
+		},
+		Config: func(v runners.Values) map[string]any {
+			return map[string]any{"endpoint": v.String("endpoint"), "concurrency": v.Int("concurrency")}
+		},
+	}
+}
+
+// flags are the runner's own command-line flags; ConfigFromFlags reads
+// them.
+func flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "endpoint", Usage: "openai: server `URL` (http://host:port, /v1 appended; or the API root), e.g. vLLM, SGLang or medbench serve"},
 		&cli.StringFlag{Name: "api-model", Usage: "openai: served model `NAME` (default: the only model /v1/models lists)"},
@@ -23,9 +51,9 @@ func Flags() []cli.Flag {
 	}
 }
 
-// ConfigFromCLI builds the runner configuration from the flags and the
+// ConfigFromFlags builds the runner configuration from the flags and the
 // resolved sampling settings. Errors are usage errors.
-func ConfigFromCLI(c *cli.Context, s runners.Sampling) (Config, error) {
+func ConfigFromFlags(c runners.Values, s runners.Sampling) (Config, error) {
 	cfg := Config{
 		Endpoint:    c.String("endpoint"),
 		Model:       c.String("api-model"),
