@@ -13,6 +13,7 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/evaluate"
+	"github.com/medbench/medbench/internal/interrupt"
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
@@ -160,7 +161,7 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 
 	// Ctrl-C: the first stops after the running batch (written), the
 	// second aborts it; either way the record stays resumable.
-	ctx, stopCh, release := twoStageInterrupt(c.Context, c.App.ErrWriter,
+	ctx, stopCh, release := interrupt.TwoStage(c.Context, c.App.ErrWriter,
 		"interrupt: stopping after the running batch; Ctrl-C again to abort",
 		"second interrupt: aborting the running batch")
 	defer release()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/grpo"
+	"github.com/medbench/medbench/internal/interrupt"
 	"github.com/medbench/medbench/runners"
 )
 
@@ -183,7 +184,7 @@ func trainGRPOCommand(reg *runners.Registry) *cli.Command {
 // trainInterrupts: the first Ctrl-C finishes the step in progress and
 // writes a checkpoint; the second aborts.
 func trainInterrupts(c *cli.Context) (context.Context, <-chan struct{}, func()) {
-	return twoStageInterrupt(c.Context, c.App.ErrWriter,
+	return interrupt.TwoStage(c.Context, c.App.ErrWriter,
 		"interrupt: finishing the current step, then writing a checkpoint; Ctrl-C again to abort",
 		"second interrupt: aborting without a checkpoint")
 }
