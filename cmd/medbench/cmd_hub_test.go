@@ -12,6 +12,7 @@ import (
 
 	"github.com/medbench/medbench/hub/hubtest"
 	"github.com/medbench/medbench/records"
+	"github.com/medbench/medbench/runners"
 )
 
 // hubEnv points the hub client at srv with a fresh cache; it returns the cache.
@@ -315,14 +316,14 @@ func TestHFReferenceReproducesTransformers(t *testing.T) {
 		} `json:"hf"`
 	}
 	var cases []golden
-	var gen []generateCase
+	var gen []runners.Case
 	dec := json.NewDecoder(f)
 	for dec.More() {
 		var g golden
 		if err := dec.Decode(&g); err != nil {
 			t.Fatal(err)
 		}
-		c := generateCase{Text: g.Text}
+		c := runners.Case{Text: g.Text}
 		if g.Image != nil {
 			abs, _ := filepath.Abs(filepath.Join(hfDir, "cases", *g.Image))
 			c.Image = abs

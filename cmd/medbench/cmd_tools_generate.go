@@ -1,22 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/medbench/medbench/internal/utf8bom"
 	"github.com/medbench/medbench/runners"
 )
-
-// generateCase is one `tools generate` case: the tjs-peer.mjs format.
-type generateCase struct {
-	Image string `json:"image,omitempty"`
-	Text  string `json:"text"`
-}
 
 // toolsGenerateCommand is `medbench tools generate` over the runners of
 // reg; its own defaults are 32 new tokens and run seed 1.
@@ -72,63 +62,23 @@ func toolsGenerate(c *cli.Context, reg *runners.Registry) error {
 	}
 	r := opened.runner
 	defer r.Close()
-	w := bufio.NewWriter(c.App.Writer)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for a := 0; a < len(cases); a += c.Int("batch") {
-		b := min(a+c.Int("batch"), len(cases))
-		reqs := make([]runners.Request, 0, b-a)
-		for i := a; i < b; i++ {
-			q := runners.Request{ID: fmt.Sprint(i), Prompt: "generate", Text: cases[i].Text}
-			if cases[i].Image != "" {
-				q.Images = []runners.Image{{Path: cases[i].Image}}
-			}
-			reqs = append(reqs, q)
-		}
-		res, err := r.Generate(c.Context, reqs)
-		if err != nil {
-			return inputErr(err)
-		}
-		for i, x := range res {
-			if x.Err != nil {
-				return inputErr(fmt.Errorf("tools generate: case %d: %w", a+i, x.Err))
-			}
-			ids := x.TokenIDs
-			if ids == nil {
-				ids = []int{}
-			}
-			if err := enc.Encode(struct {
-				IDs  []int  `json:"ids"`
-				Text string `json:"text"`
-			}{ids, x.Text}); err != nil {
-				return inputErr(fmt.Errorf("tools generate: write: %w", err))
-			}
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return inputErr(fmt.Errorf("tools generate: write: %w", err))
-	}
-	return nil
+	return inputErr(runners.GenerateCases(c.Context, "tools generate", r, cases, c.Int("batch"), c.App.Writer))
 }
 
 // generateCases reads --cases or builds the single --image/--text case.
-func generateCases(c *cli.Context) ([]generateCase, error) {
+func generateCases(c *cli.Context) ([]runners.Case, error) {
 	if p := c.String("cases"); p != "" {
 		if c.IsSet("image") || c.IsSet("text") {
 			return nil, usageErr("tools generate: give --cases or --image/--text, not both")
 		}
-		b, err := os.ReadFile(p)
+		cases, err := runners.ReadCases(p)
 		if err != nil {
 			return nil, inputErr(fmt.Errorf("tools generate: %w", err))
-		}
-		var cases []generateCase
-		if err := json.Unmarshal(utf8bom.Trim(b), &cases); err != nil {
-			return nil, inputErr(fmt.Errorf("tools generate: %s: want a JSON array of {\"image\", \"text\"} cases: %w", p, err))
 		}
 		return cases, nil
 	}
 	if !c.IsSet("text") {
 		return nil, usageErr("tools generate: give --cases FILE, or --text (and optionally --image)")
 	}
-	return []generateCase{{Image: c.String("image"), Text: c.String("text")}}, nil
+	return []runners.Case{{Image: c.String("image"), Text: c.String("text")}}, nil
 }

@@ -15,12 +15,13 @@ import (
 	"testing"
 
 	"github.com/medbench/medbench/records"
+	"github.com/medbench/medbench/runners"
 )
 
 func TestToolsGenerate(t *testing.T) {
 	dir := t.TempDir()
 	model := tinyFixture(t)
-	var cases []generateCase
+	var cases []runners.Case
 	for i, wh := range [][2]int{{56, 56}, {84, 56}, {56, 112}} {
 		img := image.NewGray(image.Rect(0, 0, wh[0], wh[1]))
 		for p := range img.Pix {
@@ -30,9 +31,9 @@ func TestToolsGenerate(t *testing.T) {
 		png.Encode(&b, img)
 		path := filepath.Join(dir, fmt.Sprintf("%d.png", i))
 		os.WriteFile(path, b.Bytes(), 0o644)
-		cases = append(cases, generateCase{Image: path, Text: fmt.Sprintf("case %d: which organ?", i)})
+		cases = append(cases, runners.Case{Image: path, Text: fmt.Sprintf("case %d: which organ?", i)})
 	}
-	cases = append(cases, generateCase{Text: "text only"})
+	cases = append(cases, runners.Case{Text: "text only"})
 	cb, _ := json.Marshal(cases)
 	casesPath := filepath.Join(dir, "cases.json")
 	os.WriteFile(casesPath, cb, 0o644)
