@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/medbench/medbench/golden"
 	"github.com/medbench/medbench/grpo"
@@ -121,9 +119,7 @@ func checkBlessCommand() *cli.Command {
 			if err != nil {
 				return usageErr("check bless: %v", err)
 			}
-			cmd := fmt.Sprintf("medbench check bless --run %s --out %s --model %s --dataset %s --tolerance %s",
-				shellQuote(c.String("run")), shellQuote(c.String("out")), shellQuote(c.String("model")),
-				shellQuote(c.String("dataset")), c.String("tolerance"))
+			cmd := golden.BlessCommand(c.String("run"), c.String("out"), c.String("model"), c.String("dataset"), c.String("tolerance"))
 			src := c.String("source")
 			if src == "" {
 				src = "medbench check bless (run " + filepath.Base(c.String("run")) + ")"
@@ -176,41 +172,32 @@ func checkCalibrateCommand() *cli.Command {
 				return usageErr("check calibrate: --k must be > 0 and --floor ≥ 0")
 			}
 			var dirs []string
+			var rep *golden.Repeat
 			switch {
 			case c.IsSet("repeat") && c.String("runs") != "":
 				return usageErr("check calibrate: use either --runs or --repeat")
 			case c.IsSet("repeat"):
+				rep = &golden.Repeat{K: c.Int("repeat"), Work: c.String("work"), FirstSeed: c.Uint64("first-seed"), EvalArgs: c.Args().Slice(),
+					Eval: func(args []string) int { return run(append([]string{"medbench", "eval"}, args...)) }, Log: os.Stderr}
+				if err := rep.Check(); err != nil {
+					return usageErr("check calibrate: %v", err)
+				}
 				var err error
-				if dirs, err = calibrateRepeat(c); err != nil {
-					return err
+				if dirs, err = rep.Run(c.Context); err != nil {
+					return inputErr(fmt.Errorf("check calibrate: %w", err))
 				}
 			case c.String("runs") != "":
 				if c.Args().Len() > 0 {
 					return usageErr("check calibrate: unexpected arguments %q (eval arguments go with --repeat)", c.Args().Slice())
 				}
-				for _, d := range strings.Split(c.String("runs"), ",") {
-					if d = strings.TrimSpace(d); d != "" {
-						dirs = append(dirs, d)
-					}
-				}
+				dirs = golden.SplitRuns(c.String("runs"))
 			default:
 				return usageErr("check calibrate: give --runs DIR,DIR,... or --repeat K --work DIR -- EVAL-ARGS")
 			}
 			if len(dirs) < 2 {
 				return usageErr("check calibrate: --runs needs at least 2 run directories, got %d", len(dirs))
 			}
-			gen := fmt.Sprintf("medbench check calibrate --runs %s", shellQuote(c.String("runs")))
-			if c.IsSet("repeat") {
-				q := make([]string, c.Args().Len())
-				for i, a := range c.Args().Slice() {
-					q[i] = shellQuote(a)
-				}
-				gen = fmt.Sprintf("medbench check calibrate --repeat %d --work %s --first-seed %d", c.Int("repeat"), shellQuote(c.String("work")), c.Uint64("first-seed"))
-				gen += " --out " + shellQuote(c.String("out")) + " --model " + shellQuote(c.String("model")) + " --dataset " + shellQuote(c.String("dataset")) +
-					fmt.Sprintf(" --k %g --floor %g -- %s", c.Float64("k"), c.Float64("floor"), strings.Join(q, " "))
-			} else {
-				gen += fmt.Sprintf(" --out %s --model %s --dataset %s --k %g --floor %g", shellQuote(c.String("out")), shellQuote(c.String("model")), shellQuote(c.String("dataset")), c.Float64("k"), c.Float64("floor"))
-			}
+			gen := golden.CalibrateCommand(c.String("runs"), rep, c.String("out"), c.String("model"), c.String("dataset"), c.Float64("k"), c.Float64("floor"))
 			t, err := golden.CalibrateDirs(dirs, c.String("out"), golden.CalibrateOptions{
 				Model: c.String("model"), Dataset: c.String("dataset"), K: c.Float64("k"), Floor: c.Float64("floor"),
 				Source:      fmt.Sprintf("medbench check calibrate over %d runs", len(dirs)),
@@ -223,49 +210,4 @@ func checkCalibrateCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// calibrateRepeat runs `medbench eval` K times in this process with
-// successive seeds and returns the run directories.
-func calibrateRepeat(c *cli.Context) ([]string, error) {
-	k, work := c.Int("repeat"), c.String("work")
-	if k < 2 {
-		return nil, usageErr("check calibrate: --repeat must be at least 2, got %d", k)
-	}
-	if work == "" {
-		return nil, usageErr("check calibrate: --repeat needs --work DIR for the run records")
-	}
-	args := c.Args().Slice()
-	if len(args) == 0 {
-		return nil, usageErr("check calibrate: --repeat needs the eval arguments after --, e.g. -- --model DIR --data FILE --do-sample")
-	}
-	for _, a := range args {
-		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "seed" || name == "out" || name == "resume") {
-			return nil, usageErr("check calibrate: eval argument %q is set by calibrate itself", a)
-		}
-	}
-	dirs := make([]string, k)
-	for i := range k {
-		if err := c.Context.Err(); err != nil {
-			return nil, inputErr(fmt.Errorf("check calibrate: %w", err))
-		}
-		seed := c.Uint64("first-seed") + uint64(i)
-		dirs[i] = filepath.Join(work, fmt.Sprintf("seed-%d", seed))
-		evalArgs := append([]string{"medbench", "eval"}, args...)
-		evalArgs = append(evalArgs, "--seed", strconv.FormatUint(seed, 10), "--out", dirs[i])
-		fmt.Fprintf(os.Stderr, "medbench check calibrate: run %d/%d: medbench eval ... --seed %d --out %s\n", i+1, k, seed, dirs[i])
-		if code := run(evalArgs); code != 0 {
-			return nil, inputErr(fmt.Errorf("check calibrate: medbench eval (seed %d) exited %d", seed, code))
-		}
-	}
-	return dirs, nil
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
