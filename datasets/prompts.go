@@ -152,3 +152,38 @@ func (t Template) Render(problem string) string {
 	_, body, _ := splitDeclaration(t.Text)
 	return strings.ReplaceAll(body, "{Question}", problem)
 }
+
+// ParseTemplateFlag parses the value spec of the command-line flag named
+// flag with ParseTemplate. Its errors name the flag: "--FLAG SPEC: ..." when
+// a NAME=FILE template cannot be read, "--FLAG: ..." otherwise.
+func ParseTemplateFlag(flag, spec string) (Template, error) {
+	t, err := ParseTemplate(spec)
+	if err != nil {
+		if strings.Contains(spec, "=") {
+			return t, fmt.Errorf("--%s %s: %w", flag, spec, err)
+		}
+		return t, fmt.Errorf("--%s: %v", flag, err)
+	}
+	return t, nil
+}
+
+// ParseTemplatesFlag parses the values of a repeatable template flag
+// (ParseTemplateFlag), skipping blank ones; at least one is needed.
+func ParseTemplatesFlag(flag string, specs []string) ([]Template, error) {
+	var out []Template
+	for _, spec := range specs {
+		spec = strings.TrimSpace(spec)
+		if spec == "" {
+			continue
+		}
+		t, err := ParseTemplateFlag(flag, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--%s: no prompt given", flag)
+	}
+	return out, nil
+}

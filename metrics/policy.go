@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -105,4 +106,27 @@ func (s PolicySet) Usage() string {
 		return strings.Join(parts, "")
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and/or " + parts[len(parts)-1]
+}
+
+// Parse returns the set's policies named in names, in order, skipping
+// blanks and repeats; at least one is needed.
+func (s PolicySet) Parse(names []string) ([]Policy, error) {
+	var out []Policy
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		p, err := s.ByName(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no policy given")
+	}
+	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -92,12 +91,9 @@ func benchSettings(c *cli.Context, check func(bench.Variant) error) (bench.Setti
 	if err := s.Check(); err != nil {
 		return s, usageErr("%v", err)
 	}
-	t, err := datasets.ParseTemplate(c.String("prompt"))
+	t, err := datasets.ParseTemplateFlag("prompt", c.String("prompt"))
 	if err != nil {
-		if strings.Contains(c.String("prompt"), "=") {
-			return s, inputErr(fmt.Errorf("bench: --prompt %s: %w", c.String("prompt"), err))
-		}
-		return s, usageErr("bench: --prompt: %v", err)
+		return s, inputErr(fmt.Errorf("bench: %w", err))
 	}
 	s.Prompt = t
 	if err := check(bench.Variant{DType: s.DType, Dir: s.ModelDir}); err != nil {

@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/urfave/cli/v2"
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/evaluate"
 	"github.com/medbench/medbench/internal/interrupt"
 	"github.com/medbench/medbench/metrics"
-	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
 )
 
@@ -87,13 +84,13 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 			return usageErr("eval: --shard: %v", err)
 		}
 	}
-	prompts, err := parsePrompts(c.StringSlice("prompt"))
+	prompts, err := datasets.ParseTemplatesFlag("prompt", c.StringSlice("prompt"))
 	if err != nil {
-		return err
+		return inputErr(fmt.Errorf("eval: %w", err))
 	}
-	policies, err := parsePolicies(c.StringSlice("policy"))
+	policies, err := metrics.DefaultPolicies().Parse(c.StringSlice("policy"))
 	if err != nil {
-		return err
+		return usageErr("eval: --policy: %v", err)
 	}
 	sel, err := datasets.ParseSelection(c.String("select"))
 	if err != nil {
@@ -176,51 +173,8 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 	if err != nil {
 		return inputErr(err)
 	}
-	printSummary(c.App.Writer, summary, c.String("out"))
+	evaluate.WriteSummary(c.App.Writer, summary, c.String("out"))
 	return errorRateExceeded(c.String("out"), summary.Errors, summary.Samples, c.Float64("max-error-rate"))
-}
-
-func parsePrompts(specs []string) ([]datasets.Template, error) {
-	var out []datasets.Template
-	for _, spec := range specs {
-		spec = strings.TrimSpace(spec)
-		if spec == "" {
-			continue
-		}
-		t, err := datasets.ParseTemplate(spec)
-		if err != nil {
-			if strings.Contains(spec, "=") {
-				return nil, inputErr(fmt.Errorf("eval: --prompt %s: %w", spec, err))
-			}
-			return nil, usageErr("eval: --prompt: %v", err)
-		}
-		out = append(out, t)
-	}
-	if len(out) == 0 {
-		return nil, usageErr("eval: --prompt: no prompt given")
-	}
-	return out, nil
-}
-
-func parsePolicies(names []string) ([]metrics.Policy, error) {
-	var out []metrics.Policy
-	seen := map[string]bool{}
-	for _, n := range names {
-		n = strings.TrimSpace(n)
-		if n == "" || seen[n] {
-			continue
-		}
-		seen[n] = true
-		p, err := metrics.DefaultPolicies().ByName(n)
-		if err != nil {
-			return nil, usageErr("eval: --policy: %v", err)
-		}
-		out = append(out, p)
-	}
-	if len(out) == 0 {
-		return nil, usageErr("eval: --policy: no policy given")
-	}
-	return out, nil
 }
 
 // commandLine reconstructs the invocation from the flags set.
@@ -242,21 +196,4 @@ func commandLine(c *cli.Context) []string {
 		out = append(out, fmt.Sprintf("--%s=%v", n, v))
 	}
 	return out
-}
-
-// printSummary writes the accuracy table.
-func printSummary(w io.Writer, s *records.Summary, dir string) {
-	t := table.NewWriter()
-	t.SetOutputMirror(w)
-	t.AppendHeader(table.Row{"Modality", "Prompt", "Policy", "N", "Correct", "Accuracy %", "Wilson 95% CI", "Parse fail %", "Errors"})
-	for _, c := range s.Cells {
-		t.AppendRow(table.Row{c.Modality, c.Prompt, c.Policy, c.N, c.Correct, fmt.Sprintf("%.2f", 100*c.Accuracy),
-			fmt.Sprintf("[%.2f, %.2f]", 100*c.WilsonLow, 100*c.WilsonHigh), fmt.Sprintf("%.2f", 100*c.ParseFailureRate), c.Errors})
-	}
-	t.SetStyle(table.StyleLight)
-	t.Render()
-	fmt.Fprintf(w, "%d samples (%d failed); run record in %s\n", s.Samples, s.Errors, dir)
-	if s.InvalidItems > 0 {
-		fmt.Fprintf(w, "%d invalid item(s) scored (--invalid-items score): their answer key can never be right; see \"invalid\" in samples.jsonl\n", s.InvalidItems)
-	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/medbench/medbench/evaluate"
 	"github.com/medbench/medbench/merge"
 )
 
@@ -52,6 +53,6 @@ func mergeAction(c *cli.Context) error {
 	if len(res.Missing) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "medbench: merge: partial record: %d samples missing (listed in the manifest's merge section)\n", len(res.Missing))
 	}
-	printSummary(c.App.Writer, &res.Summary, c.String("out"))
+	evaluate.WriteSummary(c.App.Writer, &res.Summary, c.String("out"))
 	return nil
 }
