@@ -67,22 +67,9 @@ func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([
 	if root == "" {
 		root = filepath.Dir(path)
 	}
-	s, err := datasets.Load(path, datasets.LoadOptions{ImagesRoot: root})
+	s, err := grpo.LoadSamples(path, root, c.Int(limitFlag), c.String("invalid-items"), c.App.ErrWriter)
 	if err != nil {
 		return nil, inputErr(err)
-	}
-	if n := c.Int(limitFlag); n > 0 && n < len(s) {
-		s = s[:n]
-	}
-	if len(s) == 0 {
-		return nil, usageErr("%s: no records", path)
-	}
-	invalid, err := checkInvalidItems(c, "train", path, s, datasets.DefaultModalityMap())
-	if err != nil {
-		return nil, err
-	}
-	if len(invalid) > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "medbench: warning: %s: invalid_items: %d record(s) with answer-key problems are used as the seed would use them (--invalid-items score); their reward or target can never be right\n", path, len(invalid))
 	}
 	return s, nil
 }
@@ -175,7 +162,7 @@ func trainGRPOCommand(reg *runners.Registry) *cli.Command {
 			if err != nil {
 				return trainErr("train grpo", c.String("out"), err)
 			}
-			printTrainResult(res)
+			res.WriteSummary(os.Stdout)
 			return nil
 		},
 	}
@@ -204,17 +191,6 @@ func trainErr(cmd, out string, err error) error {
 		return interruptedErr("%s: aborted; the checkpoints written so far are in %s/checkpoints (train grpo continues from the last with --resume)", cmd, out)
 	}
 	return inputErr(err)
-}
-
-func printTrainResult(res *grpo.Result) {
-	fmt.Printf("steps: %d\nfinal model: %s\nelapsed: %s\n", res.Steps, res.FinalDir, res.Elapsed.Round(1e6))
-	if res.EvalBefore != 0 || res.EvalAfter != 0 {
-		fmt.Printf("eval accuracy: %.4f -> %.4f", res.EvalBefore, res.EvalAfter)
-		if res.McNemarP == res.McNemarP {
-			fmt.Printf(" (exact McNemar p = %.3g)", res.McNemarP)
-		}
-		fmt.Println()
-	}
 }
 
 // trainInputs loads what both trainers take: the training and eval samples
@@ -275,7 +251,7 @@ func trainSFTCommand(reg *runners.Registry) *cli.Command {
 			if err != nil {
 				return trainErr("train sft", c.String("out"), err)
 			}
-			printTrainResult(res)
+			res.WriteSummary(os.Stdout)
 			return nil
 		},
 	}
