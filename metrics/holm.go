@@ -1,8 +1,11 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // Holm returns Holm's step-down adjusted p-values for the family ps, in the
@@ -29,4 +32,18 @@ func Holm(ps []float64) []float64 {
 		out[i] = running
 	}
 	return out
+}
+
+// ParsePValues parses a comma-separated list of p-values in [0, 1]; the
+// error quotes the first item that is not one.
+func ParsePValues(list string) ([]float64, error) {
+	var ps []float64
+	for _, f := range strings.Split(list, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(x >= 0 && x <= 1) {
+			return nil, fmt.Errorf("%q is not a p-value in [0, 1]", f)
+		}
+		ps = append(ps, x)
+	}
+	return ps, nil
 }

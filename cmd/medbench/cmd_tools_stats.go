@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -75,13 +73,9 @@ func toolsStatsCommand() *cli.Command {
 				UsageText: "medbench tools stats holm --p 0.01,0.04,0.03",
 				Flags:     []cli.Flag{&cli.StringFlag{Name: "p", Usage: "comma-separated p-`VALUES`", Required: true}},
 				Action: func(c *cli.Context) error {
-					var ps []float64
-					for _, f := range strings.Split(c.String("p"), ",") {
-						x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-						if err != nil || !(x >= 0 && x <= 1) {
-							return usageErr("tools stats holm: %q is not a p-value in [0, 1]", f)
-						}
-						ps = append(ps, x)
+					ps, err := metrics.ParsePValues(c.String("p"))
+					if err != nil {
+						return usageErr("tools stats holm: %v", err)
 					}
 					return writeJSON(c, map[string]any{"p": ps, "holm": metrics.Holm(ps)})
 				},
