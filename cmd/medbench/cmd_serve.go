@@ -81,29 +81,20 @@ func serveAction(c *cli.Context, reg *runners.Registry) error {
 	}
 	info := r.Info()
 	name := modelref.ServedName(c.String("served-model-name"), modelArg, c.String("model"))
-	pixels := map[string]int{}
-	for _, k := range []string{"min_pixels", "max_pixels"} {
-		if v, ok := info.Settings[k].(int); ok {
-			pixels[k] = v
-		}
-	}
 	logger := log.New(c.App.ErrWriter, "", log.LstdFlags|log.Lmicroseconds)
 	srv, err := serve.New(gen, serve.Config{
 		ModelID: name, APIKey: key, MaxBatch: c.Int("max-batch"), BatchWindow: c.Duration("batch-window"),
 		MaxBodyBytes: c.Int64("max-body-bytes"), MaxImagePixels: c.Int("max-image-pixels"),
-		DefaultMaxTokens: c.Int("default-max-tokens"), Pixels: pixels, Log: logger,
+		DefaultMaxTokens: c.Int("default-max-tokens"), Pixels: serve.PixelBounds(info), Log: logger,
 	})
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	ln, err := net.Listen("tcp", c.String("addr"))
-	if err != nil {
-		return inputErr(fmt.Errorf("serve: %w", err))
-	}
-	logger.Printf("serve: %s (%s, %s) on http://%s/v1; max batch %d, window %v", name, info.Device, strings.TrimSpace(c.String("dtype")), ln.Addr(), c.Int("max-batch"), c.Duration("batch-window"))
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := srv.Serve(ctx, ln, c.Duration("grace")); err != nil {
+	if err := srv.ListenAndServe(ctx, c.String("addr"), c.Duration("grace"), func(addr net.Addr) {
+		logger.Printf("serve: %s (%s, %s) on http://%s/v1; max batch %d, window %v", name, info.Device, strings.TrimSpace(c.String("dtype")), addr, c.Int("max-batch"), c.Duration("batch-window"))
+	}); err != nil {
 		return inputErr(fmt.Errorf("serve: %w", err))
 	}
 	logger.Printf("serve: stopped")
