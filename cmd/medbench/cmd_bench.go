@@ -11,6 +11,7 @@ import (
 
 	"github.com/medbench/medbench/bench"
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/evaluate"
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners"
 )
@@ -146,20 +147,17 @@ func benchAction(c *cli.Context, reg *runners.Registry) error {
 			s.ModelDir, s.ModelSource = dir, src.Map()
 		}
 	}
-	items, format, err := loadData(c, "bench", s.DataPath)
+	data, err := evaluate.LoadData(evaluate.Data{Cmd: "bench", Path: s.DataPath, Images: c.String("images"), Format: c.String("format"),
+		Columns: columnsFrom(c), ModalityMapPath: c.String("modality-map"), Selection: datasets.BySubset, Modalities: c.StringSlice("modality")})
 	if err != nil {
-		return err
+		return inputErr(err)
 	}
-	s.DataFormat = format
-	items, err = datasets.Select(items, datasets.BySubset, c.StringSlice("modality"))
-	if err != nil {
-		return inputErr(fmt.Errorf("bench: %s: %w", s.DataPath, err))
-	}
+	s.DataFormat = data.Format
 	smp := runners.SeedPreset()
 	smp.MaxNewTokens, smp.MinNewTokens = s.MaxNew, s.MinNew
 	suite := bench.Suite{
 		Settings: s,
-		Requests: bench.Requests(bench.Interleave(items, s.N), s.Prompt),
+		Requests: bench.Requests(bench.Interleave(data.Items, s.N), s.Prompt),
 		Open: func(ctx context.Context, v bench.Variant) (runners.Runner, error) {
 			return measured.Open(ctx, runners.Options{Flags: variantFlags(v), Sampling: smp})
 		},

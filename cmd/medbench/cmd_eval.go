@@ -96,23 +96,12 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 	if err != nil {
 		return usageErr("eval: --select: %v", err)
 	}
-	dataPath := c.String("data")
-	samples, format, err := loadData(c, "eval", dataPath)
-	if err != nil {
-		return err
-	}
-	samples, err = datasets.Select(samples, sel, c.StringSlice("modality"))
-	if err != nil {
-		return inputErr(fmt.Errorf("eval: %s: %w", dataPath, err))
-	}
-	samples = evaluate.LimitPerModality(samples, c.Int("limit"))
-	mm, err := modalityMapFrom(c)
+	data := evaluate.Data{Cmd: "eval", Path: c.String("data"), Images: c.String("images"), Format: c.String("format"),
+		Columns: columnsFrom(c), ModalityMapPath: c.String("modality-map"), Selection: sel, Modalities: c.StringSlice("modality"),
+		Limit: c.Int("limit"), InvalidItems: c.String("invalid-items")}
+	selected, err := evaluate.LoadData(data)
 	if err != nil {
 		return inputErr(err)
-	}
-	invalid, err := checkInvalidItems(c, "eval", dataPath, samples, mm)
-	if err != nil {
-		return err
 	}
 
 	cmdLine := commandLine(c) // before --model hf:... is replaced by its local folder
@@ -120,40 +109,22 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 	if err != nil {
 		return err
 	}
-	runner := opened.runner
-	defer runner.Close()
+	defer opened.runner.Close()
 	batch := c.Int("batch")
 	if opened.driver.Remote != "" && !c.IsSet("batch") {
 		batch = max(c.Int("concurrency"), 1) // one Generate call keeps --concurrency requests in flight
 	}
-	cfg := opened.driver.ManifestConfig(c)
-	for k, v := range map[string]any{
-		"batch": batch, "limit": c.Int("limit"), "select": string(sel), "runner": c.String("runner"),
-		"modality": c.StringSlice("modality"), "format": format, "invalid_items": c.String("invalid-items"),
-	} {
-		cfg[k] = v
-	}
-	if format == "parquet" {
-		cfg["columns"] = columnsFrom(c)
-	}
-	if opened.model != nil { // the hub reference pinned to its commit (never the token)
-		cfg["model_source"] = opened.model.Map()
-	}
-	spec := evaluate.ManifestSpec{
-		Version: version, GitCommit: gitCommit, Command: cmdLine,
-		DataPath: dataPath, Images: c.String("images"), Selection: sel, Samples: samples, ModalityMapPath: c.String("modality-map"),
-		Runner: runner.Info(), Prompts: prompts, Policies: policies, Seed: c.Uint64("seed"), Config: cfg,
-	}
+	var smp *runners.Sampling
 	if opened.driver.Samples {
 		s, err := runners.SamplingFromFlags(c)
 		if err != nil {
 			return usageErr("eval: %v", err)
 		}
-		spec.Sampling = &s
+		smp = &s
 	}
-	m, err := evaluate.NewManifest(spec)
-	if err != nil {
-		return inputErr(err)
+	var src map[string]any
+	if opened.model != nil {
+		src = opened.model.Map()
 	}
 
 	// Ctrl-C: the first stops after the running batch (written), the
@@ -162,10 +133,11 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 		"interrupt: stopping after the running batch; Ctrl-C again to abort",
 		"second interrupt: aborting the running batch")
 	defer release()
-	summary, err := evaluate.Run(ctx, evaluate.Config{
-		Samples: samples, Prompts: prompts, Runner: runner, Batch: batch, OutDir: c.String("out"),
-		Resume: c.Bool("resume"), Manifest: m, Policies: policies, Progress: c.App.ErrWriter, SeedFiles: c.Bool("seed-files"),
-		Invalid: invalid, Shard: shard, Stop: stopCh,
+	summary, err := evaluate.RunCommand(ctx, evaluate.Command{
+		Data: data, Selected: selected, Version: version, GitCommit: gitCommit, Line: cmdLine,
+		Runner: opened.runner, RunnerName: c.String("runner"), RunnerConfig: opened.driver.ManifestConfig(c), ModelSource: src,
+		Sampling: smp, Seed: c.Uint64("seed"), Prompts: prompts, Policies: policies, Batch: batch, Out: c.String("out"),
+		Resume: c.Bool("resume"), SeedFiles: c.Bool("seed-files"), Shard: shard, Progress: c.App.ErrWriter, Stop: stopCh,
 	})
 	if errors.Is(err, evaluate.ErrStopped) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return interruptedErr("eval: interrupted; the samples done so far are in %s; continue with the same command plus --resume", c.String("out"))

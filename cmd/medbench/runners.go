@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/hub"
 	"github.com/medbench/medbench/runners"
@@ -101,24 +100,6 @@ func trainOpener(c *cli.Context, reg *runners.Registry) grpo.Opener {
 		}
 		return d.Open(ctx, runners.Options{Flags: runners.Overlay(c, map[string]any{"model": dir}), Sampling: s})
 	}
-}
-
-// loadData reads the dataset of eval and bench (--format, --images,
-// --modality-map, the parquet column flags) and returns the format used.
-func loadData(c *cli.Context, cmd, path string) ([]datasets.Item, string, error) {
-	format, err := datasets.Format(path, c.String("format"))
-	if err != nil {
-		return nil, "", usageErr("%s: %v", cmd, err)
-	}
-	mm, err := modalityMapFrom(c)
-	if err != nil {
-		return nil, "", inputErr(err)
-	}
-	items, err := datasets.Load(path, datasets.LoadOptions{ImagesRoot: c.String("images"), Format: format, Columns: columnsFrom(c), Modalities: mm})
-	if err != nil {
-		return nil, "", inputErr(err)
-	}
-	return items, format, nil
 }
 
 // rgbaFlag is the ONNX runner's --rgba, for commands that preprocess
