@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/medbench/medbench/golden"
 	"github.com/urfave/cli/v2"
 )
@@ -51,30 +49,14 @@ func compareAction(c *cli.Context) error {
 		return usageErr("compare: unexpected arguments %q", c.Args().Slice())
 	}
 	p := golden.Pairing{Top: c.Int("top"), Out: c.String("out"), Warn: c.App.ErrWriter}
-	switch {
-	case c.String("run") != "" && (c.String("a") != "" || c.String("b") != ""):
-		return usageErr("compare: use either --a/--b or --run/--prompts, not both")
-	case c.String("run") != "":
-		ps := strings.Split(c.String("prompts"), ",")
-		if len(ps) != 2 || strings.TrimSpace(ps[0]) == "" || strings.TrimSpace(ps[1]) == "" || ps[0] == ps[1] {
-			return usageErr("compare: --run needs --prompts A,B with two different prompt names, e.g. simple,complex")
-		}
-		p.Run, p.PromptA, p.PromptB = c.String("run"), strings.TrimSpace(ps[0]), strings.TrimSpace(ps[1])
-	case c.String("a") != "" && c.String("b") != "":
-		if c.IsSet("prompts") {
-			return usageErr("compare: --prompts goes with --run; use --prompt with --a/--b")
-		}
-		p.A, p.B, p.Prompt = c.String("a"), c.String("b"), c.String("prompt")
-	default:
-		return usageErr("compare: give --a RUN --b RUN, or --run RUN --prompts A,B")
-	}
-	if c.Int("resamples") < 1 || c.Int("top") < 0 {
-		return usageErr("compare: --resamples must be ≥ 1 and --top ≥ 0")
+	if err := p.SetArms(golden.Arms{A: c.String("a"), B: c.String("b"), Prompt: c.String("prompt"),
+		Run: c.String("run"), Prompts: c.String("prompts"), PromptsSet: c.IsSet("prompts")}); err != nil {
+		return usageErr("compare: %v", err)
 	}
 	p.Options = golden.CompareOptions{Policy: c.String("policy"), Alpha: c.Float64("alpha"), Power: c.Float64("power"),
 		Resamples: c.Int("resamples"), Seed: c.Uint64("seed"), Conf: c.Float64("conf")}
-	if o := p.Options; !(o.Alpha > 0 && o.Alpha < 1) || !(o.Power >= 0.5 && o.Power < 1) || !(o.Conf > 0 && o.Conf < 1) {
-		return usageErr("compare: need 0 < --alpha < 1, 0.5 ≤ --power < 1, 0 < --conf < 1")
+	if err := p.Check(); err != nil {
+		return usageErr("compare: %v", err)
 	}
 	res, err := golden.CompareRuns(c.Context, c.App.Writer, p)
 	if err != nil {
