@@ -476,3 +476,24 @@ func startCPUProfile(path string) (func(), error) {
 		f.Close()
 	}, nil
 }
+
+// Complete checks the settings (Check), sets Prompt from the --prompt
+// template spec and Variants from the main variant (DType on ModelDir)
+// and the --variant items; check validates each variant with the measured
+// runner's own flag checks. Errors name the flag at fault.
+func (s *Settings) Complete(prompt string, variants []string, check func(Variant) error) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	t, err := datasets.ParseTemplateFlag("prompt", prompt)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	s.Prompt = t
+	main := Variant{DType: s.DType, Dir: s.ModelDir}
+	if err := check(main); err != nil {
+		return fmt.Errorf("bench: %v", err)
+	}
+	s.Variants, err = ParseVariants(main, variants, check)
+	return err
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -89,21 +88,7 @@ func benchSettings(c *cli.Context, check func(bench.Variant) error) (bench.Setti
 	if c.IsSet("min-new-tokens") {
 		s.MinNew = c.Int("min-new-tokens")
 	}
-	if err := s.Check(); err != nil {
-		return s, usageErr("%v", err)
-	}
-	t, err := datasets.ParseTemplateFlag("prompt", c.String("prompt"))
-	if err != nil {
-		return s, inputErr(fmt.Errorf("bench: %w", err))
-	}
-	s.Prompt = t
-	if err := check(bench.Variant{DType: s.DType, Dir: s.ModelDir}); err != nil {
-		return s, usageErr("bench: %v", err)
-	}
-	if s.Variants, err = bench.ParseVariants(bench.Variant{DType: s.DType, Dir: s.ModelDir}, c.StringSlice("variant"), check); err != nil {
-		return s, usageErr("%v", err)
-	}
-	return s, nil
+	return s, inputErr(s.Complete(c.String("prompt"), c.StringSlice("variant"), check))
 }
 
 // benchAction measures the --runner runner; a runner that talks to a
