@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/grpo"
 	"github.com/medbench/medbench/internal/interrupt"
 	"github.com/medbench/medbench/runners"
@@ -55,35 +52,6 @@ func trainDataFlags(reg *runners.Registry) []cli.Flag {
 	}, trainRunnerFlags(reg)...)
 }
 
-func loadTrainSamples(c *cli.Context, dataFlag, imagesFlag, limitFlag string) ([]datasets.Item, error) {
-	path := c.String(dataFlag)
-	if path == "" {
-		return nil, nil
-	}
-	root := c.String(imagesFlag)
-	if err := checkImagesRoot(commandPath(c), imagesFlag, root); err != nil {
-		return nil, err
-	}
-	if root == "" {
-		root = filepath.Dir(path)
-	}
-	s, err := grpo.LoadSamples(path, root, c.Int(limitFlag), c.String("invalid-items"), c.App.ErrWriter)
-	if err != nil {
-		return nil, inputErr(err)
-	}
-	return s, nil
-}
-
-func templates(c *cli.Context) (train, eval datasets.Template, err error) {
-	if train, err = datasets.ParseTemplate(c.String("template")); err != nil {
-		return train, eval, usageErr("--template: %v", err)
-	}
-	if eval, err = datasets.ParseTemplate(c.String("eval-template")); err != nil {
-		return train, eval, usageErr("--eval-template: %v", err)
-	}
-	return train, eval, nil
-}
-
 func progress(c *cli.Context) *os.File {
 	if c.Bool("quiet") {
 		return nil
@@ -123,7 +91,7 @@ func trainGRPOCommand(reg *runners.Registry) *cli.Command {
 		UsageText: "medbench train grpo --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, evalSamples, tr, ev, src, err := trainInputs(c)
+			in, src, err := trainInputs(c)
 			if err != nil {
 				return err
 			}
@@ -140,15 +108,15 @@ func trainGRPOCommand(reg *runners.Registry) *cli.Command {
 				return usageErr("--scale-rewards: %v", err)
 			}
 			cfg := grpo.UserConfig(grpo.Config{
-				ModelDir: c.String("model"), ModelSource: src, Samples: samples, Template: tr, Out: c.String("out"),
+				ModelDir: c.String("model"), ModelSource: src, Samples: in.Samples, Template: in.Template, Out: c.String("out"),
 				NumGenerations: c.Int("num-generations"), PromptsPerStep: c.Int("prompts-per-step"), GradAccum: c.Int("grad-accum"),
 				Epochs: c.Int("epochs"), MaxSteps: c.Int("max-steps"), LR: c.Float64("lr"), WarmupSteps: c.Int("warmup-steps"), LRScheduler: sched, Beta: c.Float64("beta"),
 				WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"), LossType: lt,
 				EpsilonLow: c.Float64("epsilon"), EpsilonHigh: c.Float64("epsilon-high"), NumIterations: c.Int("num-iterations"), ScaleRewards: sr,
 				Rewards: c.StringSlice("reward"), MaxPromptLength: c.Int("max-prompt-length"), MaxCompletionLength: c.Int("max-completion-length"),
 				MinPixels: c.Int("min-pixels"), MaxPixels: c.Int("max-pixels"), Temperature: c.Float64("temperature"), TopK: c.Int("top-k"),
-				TopP: c.Float64("top-p"), SaveSteps: c.Int("save-steps"), EvalSteps: c.Int("eval-steps"), EvalSamples: evalSamples,
-				EvalTemplate: ev, EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Seed: c.Uint64("seed"), Resume: c.Bool("resume"),
+				TopP: c.Float64("top-p"), SaveSteps: c.Int("save-steps"), EvalSteps: c.Int("eval-steps"), EvalSamples: in.EvalSamples,
+				EvalTemplate: in.EvalTemplate, EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Seed: c.Uint64("seed"), Resume: c.Bool("resume"),
 				Freeze: c.StringSlice("freeze"), Threads: c.Int("threads"), ORTLib: c.String("ort-lib"), Backend: c.String("backend"),
 				Open: trainOpener(c, reg),
 			})
@@ -179,38 +147,30 @@ func trainInterrupts(c *cli.Context) (context.Context, <-chan struct{}, func()) 
 // trainErr maps a trainer error to the CLI's: an interruption exits 130
 // with one line saying where the checkpoint is and how to go on.
 func trainErr(cmd, out string, err error) error {
-	var in *grpo.Interrupted
-	switch {
-	case errors.As(err, &in) && in.Resumable:
-		return interruptedErr("%s: interrupted after step %d of %d; checkpoint written to %s; continue with the same command plus --resume",
-			cmd, in.Step, in.MaxSteps, in.Checkpoint)
-	case errors.As(err, &in):
-		return interruptedErr("%s: interrupted after step %d of %d; the model after that step is in %s (sft has no --resume: run the command again, or continue from it with --model %s)",
-			cmd, in.Step, in.MaxSteps, in.Checkpoint, in.Checkpoint)
-	case errors.Is(err, context.Canceled):
-		return interruptedErr("%s: aborted; the checkpoints written so far are in %s/checkpoints (train grpo continues from the last with --resume)", cmd, out)
+	if msg, ok := grpo.InterruptMessage(cmd, out, err); ok {
+		return interruptedErr("%s", msg)
 	}
 	return inputErr(err)
 }
 
-// trainInputs loads what both trainers take: the training and eval samples
-// and the training and eval templates.
-func trainInputs(c *cli.Context) (samples, evalSamples []datasets.Item, tr, ev datasets.Template, src map[string]any, err error) {
+// trainInputs resolves --model hf:... (its source for the manifest) and
+// loads what both trainers take (grpo.LoadInputs).
+func trainInputs(c *cli.Context) (*grpo.Loaded, map[string]any, error) {
 	s, err := resolveModelFlag(c, "fp32") // training runs on the fp32 files
 	if err != nil {
-		return
+		return nil, nil, err
 	}
+	var src map[string]any
 	if s != nil {
 		src = s.Map()
 	}
-	if samples, err = loadTrainSamples(c, "data", "images", "limit"); err != nil {
-		return
+	in, err := grpo.LoadInputs(grpo.Inputs{Cmd: commandPath(c), Data: c.String("data"), Images: c.String("images"), Limit: c.Int("limit"),
+		EvalData: c.String("eval-data"), EvalImages: c.String("eval-images"), EvalLimit: c.Int("eval-limit"),
+		Template: c.String("template"), EvalTemplate: c.String("eval-template"), InvalidItems: c.String("invalid-items"), Warn: c.App.ErrWriter})
+	if err != nil {
+		return nil, nil, inputErr(err)
 	}
-	if evalSamples, err = loadTrainSamples(c, "eval-data", "eval-images", "eval-limit"); err != nil {
-		return
-	}
-	tr, ev, err = templates(c)
-	return
+	return in, src, nil
 }
 
 func trainSFTCommand(reg *runners.Registry) *cli.Command {
@@ -226,7 +186,7 @@ func trainSFTCommand(reg *runners.Registry) *cli.Command {
 		UsageText: "medbench train sft --model DIR --data FILE [--images DIR] --out DIR [options]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			samples, evalSamples, tr, ev, _, err := trainInputs(c)
+			in, _, err := trainInputs(c)
 			if err != nil {
 				return err
 			}
@@ -234,11 +194,11 @@ func trainSFTCommand(reg *runners.Registry) *cli.Command {
 				return usageErr("--completion %q has no {answer} placeholder", c.String("completion"))
 			}
 			cfg := grpo.SFTConfig{
-				ModelDir: c.String("model"), Samples: samples, Template: tr, Out: c.String("out"),
+				ModelDir: c.String("model"), Samples: in.Samples, Template: in.Template, Out: c.String("out"),
 				Completion: c.String("completion"), Answers: c.String("answers"), Epochs: c.Int("epochs"), Batch: c.Int("batch"),
 				LR: c.Float64("lr"), WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"), Seed: c.Uint64("seed"),
 				MinPixels: c.Int("min-pixels"), MaxPixels: c.Int("max-pixels"), Threads: c.Int("threads"), ORTLib: c.String("ort-lib"),
-				Backend: c.String("backend"), Freeze: c.StringSlice("freeze"), EvalSamples: evalSamples, EvalTemplate: ev,
+				Backend: c.String("backend"), Freeze: c.StringSlice("freeze"), EvalSamples: in.EvalSamples, EvalTemplate: in.EvalTemplate,
 				EvalMaxNewTokens: c.Int("eval-max-new-tokens"), Open: trainOpener(c, reg),
 			}
 			if w := progress(c); w != nil {
