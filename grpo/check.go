@@ -65,3 +65,13 @@ func CheckTrain(dir, goldenPath, model, dataset string) ([]golden.Verdict, error
 	}
 	return golden.CheckValues(TrainValues(ms, t), t), nil
 }
+
+// CheckTrainGate is CheckTrain as a golden.Gate over the training output
+// dir, its errors naming dir and the golden table.
+func CheckTrainGate(dir, goldenPath, model, dataset string) (*golden.Gate, error) {
+	vs, err := CheckTrain(dir, goldenPath, model, dataset)
+	if err != nil {
+		return nil, fmt.Errorf("check %s against %s: %w", dir, goldenPath, err)
+	}
+	return &golden.Gate{Subject: dir, Golden: goldenPath, Verdicts: vs}, nil
+}

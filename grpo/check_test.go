@@ -44,6 +44,13 @@ func TestCheckTrainMedVLMR1(t *testing.T) {
 	if _, err := CheckTrain(filepath.Join(dir, "nope"), gp, "", ""); err == nil {
 		t.Error("missing metrics accepted")
 	}
+	g, err := CheckTrainGate(dir, gp, "", "")
+	if err != nil || g.Subject != dir || g.Golden != gp || len(g.Verdicts) != 4 || !g.Failed() {
+		t.Errorf("CheckTrainGate = %+v, %v", g, err)
+	}
+	if _, err := CheckTrainGate(filepath.Join(dir, "nope"), gp, "", ""); err == nil || !strings.HasPrefix(err.Error(), "check "+filepath.Join(dir, "nope")+" against "+gp+": ") {
+		t.Errorf("missing metrics: %v", err)
+	}
 }
 
 // TestCheckTrainBand: the committed table holds several datasets; a check

@@ -13,6 +13,18 @@ import (
 // decoding settings. cmd/medbench opens it through its runner registry.
 type Opener func(ctx context.Context, dir string, s runners.Sampling) (runners.Runner, error)
 
+// RegistryOpener opens the runner name of reg on a model folder with the
+// flag values v, the folder replacing --model.
+func RegistryOpener(reg *runners.Registry, name string, v runners.Values) Opener {
+	return func(ctx context.Context, dir string, s runners.Sampling) (runners.Runner, error) {
+		d, err := reg.Driver(name)
+		if err != nil {
+			return nil, err
+		}
+		return d.Open(ctx, runners.Options{Flags: runners.Overlay(v, map[string]any{"model": dir}), Sampling: s})
+	}
+}
+
 // openPolicy opens the policy runner on dir: through open when set, else
 // the Qwen2-VL ONNX runner with def's settings. Rollouts need the
 // Qwen2-VL runner itself: the trainer scores the sampled tokens on the

@@ -2,6 +2,7 @@ package grpo
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -33,5 +34,25 @@ func TestOpenPolicyNeedsQwen2VL(t *testing.T) {
 	}
 	if gotDir != "ckpt/step-2" || gotS.MaxNewTokens != 7 {
 		t.Errorf("opener saw %q %+v", gotDir, gotS)
+	}
+}
+
+// TestRegistryOpener: the opener opens the named runner with the model
+// folder in place of --model and the given sampling.
+func TestRegistryOpener(t *testing.T) {
+	var got runners.Options
+	d := runners.Driver{Name: "toy", Open: func(_ context.Context, o runners.Options) (runners.Runner, error) {
+		got = o
+		return nil, errors.New("toy: opened")
+	}}
+	open := RegistryOpener(runners.NewRegistry(d), "toy", nil)
+	if _, err := open(context.Background(), "ckpt/step-1", runners.Sampling{Seed: 9}); err == nil || err.Error() != "toy: opened" {
+		t.Fatalf("open: %v", err)
+	}
+	if got.Flags.String("model") != "ckpt/step-1" || got.Sampling.Seed != 9 {
+		t.Errorf("options %+v", got)
+	}
+	if _, err := RegistryOpener(runners.NewRegistry(d), "none", nil)(context.Background(), "x", runners.Sampling{}); err == nil {
+		t.Error("unknown runner opened")
 	}
 }

@@ -61,11 +61,10 @@ func checkAction(c *cli.Context) error {
 	}
 	var gate *golden.Gate
 	if trainDir != "" {
-		vs, err := grpo.CheckTrain(trainDir, goldenPath, c.String("model"), c.String("dataset"))
-		if err != nil {
-			return inputErr(fmt.Errorf("check %s against %s: %w", trainDir, goldenPath, err))
+		var err error
+		if gate, err = grpo.CheckTrainGate(trainDir, goldenPath, c.String("model"), c.String("dataset")); err != nil {
+			return inputErr(err)
 		}
-		gate = &golden.Gate{Subject: trainDir, Golden: goldenPath, Verdicts: vs}
 	} else {
 		mp := c.Float64("max-parse-failure")
 		if !(mp >= 0 && mp <= 1) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -93,13 +92,7 @@ func trainRunnerFlags(reg *runners.Registry) []cli.Flag {
 // trainOpener opens the training runner on a model folder from train's
 // flags (those of trainRunnerFlags; the rest keep the runner's defaults).
 func trainOpener(c *cli.Context, reg *runners.Registry) grpo.Opener {
-	return func(ctx context.Context, dir string, s runners.Sampling) (runners.Runner, error) {
-		d, err := reg.Driver(trainRunner)
-		if err != nil {
-			return nil, err
-		}
-		return d.Open(ctx, runners.Options{Flags: runners.Overlay(c, map[string]any{"model": dir}), Sampling: s})
-	}
+	return grpo.RegistryOpener(reg, trainRunner, c)
 }
 
 // rgbaFlag is the ONNX runner's --rgba, for commands that preprocess
