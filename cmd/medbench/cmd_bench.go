@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/signal"
 	"syscall"
@@ -94,43 +93,27 @@ func benchSettings(c *cli.Context, check func(bench.Variant) error) (bench.Setti
 // benchAction measures the --runner runner; a runner that talks to a
 // server is measured beside the in-process runner the server runs.
 func benchAction(c *cli.Context, reg *runners.Registry) error {
-	d, err := reg.Select(c.String("runner"), c)
+	rs, err := bench.SelectRunners(reg, c.String("runner"), c)
 	if err != nil {
 		return usageErr("bench: %v", err)
 	}
-	measured, remote := d, (*runners.Driver)(nil)
-	if d.Remote != "" {
-		if measured, err = reg.Driver(d.Remote); err != nil {
-			return usageErr("bench: %v", err)
-		}
-		remote = &d
-	}
-	variantFlags := func(v bench.Variant) runners.Values {
-		return runners.Overlay(c, map[string]any{"dtype": v.DType, "model": v.Dir})
-	}
-	s, err := benchSettings(c, func(v bench.Variant) error {
-		if measured.Check == nil {
-			return nil
-		}
-		return measured.Check(variantFlags(v))
-	})
+	s, err := benchSettings(c, rs.Check)
 	if err != nil {
 		return err
 	}
 	// hf: references resolve per variant: an onnx-community repository
 	// downloads the dtype's files, a checkpoint is imported per dtype.
-	for i, v := range s.Variants {
-		if !measured.ModelFlag || !hub.IsRef(v.Dir) {
-			continue
+	if err := rs.ResolveVariants(&s, func(v bench.Variant) (string, map[string]any, bool, error) {
+		if !hub.IsRef(v.Dir) {
+			return "", nil, false, nil
 		}
 		dir, src, err := resolveModelRef(c, v.Dir, v.DType)
 		if err != nil {
-			return err
+			return "", nil, false, err
 		}
-		s.Variants[i].Dir = dir
-		if i == 0 {
-			s.ModelDir, s.ModelSource = dir, src.Map()
-		}
+		return dir, src.Map(), true, nil
+	}); err != nil {
+		return err
 	}
 	data, err := evaluate.LoadData(evaluate.Data{Cmd: "bench", Path: s.DataPath, Images: c.String("images"), Format: c.String("format"),
 		Columns: columnsFrom(c), ModalityMapPath: c.String("modality-map"), Selection: datasets.BySubset, Modalities: c.StringSlice("modality")})
@@ -138,23 +121,7 @@ func benchAction(c *cli.Context, reg *runners.Registry) error {
 		return inputErr(err)
 	}
 	s.DataFormat = data.Format
-	smp := runners.SeedPreset()
-	smp.MaxNewTokens, smp.MinNewTokens = s.MaxNew, s.MinNew
-	suite := bench.Suite{
-		Settings: s,
-		Requests: bench.Requests(bench.Interleave(data.Items, s.N), s.Prompt),
-		Open: func(ctx context.Context, v bench.Variant) (runners.Runner, error) {
-			return measured.Open(ctx, runners.Options{Flags: variantFlags(v), Sampling: smp})
-		},
-		Profile: c.String("profile"),
-		Log:     c.App.ErrWriter,
-	}
-	if remote != nil {
-		suite.RemoteName = remote.Name
-		suite.OpenRemote = func(ctx context.Context, concurrency int) (runners.Runner, error) {
-			return remote.Open(ctx, runners.Options{Flags: runners.Overlay(c, map[string]any{"concurrency": concurrency}), Sampling: smp})
-		}
-	}
+	suite := rs.Suite(s, data.Items, c.String("profile"), c.App.ErrWriter)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := bench.Measure(ctx, suite)
