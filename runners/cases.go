@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,22 @@ func ReadCases(path string) ([]Case, error) {
 		return nil, fmt.Errorf("%s: want a JSON array of {\"image\", \"text\"} cases: %w", path, err)
 	}
 	return cases, nil
+}
+
+// CasesFrom returns the cases of `medbench tools generate`: those of the
+// file path (ReadCases), or the single case of image and text when path is
+// ""; imageSet and textSet tell whether --image and --text were given.
+func CasesFrom(path, image, text string, imageSet, textSet bool) ([]Case, error) {
+	if path != "" {
+		if imageSet || textSet {
+			return nil, errors.New("give --cases or --image/--text, not both")
+		}
+		return ReadCases(path)
+	}
+	if !textSet {
+		return nil, errors.New("give --cases FILE, or --text (and optionally --image)")
+	}
+	return []Case{{Image: image, Text: text}}, nil
 }
 
 // GenerateCases runs r on cases, batch at a time (request IDs are the case

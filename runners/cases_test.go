@@ -64,3 +64,20 @@ func TestReadCases(t *testing.T) {
 		t.Errorf("bad file: %v", err)
 	}
 }
+
+func TestCasesFrom(t *testing.T) {
+	if cs, err := CasesFrom("", "i.png", "t", true, true); err != nil || len(cs) != 1 || cs[0] != (Case{Image: "i.png", Text: "t"}) {
+		t.Errorf("single case: %v, %v", cs, err)
+	}
+	if _, err := CasesFrom("c.json", "", "t", false, true); err == nil || err.Error() != "give --cases or --image/--text, not both" {
+		t.Errorf("both: %v", err)
+	}
+	if _, err := CasesFrom("", "i.png", "", true, false); err == nil || err.Error() != "give --cases FILE, or --text (and optionally --image)" {
+		t.Errorf("no text: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(p, []byte(`[{"text": "a"}]`), 0o644)
+	if cs, err := CasesFrom(p, "", "", false, false); err != nil || len(cs) != 1 || cs[0].Text != "a" {
+		t.Errorf("file: %v, %v", cs, err)
+	}
+}

@@ -42,9 +42,9 @@ func toolsGenerate(c *cli.Context, reg *runners.Registry) error {
 	if c.Args().Len() > 0 {
 		return usageErr("tools generate: unexpected arguments %q", c.Args().Slice())
 	}
-	cases, err := generateCases(c)
+	cases, err := runners.CasesFrom(c.String("cases"), c.String("image"), c.String("text"), c.IsSet("image"), c.IsSet("text"))
 	if err != nil {
-		return err
+		return inputErr(fmt.Errorf("tools generate: %w", err))
 	}
 	if c.Int("batch") < 1 {
 		return usageErr("tools generate: --batch %d: want 1 or more", c.Int("batch"))
@@ -63,22 +63,4 @@ func toolsGenerate(c *cli.Context, reg *runners.Registry) error {
 	r := opened.runner
 	defer r.Close()
 	return inputErr(runners.GenerateCases(c.Context, "tools generate", r, cases, c.Int("batch"), c.App.Writer))
-}
-
-// generateCases reads --cases or builds the single --image/--text case.
-func generateCases(c *cli.Context) ([]runners.Case, error) {
-	if p := c.String("cases"); p != "" {
-		if c.IsSet("image") || c.IsSet("text") {
-			return nil, usageErr("tools generate: give --cases or --image/--text, not both")
-		}
-		cases, err := runners.ReadCases(p)
-		if err != nil {
-			return nil, inputErr(fmt.Errorf("tools generate: %w", err))
-		}
-		return cases, nil
-	}
-	if !c.IsSet("text") {
-		return nil, usageErr("tools generate: give --cases FILE, or --text (and optionally --image)")
-	}
-	return []runners.Case{{Image: c.String("image"), Text: c.String("text")}}, nil
 }
