@@ -116,11 +116,7 @@ func evalAction(c *cli.Context, reg *runners.Registry) error {
 	}
 	var smp *runners.Sampling
 	if opened.driver.Samples {
-		s, err := runners.SamplingFromFlags(c)
-		if err != nil {
-			return usageErr("eval: %v", err)
-		}
-		smp = &s
+		smp = &opened.sampling
 	}
 	var src map[string]any
 	if opened.model != nil {

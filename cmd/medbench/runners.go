@@ -44,6 +44,8 @@ type openedRunner struct {
 	// model is the --model hf: reference pinned to its commit (nil for a
 	// local folder or a runner without --model).
 	model *hub.ModelSource
+	// sampling is the decoding the runner was opened with.
+	sampling runners.Sampling
 }
 
 // openRunner opens the --runner runner for the command cmd: it checks the
@@ -71,7 +73,7 @@ func openRunner(c *cli.Context, reg *runners.Registry, cmd string, smp *runners.
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("%s: %w", cmd, err))
 	}
-	return &openedRunner{runner: r, driver: d, model: src}, nil
+	return &openedRunner{runner: r, driver: d, model: src, sampling: s}, nil
 }
 
 // trainRunner is the runner training rolls out with: it needs the
