@@ -81,14 +81,9 @@ func Export(ctx context.Context, from, out string, opts ExportOptions) error {
 	if maxShard < 0 {
 		return inputErr("checkpoint: negative max shard size")
 	}
-	cfgPath := filepath.Join(from, "config.json")
-	raw, err := os.ReadFile(cfgPath)
+	hc, raw, err := readHFConfig(from)
 	if err != nil {
-		return inputErr("checkpoint: %w", err)
-	}
-	hc, err := fixture.ParseHFConfig(cfgPath, raw)
-	if err != nil {
-		return inputErr("checkpoint: %w", err)
+		return err
 	}
 	c := &hc.Config
 	var extras configExtras
