@@ -41,13 +41,9 @@ func ValidateWithMap(ctx context.Context, path, imagesRoot string, mm ModalityMa
 // ValidateWithOptions is ValidateWithMap with the image check ic (a full
 // decode of every image with ic.Decode).
 func ValidateWithOptions(ctx context.Context, path, imagesRoot string, mm ModalityMap, ic ImageCheck) ([]Problem, error) {
-	data, err := os.ReadFile(path)
+	recs, probs, err := readRecordFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %w", err)
-	}
-	recs, probs, err := parseRecords(data)
-	if err != nil {
-		return nil, fmt.Errorf("datasets: %s: %w", path, err)
+		return nil, err
 	}
 	if imagesRoot == "" {
 		imagesRoot = filepath.Dir(path)
