@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/internal/jsonfile"
 	"github.com/medbench/medbench/runners"
 )
 
@@ -450,11 +450,7 @@ func (s Settings) reportSettings(requests int) map[string]any {
 
 // WriteReport writes the report as indented JSON (bench.json).
 func WriteReport(path string, rep *Report) error {
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return fmt.Errorf("bench: %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := jsonfile.Write(path, rep); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	return nil

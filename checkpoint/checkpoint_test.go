@@ -146,7 +146,7 @@ func rewrite(t *testing.T, like string, dims map[string][]int64, vals map[string
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		sizes = append(sizes, prodDims(dims[n])*int64(dt.Size()))
+		sizes = append(sizes, onnxpb.NumElements(dims[n])*int64(dt.Size()))
 	}
 	shards := hubSplit(names, sizes, maxShard)
 	wm := map[string]string{}
@@ -447,7 +447,7 @@ func TestExportSharded(t *testing.T) {
 	var total int64
 	shards := map[string]bool{}
 	for n, d := range dims {
-		total += prodDims(d) * 4
+		total += onnxpb.NumElements(d) * 4
 		shards[idx.WeightMap[n]] = true
 	}
 	if idx.Metadata["total_size"] != total || len(idx.WeightMap) != len(dims) || len(shards) < 2 {

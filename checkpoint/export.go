@@ -81,14 +81,9 @@ func Export(ctx context.Context, from, out string, opts ExportOptions) error {
 	if maxShard < 0 {
 		return inputErr("checkpoint: negative max shard size")
 	}
-	cfgPath := filepath.Join(from, "config.json")
-	raw, err := os.ReadFile(cfgPath)
+	hc, raw, err := readHFConfig(from)
 	if err != nil {
-		return inputErr("checkpoint: %w", err)
-	}
-	hc, err := fixture.ParseHFConfig(cfgPath, raw)
-	if err != nil {
-		return inputErr("checkpoint: %w", err)
+		return err
 	}
 	c := &hc.Config
 	var extras configExtras
@@ -117,7 +112,7 @@ func Export(ctx context.Context, from, out string, opts ExportOptions) error {
 		if !ok {
 			return fmt.Errorf("checkpoint: internal: state_dict name %s not among the graphs' tensors", name)
 		}
-		sizes[i] = prodDims(dims) * int64(st.Size())
+		sizes[i] = onnxpb.NumElements(dims) * int64(st.Size())
 	}
 	if len(order) != len(want) {
 		return fmt.Errorf("checkpoint: internal: %d state_dict names for %d tensors", len(order), len(want))
@@ -231,7 +226,7 @@ func assemble(name string, dims []int64, parts []exportPart) ([]float32, error) 
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("no ONNX weight holds it")
 	}
-	dst := make([]float32, prodDims(dims))
+	dst := make([]float32, onnxpb.NumElements(dims))
 	covered := int64(0)
 	var whole []float32 // the first part that covers the whole tensor
 	for _, p := range parts {
@@ -307,12 +302,4 @@ func hubSplit(names []string, sizes []int64, maxSize int64) [][]string {
 		shards = append(shards, cur)
 	}
 	return shards
-}
-
-func prodDims(d []int64) int64 {
-	n := int64(1)
-	for _, x := range d {
-		n *= x
-	}
-	return n
 }

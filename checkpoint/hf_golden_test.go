@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medbench/medbench/model/onnxpb"
 	"github.com/medbench/medbench/model/safetensors"
 	"github.com/medbench/medbench/ort/ortlib"
 	"github.com/medbench/medbench/runners"
@@ -194,7 +195,7 @@ func TestHFShardSplit(t *testing.T) {
 	sizes := make([]int64, len(order))
 	var total int64
 	for i, n := range order {
-		sizes[i] = prodDims(dims[n]) * 2
+		sizes[i] = onnxpb.NumElements(dims[n]) * 2
 		total += sizes[i]
 	}
 	if total != idx.Metadata["total_size"] {

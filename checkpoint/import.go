@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/medbench/medbench/internal/jsonfile"
 	"github.com/medbench/medbench/model/safetensors"
 	"github.com/medbench/medbench/runners/fixture"
 )
@@ -90,14 +90,9 @@ func Import(ctx context.Context, from, out string, opts ImportOptions) error {
 	if !ok {
 		return inputErr("checkpoint: unknown import dtype %q (want %s)", opts.DType, strings.Join(DTypes(), " or "))
 	}
-	cfgPath := filepath.Join(from, "config.json")
-	raw, err := os.ReadFile(cfgPath)
+	hc, _, err := readHFConfig(from)
 	if err != nil {
-		return inputErr("checkpoint: %w", err)
-	}
-	hc, err := fixture.ParseHFConfig(cfgPath, raw)
-	if err != nil {
-		return inputErr("checkpoint: %w", err)
+		return err
 	}
 	c := &hc.Config
 	if _, err := os.Stat(filepath.Join(from, "tokenizer.json")); err != nil {
@@ -173,6 +168,21 @@ func Import(ctx context.Context, from, out string, opts ImportOptions) error {
 // tempBeside creates a temporary directory next to out (same file system,
 // so that the finished directory can be renamed into place), creating
 // out's parent if needed.
+// readHFConfig reads and parses dir's config.json, returning its raw bytes
+// too; errors are input errors naming the file.
+func readHFConfig(dir string) (fixture.HFConfig, []byte, error) {
+	cfgPath := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return fixture.HFConfig{}, nil, inputErr("checkpoint: %w", err)
+	}
+	hc, err := fixture.ParseHFConfig(cfgPath, raw)
+	if err != nil {
+		return fixture.HFConfig{}, nil, inputErr("checkpoint: %w", err)
+	}
+	return hc, raw, nil
+}
+
 func tempBeside(out, kind string) (string, error) {
 	parent := filepath.Dir(filepath.Clean(out))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -401,11 +411,7 @@ func hashFiles(ctx context.Context, dir string) ([]SourceFile, error) {
 }
 
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := jsonfile.Write(path, v); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil

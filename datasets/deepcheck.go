@@ -68,28 +68,10 @@ func checkImages(ctx context.Context, jobs []imageJob, ic ImageCheck) ([]Problem
 		}
 		workers = min(workers, max(len(jobs), 1))
 		prog := newCheckProgress(ic.Progress, len(jobs))
-		next := make(chan int)
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					msgs[i] = decodeCheck(jobs[i], ic.MaxImagePixels)
-					prog.add()
-				}
-			}()
-		}
-	feed:
-		for i := range jobs {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				break feed
-			}
-		}
-		close(next)
-		wg.Wait()
+		forEachParallel(ctx, len(jobs), workers, func(i int) {
+			msgs[i] = decodeCheck(jobs[i], ic.MaxImagePixels)
+			prog.add()
+		})
 		prog.stop()
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -102,6 +84,33 @@ func checkImages(ctx context.Context, jobs []imageJob, ic ImageCheck) ([]Problem
 		}
 	}
 	return probs, nil
+}
+
+// forEachParallel calls do(i) for every i in [0, n) on workers goroutines,
+// handing the indexes out in order until ctx is done, and returns when every
+// call has returned.
+func forEachParallel(ctx context.Context, n, workers int, do func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				do(i)
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
 }
 
 // decodeCheck decodes one image as eval would; "" when it decodes.

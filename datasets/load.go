@@ -82,13 +82,9 @@ func SolutionLetter(options []string, answer string) (string, bool) {
 // records' content (letters, problem text, images): use Validate for that.
 // Errors name the file, the record index and the field.
 func ReadRecords(path string) ([]Record, error) {
-	data, err := os.ReadFile(path)
+	recs, probs, err := readRecordFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %w", err)
-	}
-	recs, probs, err := parseRecords(data)
-	if err != nil {
-		return nil, fmt.Errorf("datasets: %s: %w", path, err)
+		return nil, err
 	}
 	if len(probs) > 0 {
 		return nil, fmt.Errorf("datasets: %s: %s", path, probs[0])
@@ -171,6 +167,20 @@ type rawRecord struct {
 	// bad records the fields whose type was wrong or missing; content checks
 	// skip them.
 	bad map[string]bool
+}
+
+// readRecordFile reads the JSON array at path and parses it with
+// parseRecords; errors name the file.
+func readRecordFile(path string) ([]rawRecord, []Problem, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("datasets: %w", err)
+	}
+	recs, probs, err := parseRecords(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("datasets: %s: %w", path, err)
+	}
+	return recs, probs, nil
 }
 
 // parseRecords splits a JSON array into records, collecting structural

@@ -506,12 +506,8 @@ func ConvertJSONToParquet(ctx context.Context, in, out, imagesRoot string, embed
 			rows[i] = pqEmbedRow{Image: pqImage{Bytes: b, Path: r.Image[0]}, Problem: r.Problem, Solution: r.Solution,
 				Question: r.Question, Options: r.Options, Answer: r.Answer, Dataset: r.Dataset, Subset: r.Subset}
 		}
-		w := parquet.NewGenericWriter[pqEmbedRow](&buf, opts...)
-		if _, err := w.Write(rows); err != nil {
-			return fmt.Errorf("datasets: %s: %w", out, err)
-		}
-		if err := w.Close(); err != nil {
-			return fmt.Errorf("datasets: %s: %w", out, err)
+		if err := writeParquetRows(&buf, out, rows, opts); err != nil {
+			return err
 		}
 	} else {
 		rows := make([]pqRefRow, len(recs))
@@ -519,15 +515,24 @@ func ConvertJSONToParquet(ctx context.Context, in, out, imagesRoot string, embed
 			rows[i] = pqRefRow{Image: r.Image, Problem: r.Problem, Solution: r.Solution,
 				Question: r.Question, Options: r.Options, Answer: r.Answer, Dataset: r.Dataset, Subset: r.Subset}
 		}
-		w := parquet.NewGenericWriter[pqRefRow](&buf, opts...)
-		if _, err := w.Write(rows); err != nil {
-			return fmt.Errorf("datasets: %s: %w", out, err)
-		}
-		if err := w.Close(); err != nil {
-			return fmt.Errorf("datasets: %s: %w", out, err)
+		if err := writeParquetRows(&buf, out, rows, opts); err != nil {
+			return err
 		}
 	}
 	return writeFileAtomic(out, buf.Bytes())
+}
+
+// writeParquetRows writes rows as one parquet file to buf; errors name out,
+// the file buf is for.
+func writeParquetRows[T any](buf *bytes.Buffer, out string, rows []T, opts []parquet.WriterOption) error {
+	w := parquet.NewGenericWriter[T](buf, opts...)
+	if _, err := w.Write(rows); err != nil {
+		return fmt.Errorf("datasets: %s: %w", out, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("datasets: %s: %w", out, err)
+	}
+	return nil
 }
 
 // ConvertParquetToJSON writes a parquet file's rows as a seed-schema JSON

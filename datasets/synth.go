@@ -396,43 +396,25 @@ func synthName(i int, format string) string {
 func renderAll(ctx context.Context, o SynthOptions, items []synthItem) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan int)
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
 	)
 	workers := min(runtime.GOMAXPROCS(0), len(items))
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				b, err := renderItem(o.Seed, items[i])
-				if err == nil {
-					err = os.WriteFile(JoinImagePath(o.Out, items[i].name), b, 0o644)
-				}
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("datasets: synth: record %d (%s): %w", i, items[i].name, err)
-					}
-					mu.Unlock()
-					cancel()
-				}
-			}
-		}()
-	}
-feed:
-	for i := range items {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
+	forEachParallel(ctx, len(items), workers, func(i int) {
+		b, err := renderItem(o.Seed, items[i])
+		if err == nil {
+			err = os.WriteFile(JoinImagePath(o.Out, items[i].name), b, 0o644)
 		}
-	}
-	close(work)
-	wg.Wait()
+		if err != nil {
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("datasets: synth: record %d (%s): %w", i, items[i].name, err)
+			}
+			mu.Unlock()
+			cancel()
+		}
+	})
 	if firstErr != nil {
 		return firstErr
 	}

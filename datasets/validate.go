@@ -41,37 +41,51 @@ func ValidateWithMap(ctx context.Context, path, imagesRoot string, mm ModalityMa
 // ValidateWithOptions is ValidateWithMap with the image check ic (a full
 // decode of every image with ic.Decode).
 func ValidateWithOptions(ctx context.Context, path, imagesRoot string, mm ModalityMap, ic ImageCheck) ([]Problem, error) {
-	data, err := os.ReadFile(path)
+	recs, probs, err := readRecordFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %w", err)
+		return nil, err
 	}
-	recs, probs, err := parseRecords(data)
-	if err != nil {
-		return nil, fmt.Errorf("datasets: %s: %w", path, err)
-	}
+	return checkRecords(ctx, path, imagesRoot, probs, len(recs), func(i int) (Record, map[string]bool, [][]byte) {
+		return recs[i].rec, recs[i].bad, nil
+	}, "record", true, mm, ic)
+}
+
+// checkRecords appends to probs (a file's structural problems) the content
+// problems of its n records (at returns record i, its mistyped fields and
+// its embedded image bytes, nil for an image read from its path) and those
+// of their images, checked once each under imagesRoot (empty: path's
+// folder); an image used again is a duplicate naming the unit ("record",
+// "row") that used it first. With skipEmpty, empty image names (which
+// checkContent reports) are not checked. The problems come back sorted.
+func checkRecords(ctx context.Context, path, imagesRoot string, probs []Problem, n int, at func(i int) (Record, map[string]bool, [][]byte), unit string, skipEmpty bool, mm ModalityMap, ic ImageCheck) ([]Problem, error) {
 	if imagesRoot == "" {
 		imagesRoot = filepath.Dir(path)
 	}
 	firstUse := map[string]int{}
 	var jobs []imageJob
-	for i, r := range recs {
+	for i := range n {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
 		}
-		probs = append(probs, checkContent(i, r.rec, r.bad, mm)...)
-		if r.bad["image"] {
+		rec, bad, embedded := at(i)
+		probs = append(probs, checkContent(i, rec, bad, mm)...)
+		if bad["image"] {
 			continue
 		}
-		for _, img := range r.rec.Image {
-			if img == "" {
+		for j, img := range rec.Image {
+			if skipEmpty && img == "" {
 				continue
 			}
-			if j, ok := firstUse[img]; ok {
-				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("duplicate: %q is also the image of record %d", img, j)})
+			if first, ok := firstUse[img]; ok {
+				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("duplicate: %q is also the image of %s %d", img, unit, first)})
 				continue
 			}
 			firstUse[img] = i
-			jobs = append(jobs, imageJob{record: i, name: img, path: JoinImagePath(imagesRoot, img)})
+			job := imageJob{record: i, name: img, path: JoinImagePath(imagesRoot, img)}
+			if j < len(embedded) && embedded[j] != nil {
+				job.bytes = embedded[j]
+			}
+			jobs = append(jobs, job)
 		}
 	}
 	ip, err := checkImages(ctx, jobs, ic)
@@ -217,39 +231,9 @@ func ValidateParquetWithOptions(ctx context.Context, path string, cols ColumnMap
 	if err != nil {
 		return nil, err
 	}
-	if imagesRoot == "" {
-		imagesRoot = filepath.Dir(path)
-	}
-	firstUse := map[string]int{}
-	var jobs []imageJob
-	for i, r := range rows {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
-		}
-		probs = append(probs, checkContent(i, r.rec, r.bad, mm)...)
-		if r.bad["image"] {
-			continue
-		}
-		for j, img := range r.rec.Image {
-			if first, ok := firstUse[img]; ok {
-				probs = append(probs, Problem{Index: i, Field: "image", Msg: fmt.Sprintf("duplicate: %q is also the image of row %d", img, first)})
-				continue
-			}
-			firstUse[img] = i
-			job := imageJob{record: i, name: img, path: JoinImagePath(imagesRoot, img)}
-			if j < len(r.bytes) && r.bytes[j] != nil {
-				job.bytes = r.bytes[j]
-			}
-			jobs = append(jobs, job)
-		}
-	}
-	ip, err := checkImages(ctx, jobs, ic)
-	if err != nil {
-		return nil, fmt.Errorf("datasets: validate %s: %w", path, err)
-	}
-	probs = append(probs, ip...)
-	sortProblems(probs)
-	return probs, nil
+	return checkRecords(ctx, path, imagesRoot, probs, len(rows), func(i int) (Record, map[string]bool, [][]byte) {
+		return rows[i].rec, rows[i].bad, rows[i].bytes
+	}, "row", false, mm, ic)
 }
 
 // CheckSamples runs on loaded samples the record checks Validate runs on a

@@ -1,16 +1,14 @@
 package evaluate
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"time"
 
 	"github.com/medbench/medbench/datasets"
+	"github.com/medbench/medbench/internal/filehash"
 	"github.com/medbench/medbench/metrics"
 	"github.com/medbench/medbench/records"
 	"github.com/medbench/medbench/runners"
@@ -86,16 +84,11 @@ func NewManifest(s ManifestSpec) (records.Manifest, error) {
 
 // FileSHA256 is a file's sha256 in hex.
 func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	sum, err := filehash.SHA256(path)
 	if err != nil {
 		return "", fmt.Errorf("eval: %w", err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("eval: %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }
 
 // modalitiesOf lists the items' modalities in first-seen order.

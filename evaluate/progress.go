@@ -105,8 +105,5 @@ func (p *progressReporter) stop() {
 	pw := p.pw
 	p.pw = nil
 	p.mu.Unlock()
-	pw.Stop()
-	for pw.IsRenderInProgress() {
-		time.Sleep(10 * time.Millisecond)
-	}
+	termbar.Stop(pw)
 }

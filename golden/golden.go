@@ -67,11 +67,15 @@ type Key struct {
 
 // String renders the key as model/dataset/modality/prompt/policy/metric[@step].
 func (k Key) String() string {
-	s := strings.Join([]string{k.Model, k.Dataset, k.Modality, k.Prompt, k.Policy, k.Metric}, "/")
+	return strings.Join([]string{k.Model, k.Dataset, k.Modality, k.Prompt, k.Policy, k.metricAtStep()}, "/")
+}
+
+// metricAtStep is the metric, followed by "@step" for a training metric.
+func (k Key) metricAtStep() string {
 	if k.Step != 0 {
-		s += fmt.Sprintf("@%d", k.Step)
+		return k.Metric + fmt.Sprintf("@%d", k.Step)
 	}
-	return s
+	return k.Metric
 }
 
 // Tolerance says how far a measured value may be from the expected one.

@@ -93,10 +93,7 @@ func WriteText(w io.Writer, vs []Verdict) error {
 		if !v.Verified {
 			exp += "*"
 		}
-		metric := v.Key.Metric
-		if v.Key.Step != 0 {
-			metric += fmt.Sprintf("@%d", v.Key.Step)
-		}
+		metric := v.Key.metricAtStep()
 		tw.AppendRow(table.Row{v.Key.Model, v.Key.Modality, v.Key.Prompt, v.Key.Policy, metric, v.N,
 			fmtVal(v.Value), exp, v.Tolerance, fmtP(v.P), statusMark(v.Status), v.Detail})
 	}
@@ -134,10 +131,7 @@ func WriteMarkdown(w io.Writer, title string, vs []Verdict) error {
 		if !v.Verified {
 			exp += " (unverified)"
 		}
-		metric := v.Key.Metric
-		if v.Key.Step != 0 {
-			metric += fmt.Sprintf("@%d", v.Key.Step)
-		}
+		metric := v.Key.metricAtStep()
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
 			mdEscape(v.Key.Model), mdEscape(v.Key.Modality), mdEscape(v.Key.Prompt), mdEscape(v.Key.Policy),
 			mdEscape(metric), v.N, fmtVal(v.Value), exp, mdEscape(v.Tolerance), fmtP(v.P), statusMark(v.Status), mdEscape(v.Detail))

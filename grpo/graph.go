@@ -135,21 +135,31 @@ func (e *Engine) logProbs(ctx context.Context, exec *mlctx.Exec, g Group) (logp,
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	gt, err := e.tensorsFor(g)
+	_, logp, entropy, err = e.runLogProbs(exec, g)
 	if err != nil {
-		return nil, nil, err
-	}
-	out, err := run(exec, gt.args)
-	if err != nil {
-		return nil, nil, err
-	}
-	if logp, err = perToken(out[0], g, gt.C); err != nil {
-		return nil, nil, err
-	}
-	if entropy, err = perToken(out[1], g, gt.C); err != nil {
 		return nil, nil, err
 	}
 	return logp, entropy, nil
+}
+
+// runLogProbs runs exec on g's tensors (with the per-token inputs coef) and
+// returns its outputs with the per-token log-probs and entropies (outputs 0
+// and 1) split by completion.
+func (e *Engine) runLogProbs(exec *mlctx.Exec, g Group, coef ...[][]float64) (out []*tensors.Tensor, logp, entropy [][]float64, err error) {
+	gt, err := e.tensorsFor(g, coef...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if out, err = run(exec, gt.args); err != nil {
+		return nil, nil, nil, err
+	}
+	if logp, err = perToken(out[0], g, gt.C); err != nil {
+		return nil, nil, nil, err
+	}
+	if entropy, err = perToken(out[1], g, gt.C); err != nil {
+		return nil, nil, nil, err
+	}
+	return out, logp, entropy, nil
 }
 
 // Backward accumulates ∇θ Σ_b,k coef[b][k]·logp[b][k] over the group's
@@ -213,18 +223,8 @@ func (e *Engine) BackwardOnPolicy(ctx context.Context, g Group, c []OnPolicyCoef
 		}
 		lin[b], klw[b], ref[b] = cb.Lin, cb.KLW, cb.Ref
 	}
-	gt, err := e.tensorsFor(g, lin, klw, ref)
+	out, logp, entropy, err := e.runLogProbs(e.onPolicyExec, g, lin, klw, ref)
 	if err != nil {
-		return nil, nil, err
-	}
-	out, err := run(e.onPolicyExec, gt.args)
-	if err != nil {
-		return nil, nil, err
-	}
-	if logp, err = perToken(out[0], g, gt.C); err != nil {
-		return nil, nil, err
-	}
-	if entropy, err = perToken(out[1], g, gt.C); err != nil {
 		return nil, nil, err
 	}
 	if err := e.accumulate(out[2:]); err != nil {

@@ -117,24 +117,18 @@ func (s StepStats) Metrics() Metrics {
 	return m
 }
 
-func minOf(x []float64) float64 {
-	if len(x) == 0 {
-		return 0
-	}
-	v := x[0]
-	for _, y := range x[1:] {
-		v = math.Min(v, y)
-	}
-	return v
-}
+func minOf(x []float64) float64 { return fold(x, math.Min) }
 
-func maxOf(x []float64) float64 {
+func maxOf(x []float64) float64 { return fold(x, math.Max) }
+
+// fold combines x's values left to right with f (0 for no values).
+func fold(x []float64, f func(a, b float64) float64) float64 {
 	if len(x) == 0 {
 		return 0
 	}
 	v := x[0]
 	for _, y := range x[1:] {
-		v = math.Max(v, y)
+		v = f(v, y)
 	}
 	return v
 }

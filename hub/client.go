@@ -93,26 +93,31 @@ func CacheDir(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_CACHE_HOME"); d != "" {
 		return filepath.Join(d, "huggingface", "hub"), nil
 	}
-	home := getenv("HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("hub: no cache folder: set HF_HOME or HF_HUB_CACHE: %w", err)
-		}
-		home = h
+	home, err := homeDir(getenv, "hub: no cache folder: set HF_HOME or HF_HUB_CACHE")
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(home, ".cache", "huggingface", "hub"), nil
 }
 
+// homeDir is $HOME, else the user's home folder; when there is none, the
+// error starts with noHome (which says what to set instead).
+func homeDir(getenv func(string) string, noHome string) (string, error) {
+	if home := getenv("HOME"); home != "" {
+		return home, nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", noHome, err)
+	}
+	return h, nil
+}
+
 func expandHome(p string, getenv func(string) string) (string, error) {
 	if p == "~" || strings.HasPrefix(p, "~/") {
-		home := getenv("HOME")
-		if home == "" {
-			h, err := os.UserHomeDir()
-			if err != nil {
-				return "", fmt.Errorf("hub: %s: %w", p, err)
-			}
-			home = h
+		home, err := homeDir(getenv, "hub: "+p)
+		if err != nil {
+			return "", err
 		}
 		return filepath.Join(home, p[1:]), nil
 	}

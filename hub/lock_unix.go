@@ -4,8 +4,6 @@ package hub
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 )
 
@@ -13,12 +11,9 @@ import (
 // huggingface_hub's filelock takes, so a Python download and a medbench
 // download of the same blob wait for each other.
 func lockFile(path string) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("hub: lock: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := createLockFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("hub: lock: %w", err)
+		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()

@@ -214,13 +214,9 @@ func ImportRoot(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_CACHE_HOME"); d != "" {
 		return filepath.Join(d, "medbench", "imports"), nil
 	}
-	home := getenv("HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("hub: no cache folder for imports: set MEDBENCH_CACHE: %w", err)
-		}
-		home = h
+	home, err := homeDir(getenv, "hub: no cache folder for imports: set MEDBENCH_CACHE")
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(home, ".cache", "medbench", "imports"), nil
 }

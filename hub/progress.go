@@ -98,10 +98,7 @@ func (b *bar) finish() {
 	n := b.n
 	b.mu.Unlock()
 	if pw != nil {
-		pw.Stop()
-		for pw.IsRenderInProgress() {
-			time.Sleep(10 * time.Millisecond)
-		}
+		termbar.Stop(pw)
 	}
 	fmt.Fprintf(b.out, "hub: %s: %s in %s\n", b.name, units.Bytes(n), time.Since(b.start).Round(time.Millisecond))
 }

@@ -6,12 +6,8 @@ package merge
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -19,6 +15,7 @@ import (
 	"time"
 
 	"github.com/medbench/medbench/evaluate"
+	"github.com/medbench/medbench/internal/filehash"
 	"github.com/medbench/medbench/records"
 )
 
@@ -254,14 +251,9 @@ func readShard(dir string) (shardRun, error) {
 }
 
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	sum, err := filehash.SHA256(path)
 	if err != nil {
 		return "", fmt.Errorf("merge: %w", err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("merge: %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }

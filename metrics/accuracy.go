@@ -40,20 +40,7 @@ func Wilson(k, n int, z float64) (lo, hi float64) {
 // as wrong, as a parse failure and in Errors; a sample missing a policy's
 // entry counts as wrong and as a parse failure for that policy.
 func Summarize(samples []records.ScoredSample) []records.Cell {
-	policySet := map[string]bool{}
-	for _, s := range samples {
-		for p := range s.Extractions {
-			policySet[p] = true
-		}
-		for p := range s.Correct {
-			policySet[p] = true
-		}
-	}
-	policies := make([]string, 0, len(policySet))
-	for p := range policySet {
-		policies = append(policies, p)
-	}
-	sort.Strings(policies)
+	policies := records.SamplePolicies(samples)
 
 	type key struct{ modality, prompt, policy string }
 	cells := map[key]*records.Cell{}

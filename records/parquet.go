@@ -47,7 +47,9 @@ func ParquetSchema(policies []string) *parquet.Schema {
 	return parquet.NewSchema("sample", g)
 }
 
-func samplePolicies(samples []ScoredSample) []string {
+// SamplePolicies lists, sorted, every policy any sample has an extraction
+// or a correctness entry for.
+func SamplePolicies(samples []ScoredSample) []string {
 	set := map[string]bool{}
 	for _, s := range samples {
 		for p := range s.Extractions {
@@ -105,7 +107,7 @@ func ParquetRow(s ScoredSample, policies []string) map[string]any {
 // WriteParquet writes samples to path (atomically) with one row per sample
 // and the columns of ParquetSchema for the policies present in the samples.
 func WriteParquet(path string, samples []ScoredSample) error {
-	policies := samplePolicies(samples)
+	policies := SamplePolicies(samples)
 	schema := ParquetSchema(policies)
 	var buf bytes.Buffer
 	w := parquet.NewGenericWriter[map[string]any](&buf, schema, parquet.Compression(&parquet.Zstd))

@@ -169,13 +169,19 @@ func groupedBars(title, xLabel, yLabel string, cats []string, series []barSeries
 			addedMarkLegend = true
 		}
 	}
+	c.categoryAxes(cats, yMax)
+	return c, nil
+}
+
+// categoryAxes names the X axis's categories, each a unit wide, and starts
+// the Y axis at 0, up to yMax when it is positive (else as the data need).
+func (c *chart) categoryAxes(cats []string, yMax float64) {
 	c.NominalX(cats...)
 	c.X.Min, c.X.Max = -0.6, float64(len(cats))-0.4
 	c.Y.Min = 0
 	if yMax > 0 {
 		c.Y.Max = yMax
 	}
-	return c, nil
 }
 
 type errorPoints struct {
@@ -385,12 +391,7 @@ func dotIntervals(title, xLabel, yLabel string, cats []string, series []barSerie
 		c.Add(eb, sc)
 		c.Legend.Add(s.Label, sc)
 	}
-	c.NominalX(cats...)
-	c.X.Min, c.X.Max = -0.6, float64(len(cats))-0.4
-	c.Y.Min = 0
-	if yMax > 0 {
-		c.Y.Max = yMax
-	}
+	c.categoryAxes(cats, yMax)
 	return c, nil
 }
 

@@ -79,6 +79,19 @@ func Write(ctx context.Context, in Input, outDir string) (*Output, error) {
 		figs = append(figs, figure{Path: path, Caption: caption})
 		out.Plots = append(out.Plots, path)
 	}
+	// addPlot saves the chart a plot function returned (7 inches wide, h
+	// high) as base in plotsDir and adds it as a figure.
+	addPlot := func(c *chart, err error, base string, h vg.Length, caption string) error {
+		if err != nil {
+			return err
+		}
+		path, err := savePlot(c, plotsDir, base, 7*vg.Inch, h)
+		if err != nil {
+			return err
+		}
+		addFig(path, caption)
+		return nil
+	}
 
 	// Tables: the paper-style table (page 1) in CSV, HTML and LaTeX, then
 	// the detail tables; the flat accuracy table goes to the appendix.
@@ -120,46 +133,26 @@ func Write(ctx context.Context, in Input, outDir string) (*Output, error) {
 				return nil, err
 			}
 			p, err := accuracyPlot(in, names, policy)
-			if err != nil {
+			if err := addPlot(p, err, "accuracy_"+safeName(policy), 3.6*vg.Inch, fmt.Sprintf("Accuracy per modality under the %s policy, with 95%% Wilson intervals; dashed lines mark golden values and shaded bands their tolerance.", policy)); err != nil {
 				return nil, err
 			}
-			path, err := savePlot(p, plotsDir, "accuracy_"+safeName(policy), 7*vg.Inch, 3.6*vg.Inch)
-			if err != nil {
-				return nil, err
-			}
-			addFig(path, fmt.Sprintf("Accuracy per modality under the %s policy, with 95%% Wilson intervals; dashed lines mark golden values and shaded bands their tolerance.", policy))
 		}
 		p, err := parseFailurePlot(in, names)
-		if err != nil {
+		if err := addPlot(p, err, "parse_failures", 3.2*vg.Inch, "Reliability of answer extraction: share of outputs from which no answer could be extracted per modality, with 95% Wilson intervals (strict policy when present)."); err != nil {
 			return nil, err
 		}
-		path, err := savePlot(p, plotsDir, "parse_failures", 7*vg.Inch, 3.2*vg.Inch)
-		if err != nil {
-			return nil, err
-		}
-		addFig(path, "Reliability of answer extraction: share of outputs from which no answer could be extracted per modality, with 95% Wilson intervals (strict policy when present).")
 		if len(in.Runs) > 1 {
 			p, err := checkpointPlot(in, names)
-			if err != nil {
+			if err := addPlot(p, err, "accuracy_across_runs", 3.4*vg.Inch, "Accuracy per modality across the given runs (checkpoints), in the order given."); err != nil {
 				return nil, err
 			}
-			path, err := savePlot(p, plotsDir, "accuracy_across_runs", 7*vg.Inch, 3.4*vg.Inch)
-			if err != nil {
-				return nil, err
-			}
-			addFig(path, "Accuracy per modality across the given runs (checkpoints), in the order given.")
 		}
 	}
 	for i, c := range in.Comparisons {
 		p, err := deltaPlot(c.Title, c.Rows, c.A, c.B)
-		if err != nil {
+		if err := addPlot(p, err, fmt.Sprintf("delta_%d", i+1), 3.2*vg.Inch, fmt.Sprintf("Paired accuracy difference %s − %s per modality with 95%% paired-bootstrap intervals. %s", c.B, c.A, c.Note)); err != nil {
 			return nil, err
 		}
-		path, err := savePlot(p, plotsDir, fmt.Sprintf("delta_%d", i+1), 7*vg.Inch, 3.2*vg.Inch)
-		if err != nil {
-			return nil, err
-		}
-		addFig(path, fmt.Sprintf("Paired accuracy difference %s − %s per modality with 95%% paired-bootstrap intervals. %s", c.B, c.A, c.Note))
 	}
 	if in.Train != nil {
 		tf, err := trainPlots(in.Train, plotsDir)

@@ -44,29 +44,23 @@ func SamplingFromFlags(v Values) (Sampling, error) {
 	default:
 		return s, fmt.Errorf("--preset %q: the ONNX runner knows %q", p, PresetMedVLMR1)
 	}
-	if v.IsSet("do-sample") {
-		s.DoSample = v.Bool("do-sample")
-	}
-	if v.IsSet("temperature") {
-		s.Temperature = v.Float64("temperature")
-	}
-	if v.IsSet("top-k") {
-		s.TopK = v.Int("top-k")
-	}
-	if v.IsSet("top-p") {
-		s.TopP = v.Float64("top-p")
-	}
-	if v.IsSet("repetition-penalty") {
-		s.RepetitionPenalty = v.Float64("repetition-penalty")
-	}
-	if v.IsSet("max-new-tokens") {
-		s.MaxNewTokens = v.Int("max-new-tokens")
-	}
-	if v.IsSet("min-new-tokens") {
-		s.MinNewTokens = v.Int("min-new-tokens")
-	}
+	setIfGiven(v, "do-sample", &s.DoSample, v.Bool)
+	setIfGiven(v, "temperature", &s.Temperature, v.Float64)
+	setIfGiven(v, "top-k", &s.TopK, v.Int)
+	setIfGiven(v, "top-p", &s.TopP, v.Float64)
+	setIfGiven(v, "repetition-penalty", &s.RepetitionPenalty, v.Float64)
+	setIfGiven(v, "max-new-tokens", &s.MaxNewTokens, v.Int)
+	setIfGiven(v, "min-new-tokens", &s.MinNewTokens, v.Int)
 	s.Seed = v.Uint64("seed")
 	return s, nil
+}
+
+// setIfGiven sets *dst to flag name's value (read with get) when the
+// command line gives the flag explicitly.
+func setIfGiven[T any](v Values, name string, dst *T, get func(string) T) {
+	if v.IsSet(name) {
+		*dst = get(name)
+	}
 }
 
 // ImageBoundFlags are the image resize bounds (--max-pixels, --min-pixels)

@@ -72,6 +72,24 @@ type Driver struct {
 	Config func(v Values) map[string]any
 }
 
+// OpenFromFlags is a Driver.Open for a runner configured from its flags and
+// the resolved sampling settings: fromFlags builds the configuration (its
+// errors, usage errors, are returned as they are) and open opens it (its
+// errors are prefixed "runner: ").
+func OpenFromFlags[C any, R Runner](fromFlags func(Values, Sampling) (C, error), open func(context.Context, C) (R, error)) func(context.Context, Options) (Runner, error) {
+	return func(ctx context.Context, o Options) (Runner, error) {
+		cfg, err := fromFlags(o.Flags, o.Sampling)
+		if err != nil {
+			return nil, err
+		}
+		r, err := open(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		return r, nil
+	}
+}
+
 // ManifestConfig is what a run manifest's config records of the runner:
 // for a model runner the image bounds and the preset, then the driver's
 // own entries (Config).

@@ -2,6 +2,7 @@ package runners
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -97,5 +98,34 @@ func TestManifestConfig(t *testing.T) {
 	}}
 	if err := app.Run([]string{"t", "--max-pixels", "100", "--dtype", "q4", "--preset", "medvlm-r1"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenFromFlags: the configuration is built from the options' flags and
+// sampling; its errors come back as they are, Open's prefixed "runner: ".
+func TestOpenFromFlags(t *testing.T) {
+	type cfg struct{ seed uint64 }
+	fromFlags := func(_ Values, s Sampling) (cfg, error) {
+		if s.Seed == 0 {
+			return cfg{}, errors.New("--seed wanted")
+		}
+		return cfg{seed: s.Seed}, nil
+	}
+	var opened cfg
+	open := OpenFromFlags(fromFlags, func(_ context.Context, c cfg) (nopRunner, error) {
+		opened = c
+		if c.seed == 2 {
+			return nopRunner{}, errors.New("no model")
+		}
+		return nopRunner{}, nil
+	})
+	if r, err := open(context.Background(), Options{Sampling: Sampling{Seed: 1}}); err != nil || r == nil || opened.seed != 1 {
+		t.Fatalf("open: %v, %v, config %+v", r, err, opened)
+	}
+	if r, err := open(context.Background(), Options{}); r != nil || err == nil || err.Error() != "--seed wanted" {
+		t.Errorf("config error: %v, %v", r, err)
+	}
+	if r, err := open(context.Background(), Options{Sampling: Sampling{Seed: 2}}); r != nil || err == nil || err.Error() != "runner: no model" {
+		t.Errorf("open error: %v, %v", r, err)
 	}
 }

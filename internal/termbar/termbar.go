@@ -45,3 +45,12 @@ func Start(w io.Writer, message string, total int64, units progress.Units, speed
 	go pw.Render()
 	return pw, t
 }
+
+// Stop stops pw and waits until its last render has finished, so that
+// nothing the caller prints next interleaves with the bar.
+func Stop(pw progress.Writer) {
+	pw.Stop()
+	for pw.IsRenderInProgress() {
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,5 +51,41 @@ func TestStartRendersTheTracker(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("no tracker rendered: %q", out.b.String())
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the renderer's goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func TestStopWaitsForTheLastRender(t *testing.T) {
+	out := &lockedBuffer{}
+	pw, tr := Start(out, "eval", 10, progress.UnitsDefault, "")
+	tr.SetValue(10)
+	tr.MarkAsDone()
+	time.Sleep(250 * time.Millisecond)
+	Stop(pw)
+	if pw.IsRenderInProgress() {
+		t.Fatal("Stop returned while the bar was still rendering")
+	}
+	out.mu.Lock()
+	n := out.b.Len()
+	out.mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if out.b.Len() != n {
+		t.Errorf("the bar wrote %d more bytes after Stop", out.b.Len()-n)
+	}
+	if !strings.Contains(out.b.String(), "eval") {
+		t.Errorf("no tracker rendered: %q", out.b.String())
 	}
 }

@@ -174,37 +174,14 @@ func normLUT(cfg Config) *[3][256]float32 {
 // pass, without the intermediate planes.
 func patchifyRGB(img *RGB, cfg Config) []float32 {
 	lut := normLUT(cfg)
-	ps, ms, ts := cfg.PatchSize, cfg.MergeSize, cfg.TemporalPatchSize
-	h, w := img.H, img.W
-	gh, gw := h/ps, w/ps
-	out := make([]float32, gh*gw*3*ts*ps*ps)
-	o := 0
-	for bh := 0; bh < gh/ms; bh++ {
-		for bw := 0; bw < gw/ms; bw++ {
-			for mh := 0; mh < ms; mh++ {
-				for mw := 0; mw < ms; mw++ {
-					row0, col0 := (bh*ms+mh)*ps, (bw*ms+mw)*ps
-					for c := 0; c < 3; c++ {
-						l := &lut[c]
-						start := o
-						for py := 0; py < ps; py++ {
-							px := img.Pix[3*((row0+py)*w+col0)+c:]
-							dst := out[o : o+ps]
-							for x := range dst {
-								dst[x] = l[px[3*x]]
-							}
-							o += ps
-						}
-						for t := 1; t < ts; t++ {
-							copy(out[o:o+ps*ps], out[start:start+ps*ps])
-							o += ps * ps
-						}
-					}
-				}
-			}
+	w := img.W
+	return patchify(img.H, w, cfg, func(dst []float32, c, y, x int) {
+		l := &lut[c]
+		px := img.Pix[3*(y*w+x)+c:]
+		for i := range dst {
+			dst[i] = l[px[3*i]]
 		}
-	}
-	return out
+	})
 }
 
 // Patchify lays out channel-first planes [3][h][w] as Qwen2-VL's
@@ -214,6 +191,14 @@ func patchifyRGB(img *RGB, cfg Config) []float32 {
 // row-major order. h and w must be multiples of PatchSize*MergeSize (as
 // ResizeImage makes them); planes must hold 3*h*w values.
 func Patchify(planes []float32, h, w int, cfg Config) []float32 {
+	return patchify(h, w, cfg, func(dst []float32, c, y, x int) {
+		copy(dst, planes[c*h*w+y*w+x:])
+	})
+}
+
+// patchify is Patchify's layout of an h×w image whose channel c, row y,
+// from column x, row fills into dst (PatchSize values).
+func patchify(h, w int, cfg Config, row func(dst []float32, c, y, x int)) []float32 {
 	ps, ms, ts := cfg.PatchSize, cfg.MergeSize, cfg.TemporalPatchSize
 	gh, gw := h/ps, w/ps
 	dim := 3 * ts * ps * ps
@@ -225,10 +210,9 @@ func Patchify(planes []float32, h, w int, cfg Config) []float32 {
 				for mw := 0; mw < ms; mw++ {
 					row0, col0 := (bh*ms+mh)*ps, (bw*ms+mw)*ps
 					for c := 0; c < 3; c++ {
-						plane := planes[c*h*w:]
 						start := o
 						for py := 0; py < ps; py++ {
-							copy(out[o:o+ps], plane[(row0+py)*w+col0:])
+							row(out[o:o+ps], c, row0+py, col0)
 							o += ps
 						}
 						// Temporal copies of a single image are identical.

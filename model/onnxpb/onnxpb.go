@@ -120,9 +120,10 @@ type Tensor struct {
 }
 
 // NumElements is the product of the dims (1 for a scalar).
-func (t *Tensor) NumElements() int64 { return numElements(t.Dims) }
+func (t *Tensor) NumElements() int64 { return NumElements(t.Dims) }
 
-func numElements(dims []int64) int64 {
+// NumElements is the product of dims (1 for a scalar).
+func NumElements(dims []int64) int64 {
 	n := int64(1)
 	for _, d := range dims {
 		n *= d

@@ -438,6 +438,22 @@ func newSplitter(tokens []addedEntry) splitter {
 	return s
 }
 
+// split walks text: section gets each stretch between added tokens (the
+// one before a token may be empty; none follows a final token) and added
+// each added token's id, in text order.
+func (s *splitter) split(text string, section func(string), added func(id int)) {
+	for p := 0; p < len(text); {
+		start, end, id := s.find(text, p)
+		if start < 0 {
+			section(text[p:])
+			return
+		}
+		section(text[p:start])
+		added(id)
+		p = end
+	}
+}
+
 // find returns the first added token in text[from:]: its start, end and id;
 // start is -1 when there is none.
 func (s *splitter) find(text string, from int) (start, end, id int) {
@@ -461,16 +477,8 @@ func (s *splitter) find(text string, from int) (start, end, id int) {
 func (t *Tokenizer) Encode(text string) []int {
 	text = validUTF8(text)
 	ids := make([]int, 0, len(text)/4+4)
-	for p := 0; p < len(text); {
-		start, end, id := t.rawSplit.find(text, p)
-		if start < 0 {
-			ids = t.encodeSection(ids, text[p:])
-			break
-		}
-		ids = t.encodeSection(ids, text[p:start])
-		ids = append(ids, id)
-		p = end
-	}
+	addID := func(id int) { ids = append(ids, id) }
+	t.rawSplit.split(text, func(sec string) { ids = t.encodeSection(ids, sec) }, addID)
 	return ids
 }
 
@@ -482,15 +490,7 @@ func (t *Tokenizer) encodeSection(ids []int, s string) []int {
 	if t.nfc {
 		s = nfc(s)
 	}
-	for p := 0; p < len(s); {
-		start, end, id := t.normSplit.find(s, p)
-		if start < 0 {
-			return t.encodeText(ids, s[p:])
-		}
-		ids = t.encodeText(ids, s[p:start])
-		ids = append(ids, id)
-		p = end
-	}
+	t.normSplit.split(s, func(sec string) { ids = t.encodeText(ids, sec) }, func(id int) { ids = append(ids, id) })
 	return ids
 }
 

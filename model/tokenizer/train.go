@@ -59,29 +59,10 @@ func Train(corpus []string, vocabSize int, added []AddedToken) ([]byte, error) {
 			p = e
 		}
 	}
-	addSection := func(s string) {
-		s = nfc(s)
-		for p := 0; p < len(s); {
-			start, end, _ := normSplit.find(s, p)
-			if start < 0 {
-				addText(s[p:])
-				break
-			}
-			addText(s[p:start])
-			p = end
-		}
-	}
+	skip := func(int) {}
+	addSection := func(s string) { normSplit.split(nfc(s), addText, skip) }
 	for _, text := range corpus {
-		text = validUTF8(text)
-		for p := 0; p < len(text); {
-			start, end, _ := rawSplit.find(text, p)
-			if start < 0 {
-				addSection(text[p:])
-				break
-			}
-			addSection(text[p:start])
-			p = end
-		}
+		rawSplit.split(validUTF8(text), addSection, skip)
 	}
 
 	// Vocabulary: byte symbols in GPT-2 order.

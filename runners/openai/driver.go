@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"time"
@@ -21,17 +20,7 @@ func Driver() runners.Driver {
 		Flags:   append(flags(), runners.ImageBoundFlags()...),
 		Samples: true,
 		Remote:  "onnx",
-		Open: func(ctx context.Context, o runners.Options) (runners.Runner, error) {
-			cfg, err := ConfigFromFlags(o.Flags, o.Sampling)
-			if err != nil {
-				return nil, err
-			}
-			r, err := Open(ctx, cfg)
-			if err != nil {
-				return nil, fmt.Errorf("runner: %w", err)
-			}
-			return r, nil
-		},
+		Open:    runners.OpenFromFlags(ConfigFromFlags, Open),
 		Config: func(v runners.Values) map[string]any {
 			return map[string]any{"endpoint": v.String("endpoint"), "concurrency": v.Int("concurrency")}
 		},

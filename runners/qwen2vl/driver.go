@@ -1,7 +1,6 @@
 package qwen2vl
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -37,17 +36,7 @@ func Driver() runners.Driver {
 			_, err := ConfigFromFlags(v, runners.Sampling{})
 			return err
 		},
-		Open: func(ctx context.Context, o runners.Options) (runners.Runner, error) {
-			cfg, err := ConfigFromFlags(o.Flags, o.Sampling)
-			if err != nil {
-				return nil, err
-			}
-			r, err := Open(ctx, cfg)
-			if err != nil {
-				return nil, fmt.Errorf("runner: %w", err)
-			}
-			return r, nil
-		},
+		Open: runners.OpenFromFlags(ConfigFromFlags, Open),
 		Config: func(v runners.Values) map[string]any {
 			return map[string]any{
 				"rgba": v.String("rgba"), "max_image_pixels": v.Int64("max-image-pixels"),

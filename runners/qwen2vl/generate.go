@@ -99,6 +99,14 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 	present := make([]ort.Value, 2*NL)
 	defer destroy(past)
 	defer destroy(present)
+	// handOff makes this step's present KV the next step's past: the old
+	// past is freed and the two buffer sets swap roles.
+	handOff := func() {
+		destroy(past)
+		copy(past, present)
+		clear(present)
+		cur = 1 - cur
+	}
 	for i := range past {
 		if past[i], err = sets[cur][i].tensor(kvShape(B, 0)); err != nil {
 			return fmt.Errorf("qwen2vl: empty KV cache: %w", err)
@@ -190,10 +198,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		if err != nil {
 			return err
 		}
-		destroy(past)
-		copy(past, present)
-		clear(present)
-		cur = 1 - cur
+		handOff()
 		L = a + c
 	}
 	lastRow := func(b int) int { // offset of row b's last-position logits
@@ -302,10 +307,7 @@ func (r *Runner) generate(ctx context.Context, rows []*genRow) error {
 		if err != nil {
 			return err
 		}
-		destroy(past)
-		copy(past, present)
-		clear(present)
-		cur = 1 - cur
+		handOff()
 		L++
 		src = stepLogits
 		offset = func(slot int) int { return slot * V }
