@@ -6,7 +6,7 @@ ORT_LIB := .cache/ort/1.29.0/libonnxruntime.so.1
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=0.1.0 -X main.gitCommit=$(GIT_COMMIT)
 # Packages that start goroutines or promise concurrent use: also tested with -race.
-RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./model/tokenizer/... ./runners/openai/... ./serve/...
+RACE_PKGS := ./datasets/... ./records/... ./evaluate/... ./bench/... ./model/tokenizer/... ./runners/openai/... ./serve/... ./internal/...
 FUZZTIME ?= 30s
 FUZZMINIMIZETIME ?= 100x
 
