@@ -14,12 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/medbench/medbench/internal/filecopy"
 	"github.com/medbench/medbench/internal/jsonfile"
 	"github.com/medbench/medbench/model/safetensors"
 	"github.com/medbench/medbench/runners/fixture"
@@ -338,23 +340,12 @@ func (s *source) unread() []string {
 }
 
 func copyIfPresent(src, dst string) error {
-	in, err := os.Open(src)
-	if os.IsNotExist(err) {
+	err := filecopy.Copy(src, dst)
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == src && errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer in.Close()
-	o, err := os.Create(dst)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if _, err := io.Copy(o, in); err != nil {
-		o.Close()
-		return fmt.Errorf("checkpoint: %s: %w", src, err)
-	}
-	if err := o.Close(); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil

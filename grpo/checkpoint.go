@@ -5,10 +5,11 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/medbench/medbench/internal/filecopy"
 )
 
 // Save writes a complete model directory to dir: the original files (with
@@ -79,20 +80,7 @@ func copyTree(src, dst string, keep func(rel string) bool) error {
 
 // copyFile copies the file src to dst.
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("grpo: %w", err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return fmt.Errorf("grpo: %w", err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("grpo: copy %s: %w", src, err)
-	}
-	if err := out.Close(); err != nil {
+	if err := filecopy.Copy(src, dst); err != nil {
 		return fmt.Errorf("grpo: %w", err)
 	}
 	return nil
