@@ -48,6 +48,10 @@ type Pass struct {
 	// PeakRSSBytes is the process's peak resident set during the pass
 	// (Linux; 0 where it cannot be reset and read per pass).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// PeakDeviceBytes is the runtime's peak device memory after the pass
+	// (runners.Profile.PeakDeviceBytes: on CUDA the GPU memory its arenas
+	// held at most since the runner opened; 0 when not measured).
+	PeakDeviceBytes int64 `json:"peak_device_bytes,omitempty"`
 	// DecodeSeconds and DecodeTokens cover decoding alone: per Generate
 	// call, from the first request's first token to the last request's end,
 	// and the tokens after each request's first (runners that report
@@ -95,6 +99,8 @@ type Result struct {
 	Breakdown *Breakdown `json:"breakdown,omitempty"`
 	// PeakRSSBytes is the largest per-pass peak resident set.
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// PeakDeviceBytes is the largest per-pass peak device memory.
+	PeakDeviceBytes int64 `json:"peak_device_bytes,omitempty"`
 }
 
 // Machine identifies where a measurement ran.
@@ -157,7 +163,9 @@ func pass(ctx context.Context, cfg Config) (Pass, error) {
 		}
 		p.BatchLatenciesMS = append(p.BatchLatenciesMS, float64(time.Since(t0).Microseconds())/1000)
 		if prof != nil {
-			p.Profile.add(prof.LastProfile())
+			lp := prof.LastProfile()
+			p.Profile.add(lp)
+			p.PeakDeviceBytes = max(p.PeakDeviceBytes, lp.PeakDeviceBytes)
 		}
 		p.addDecode(out)
 		for _, r := range out {
@@ -218,9 +226,10 @@ func (r *Result) summarize() {
 	r.DecodeTokensPerSec = Summarize(dps)
 	r.P50MS, r.P90MS = Quantile(lat, 0.5), Quantile(lat, 0.9)
 	r.Breakdown = breakdown(r.Passes)
-	r.PeakRSSBytes = 0
+	r.PeakRSSBytes, r.PeakDeviceBytes = 0, 0
 	for _, p := range r.Passes {
 		r.PeakRSSBytes = max(r.PeakRSSBytes, p.PeakRSSBytes)
+		r.PeakDeviceBytes = max(r.PeakDeviceBytes, p.PeakDeviceBytes)
 	}
 }
 

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -212,4 +214,50 @@ func TestPeakRSSResets(t *testing.T) {
 		t.Errorf("peak after reset %d ≥ peak with 64 MiB touched %d", low, high)
 	}
 	_ = big
+}
+
+// devRunner reports a growing peak device memory, as a CUDA runner's
+// arenas do over a pass.
+type devRunner struct {
+	profRunner
+	calls int64
+}
+
+func (d *devRunner) Generate(ctx context.Context, reqs []runners.Request) ([]runners.Result, error) {
+	out, err := d.profRunner.Generate(ctx, reqs)
+	d.calls++
+	d.prof.PeakDeviceBytes = d.calls << 20
+	return out, err
+}
+
+func (d *devRunner) LastProfile() runners.Profile { return d.prof }
+
+// TestPeakDevice: a pass records the largest peak device memory its calls
+// reported, the result the largest over passes, and the breakdown table
+// gains a "Peak device MiB" column only when some configuration has one.
+func TestPeakDevice(t *testing.T) {
+	d := &devRunner{profRunner: profRunner{fakeRunner: fakeRunner{perBatch: time.Millisecond}}}
+	res, err := Run(context.Background(), Config{Name: "gpu", Runner: d, Requests: reqs(6), Batch: 2, Repeats: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Warm-up passes aside, each pass makes 3 calls; the counter keeps growing.
+	last := res.Passes[len(res.Passes)-1].PeakDeviceBytes
+	if res.PeakDeviceBytes != last || last != d.calls<<20 || res.Passes[0].PeakDeviceBytes >= last {
+		t.Errorf("peaks: passes %d … %d, result %d, calls %d", res.Passes[0].PeakDeviceBytes, last, res.PeakDeviceBytes, d.calls)
+	}
+	var buf bytes.Buffer
+	printBreakdown(&buf, &Report{Results: []*Result{res}})
+	if !strings.Contains(buf.String(), "PEAK DEVICE MIB") || !strings.Contains(buf.String(), fmt.Sprintf(" %d ", d.calls)) {
+		t.Errorf("breakdown table without the device peak:\n%s", buf.String())
+	}
+	plain, err := Run(context.Background(), Config{Name: "cpu", Runner: &profRunner{fakeRunner: fakeRunner{perBatch: time.Millisecond}}, Requests: reqs(2), Batch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	printBreakdown(&buf, &Report{Results: []*Result{plain}})
+	if strings.Contains(buf.String(), "DEVICE") {
+		t.Errorf("device column without a device peak:\n%s", buf.String())
+	}
 }

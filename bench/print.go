@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,7 +92,12 @@ func Print(w io.Writer, rep *Report, s Settings) {
 func printBreakdown(w io.Writer, rep *Report) {
 	t := table.NewWriter()
 	t.SetOutputMirror(w)
-	t.AppendHeader(table.Row{"Configuration", "TTFT ms p50/p90", "Prefill ms p50/p90", "Decode ms/token p50/p90", "In runtime %", "Harness %", "of which prepare/sampling %", "Peak RSS MiB"})
+	header := table.Row{"Configuration", "TTFT ms p50/p90", "Prefill ms p50/p90", "Decode ms/token p50/p90", "In runtime %", "Harness %", "of which prepare/sampling %", "Peak RSS MiB"}
+	device := slices.ContainsFunc(rep.Results, func(r *Result) bool { return r.PeakDeviceBytes > 0 })
+	if device {
+		header = append(header, "Peak device MiB")
+	}
+	t.AppendHeader(header)
 	rows := 0
 	q := func(x *Quantiles) string {
 		if x == nil {
@@ -104,18 +110,28 @@ func printBreakdown(w io.Writer, rep *Report) {
 		if r.PeakRSSBytes > 0 {
 			rss = fmt.Sprintf("%.0f", float64(r.PeakRSSBytes)/(1<<20))
 		}
+		dev := "—"
+		if r.PeakDeviceBytes > 0 {
+			dev = fmt.Sprintf("%.0f", float64(r.PeakDeviceBytes)/(1<<20))
+		}
+		withDevice := func(row table.Row) table.Row {
+			if device {
+				row = append(row, dev)
+			}
+			return row
+		}
 		b := r.Breakdown
 		if b == nil {
 			if r.PeakRSSBytes > 0 {
-				t.AppendRow(table.Row{r.Name, "—", "—", "—", "—", "—", "—", rss})
+				t.AppendRow(withDevice(table.Row{r.Name, "—", "—", "—", "—", "—", "—", rss}))
 				rows++
 			}
 			continue
 		}
-		t.AppendRow(table.Row{r.Name, q(b.FirstTokenMS), q(b.PrefillMS), q(b.DecodeStepMS),
+		t.AppendRow(withDevice(table.Row{r.Name, q(b.FirstTokenMS), q(b.PrefillMS), q(b.DecodeStepMS),
 			fmt.Sprintf("%.1f [%.1f–%.1f]", b.RuntimePct.Median, b.RuntimePct.Min, b.RuntimePct.Max),
 			fmt.Sprintf("%.1f [%.1f–%.1f]", b.HarnessPct.Median, b.HarnessPct.Min, b.HarnessPct.Max),
-			fmt.Sprintf("%.1f / %.1f", b.PreparePct.Median, b.SamplingPct.Median), rss})
+			fmt.Sprintf("%.1f / %.1f", b.PreparePct.Median, b.SamplingPct.Median), rss}))
 		rows++
 	}
 	if rows > 0 {

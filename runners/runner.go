@@ -149,6 +149,11 @@ type Profile struct {
 	// DecodeSteps are the later decode steps, each giving one token to every
 	// active sequence (sampling included).
 	DecodeSteps []time.Duration
+	// PeakDeviceBytes is the most memory the runtime's allocators on the
+	// runner's device held at once since the runner opened, summed over its
+	// sessions (ONNX Runtime's arena statistic MaxInUse; on CUDA the GPU
+	// memory). 0 when the runner does not measure it.
+	PeakDeviceBytes int64
 }
 
 // Profiler is implemented by runners that account for their time; bench

@@ -84,6 +84,36 @@ static char *ortbind_data(OrtValue *v, void **out) {
 	return status_message(api->GetTensorMutableData(v, out));
 }
 
+// ortbind_max_in_use reads the "MaxInUse" statistic (bytes) of the
+// session's allocator for memory info m; -1 when the allocator keeps no
+// statistics (a non-arena allocator).
+static char *ortbind_max_in_use(OrtSession *s, const OrtMemoryInfo *m, long long *out) {
+	OrtAllocator *a = NULL;
+	char *err = status_message(api->CreateAllocator(s, m, &a));
+	if (err) return err;
+	OrtKeyValuePairs *kv = NULL;
+	err = status_message(api->AllocatorGetStats(a, &kv));
+	*out = -1;
+	if (!err) {
+		const char *const *keys = NULL;
+		const char *const *vals = NULL;
+		size_t n = 0;
+		api->GetKeyValuePairs(kv, &keys, &vals, &n);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(keys[i], "MaxInUse") == 0) *out = atoll(vals[i]);
+		}
+		api->ReleaseKeyValuePairs(kv);
+	}
+	api->ReleaseAllocator(a);
+	return err;
+}
+
+static size_t ortbind_input_count(OrtSession *s, char **err) {
+	size_t n = 0;
+	*err = status_message(api->SessionGetInputCount(s, &n));
+	return n;
+}
+
 static char *ortbind_shape(const OrtValue *v, int64_t *dims, size_t max, size_t *n) {
 	OrtTensorTypeAndShapeInfo *info = NULL;
 	char *err = status_message(api->GetTensorTypeAndShape(v, &info));
@@ -166,6 +196,34 @@ func (m *MemoryInfo) Destroy() {
 // fails if the layout changes).
 func rawBinding(b *ort.IoBinding) *C.OrtIoBinding {
 	return *(**C.OrtIoBinding)(unsafe.Pointer(b))
+}
+
+// rawSession reaches the OrtSession pointer of an onnxruntime_go
+// DynamicAdvancedSession (v1.27.0: a struct holding *AdvancedSession, whose
+// first field is that pointer; TestRawSession fails if the layout changes).
+func rawSession(s *ort.DynamicAdvancedSession) *C.OrtSession {
+	adv := *(*unsafe.Pointer)(unsafe.Pointer(s))
+	return *(**C.OrtSession)(adv)
+}
+
+// inputCount is the session's number of inputs, read through the raw
+// session pointer (the check that rawSession reaches a live session).
+func inputCount(s *ort.DynamicAdvancedSession) (int, error) {
+	var msg *C.char
+	n := C.ortbind_input_count(rawSession(s), &msg)
+	return int(n), statusErr("SessionGetInputCount", msg)
+}
+
+// MaxInUse is the most memory, in bytes, that the session's allocator for
+// the memory info's device has held at once since the session was created
+// (ONNX Runtime's arena statistic "MaxInUse"; OrtApi::AllocatorGetStats).
+// It is -1 when that allocator keeps no statistics (arena disabled).
+func MaxInUse(s *ort.DynamicAdvancedSession, m *MemoryInfo) (int64, error) {
+	var n C.longlong
+	if err := statusErr("AllocatorGetStats", C.ortbind_max_in_use(rawSession(s), m.m, &n)); err != nil {
+		return 0, err
+	}
+	return int64(n), nil
 }
 
 // BindOutputToDevice makes the named output of the next RunWithBinding be

@@ -110,3 +110,48 @@ func TestNewMemoryInfoErrors(t *testing.T) {
 		t.Error("unknown memory info name accepted")
 	}
 }
+
+// TestRawSession: the OrtSession pointer reached through onnxruntime_go's
+// struct layout is a live session (its input count is the graph's).
+func TestRawSession(t *testing.T) {
+	s := addOne(t)
+	if n, err := inputCount(s); err != nil || n != 1 {
+		t.Fatalf("input count %d, %v: onnxruntime_go's session layout changed (see rawSession)", n, err)
+	}
+}
+
+// TestMaxInUse: the CPU arena's peak grows with the largest tensor a run
+// allocated, and never shrinks.
+func TestMaxInUse(t *testing.T) {
+	s := addOne(t)
+	mem, err := NewMemoryInfo("Cpu", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Destroy()
+	run := func(n int) int64 {
+		t.Helper()
+		x, err := ort.NewTensor(ort.NewShape(1, int64(n)), make([]float32, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Destroy()
+		out := []ort.Value{nil}
+		if err := s.Run([]ort.Value{x}, out); err != nil {
+			t.Fatal(err)
+		}
+		out[0].Destroy()
+		peak, err := MaxInUse(s, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return peak
+	}
+	small := run(1 << 10)
+	large := run(1 << 20)
+	again := run(1 << 10)
+	// y and the Add's intermediate are 4 MiB and 8 MiB for the large input.
+	if small <= 0 || large < 8<<20 || again != large {
+		t.Errorf("MaxInUse: %d after a 4 KiB input, %d after a 4 MiB one, %d after a small one again", small, large, again)
+	}
+}

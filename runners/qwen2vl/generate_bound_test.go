@@ -92,3 +92,30 @@ func TestKVCacheOption(t *testing.T) {
 		t.Error("unknown KV cache placement accepted")
 	}
 }
+
+// TestPeakDeviceBytes: with the cache bound on a device (here ONNX
+// Runtime's CPU memory, as on CUDA the GPU's), the profile reports the
+// arenas' peak use, which a longer generation does not lower; the host
+// path reports none.
+func TestPeakDeviceBytes(t *testing.T) {
+	reqs := mixedRequests(t, 3)
+	host := openTiny(t, "fp32", greedy(4), func(c *Config) { c.KVCache = KVHost })
+	dev := openTiny(t, "fp32", greedy(12), func(c *Config) { c.KVCache = KVDevice })
+	if _, err := host.Generate(context.Background(), reqs); err != nil {
+		t.Fatal(err)
+	}
+	if got := host.LastProfile().PeakDeviceBytes; got != 0 {
+		t.Errorf("host path: PeakDeviceBytes %d, want 0", got)
+	}
+	if _, err := dev.Generate(context.Background(), reqs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	first := dev.LastProfile().PeakDeviceBytes
+	if _, err := dev.Generate(context.Background(), reqs); err != nil {
+		t.Fatal(err)
+	}
+	second := dev.LastProfile().PeakDeviceBytes
+	if first <= 0 || second < first {
+		t.Errorf("device path: PeakDeviceBytes %d after one request, %d after three", first, second)
+	}
+}

@@ -479,7 +479,28 @@ func (r *Runner) LastProfile() runners.Profile {
 	defer r.mu.Unlock()
 	p := r.prof
 	p.DecodeSteps = slices.Clone(p.DecodeSteps)
+	p.PeakDeviceBytes = r.peakDeviceBytes()
 	return p
+}
+
+// peakDeviceBytes sums the device allocators' peak use over the three
+// sessions when the decode binds its cache on a device (on CUDA, the GPU
+// memory ONNX Runtime's arenas held at most); 0 on the host path or when
+// the allocators keep no statistics.
+func (r *Runner) peakDeviceBytes() int64 {
+	if r.kvMem == nil {
+		return 0
+	}
+	var sum int64
+	for _, s := range []*ort.DynamicAdvancedSession{r.vision, r.embed, r.decoder} {
+		if s == nil {
+			continue
+		}
+		if n, err := ortbind.MaxInUse(s, r.kvMem); err == nil && n > 0 {
+			sum += n
+		}
+	}
+	return sum
 }
 
 // run calls s.Run and adds its time to the profile's runtime share.
