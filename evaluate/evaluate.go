@@ -84,15 +84,6 @@ func PromptInfos(ts []datasets.Template) []records.PromptInfo {
 	return out
 }
 
-// PolicyIDs lists policies as name/vN for a manifest.
-func PolicyIDs(ps []metrics.Policy) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = metrics.PolicyID(p)
-	}
-	return out
-}
-
 type job struct {
 	sample datasets.Item
 	prompt datasets.Template
@@ -141,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*records.Summary, error) {
 		m.Prompts = PromptInfos(cfg.Prompts)
 	}
 	if len(m.Policies) == 0 {
-		m.Policies = PolicyIDs(cfg.Policies)
+		m.Policies = metrics.PolicyIDs(cfg.Policies)
 	}
 	if m.Dataset.N == 0 {
 		m.Dataset.N = len(cfg.Samples)

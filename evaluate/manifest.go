@@ -71,7 +71,7 @@ func NewManifest(s ManifestSpec) (records.Manifest, error) {
 			Modalities: modalitiesOf(s.Samples), N: len(s.Samples)},
 		Runner:   s.Runner,
 		Prompts:  PromptInfos(s.Prompts),
-		Policies: PolicyIDs(s.Policies),
+		Policies: metrics.PolicyIDs(s.Policies),
 		Seed:     s.Seed,
 		Config:   cfg,
 	}

@@ -73,9 +73,12 @@ func (s PolicySet) Names() []string {
 }
 
 // IDs returns the policies' manifest IDs ("name/vN", PolicyID) in order.
-func (s PolicySet) IDs() []string {
-	out := make([]string, len(s.list))
-	for i, p := range s.list {
+func (s PolicySet) IDs() []string { return PolicyIDs(s.list) }
+
+// PolicyIDs lists policies as name/vN, the form run manifests record.
+func PolicyIDs(ps []Policy) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
 		out[i] = PolicyID(p)
 	}
 	return out
