@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/medbench/medbench/datasets"
 	"github.com/medbench/medbench/evaluate"
+	"github.com/medbench/medbench/internal/filehash"
 	"github.com/medbench/medbench/records"
 )
 
@@ -186,16 +186,11 @@ func dirSHA256(dir string) (string, error) {
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(p)
+		sum, err := filehash.SHA256(p)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
-			return err
-		}
-		lines = append(lines, filepath.ToSlash(rel)+"\t"+hex.EncodeToString(h.Sum(nil)))
+		lines = append(lines, filepath.ToSlash(rel)+"\t"+sum)
 		return nil
 	})
 	if err != nil {

@@ -23,11 +23,8 @@ package qwen2vl
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -40,6 +37,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/medbench/medbench/internal/filehash"
 	"github.com/medbench/medbench/model/imageproc"
 	"github.com/medbench/medbench/model/tokenizer"
 	"github.com/medbench/medbench/ort/ortbind"
@@ -615,16 +613,11 @@ func (r *Runner) hashFiles() map[string]string {
 }
 
 func hashFile(p string) string {
-	f, err := os.Open(p)
+	sum, err := filehash.SHA256(p)
 	if err != nil {
 		return "error: " + err.Error()
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "error: " + err.Error()
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return sum
 }
 
 // describe is used in errors: "model DIR (dtype)".
